@@ -1,0 +1,53 @@
+# ONCO-HDF Radiothérapie — developer commands.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1:8000
+
+.PHONY: install run test lint i18n bench migrate seed worker clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip wheel
+
+install: $(PY)
+	$(PIP) install --quiet -e '.[dev]'
+	@command -v msgfmt >/dev/null && $(PY) manage.py compilemessages --ignore=.venv -v0 || echo "msgfmt not found: using the committed French catalogue (.mo)"
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# Embedded default: SQLite, tasks in-process, second factor off for the demo accounts.
+run: seed
+	@echo ""
+	@echo "ONCO-HDF: http://$(HOST)/  — demo logins in README.md (password: demo-onco-hdf)"
+	TWO_FACTOR_REQUIRED=$${TWO_FACTOR_REQUIRED:-0} $(PY) manage.py runserver $(HOST)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+# Catalogue completeness: every string marked for translation has its French text.
+i18n: install
+	$(PY) manage.py makemessages -l fr --ignore=.venv --ignore=staticfiles --no-obsolete -v0
+	$(PY) manage.py makemessages -l fr -d djangojs --ignore=.venv --ignore=staticfiles --ignore=static/vendor -v0
+	$(PY) -m onco_hdf.i18n_check locale/fr/LC_MESSAGES/django.po
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+
+bench: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+worker: install
+	$(VENV)/bin/celery -A onco_hdf worker --loglevel=INFO --concurrency=2
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles

@@ -1,0 +1,3 @@
+app_name = "contouring"
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+app_name = "cyber_continuity"
+
+urlpatterns: list = []

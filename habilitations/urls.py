@@ -1,0 +1,3 @@
+app_name = "habilitations"
+
+urlpatterns: list = []

@@ -1,0 +1,319 @@
+"""Server-side SVG charts: the same markup in a dashboard page and in a PDF report.
+
+Each function returns an :class:`Svg`; every piece of text is escaped here, so the markup
+can be inserted into a template as is. Charts carry a ``<title>`` and ``<desc>`` for screen
+readers, and use the Okabe–Ito palette, readable by colour-blind readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from django.utils import formats
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Diverging scale for Likert items: disagreement in orange, agreement in blue.
+DIVERGING = ("#B35806", "#F1A340", "#D9D9D9", "#998EC3", "#542788")
+TEXT = "#1a1a1a"
+GRID = "#c8c8c8"
+FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
+
+
+@dataclass(frozen=True)
+class Svg:
+    markup: str
+    title: str
+
+    def __html__(self) -> str:  # Django inserts objects with __html__ unescaped.
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.markup
+
+
+def fmt(value: float | None, decimals: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if float(value).is_integer() and decimals <= 1:
+        decimals = 0
+    return formats.number_format(value, decimals)
+
+
+def _clip(label: str, limit: int = 34) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _frame(width: int, height: int, title: str, desc: str, body: list[str]) -> Svg:
+    uid = f"c{abs(hash((title, desc, width, height))) % 10**8}"
+    markup = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="onco-chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{FONT}" '
+        f'aria-labelledby="{uid}-t {uid}-d">'
+        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>'
+        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{TEXT}">{escape(title)}</text>'
+        + "".join(body)
+        + "</svg>"
+    )
+    return Svg(markup=markup, title=title)
+
+
+def _text(x: float, y: float, content: str, *, size: int = 11, anchor: str = "start",
+          weight: str = "normal", fill: str = TEXT, full: str | None = None) -> str:
+    tip = f"<title>{escape(full)}</title>" if full and full != content else ""
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+        f'font-weight="{weight}" fill="{fill}">{tip}{escape(content)}</text>'
+    )
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, label: str = "") -> str:
+    tip = f"<title>{escape(label)}</title>" if label else ""
+    return (
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{max(h, 0):.1f}" '
+        f'fill="{fill}">{tip}</rect>'
+    )
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    exponent = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * exponent:
+            return step * exponent
+    return 10 * exponent
+
+
+def _axis(x0: float, width: float, y_top: float, y_bottom: float, max_value: float,
+          unit: str) -> list[str]:
+    parts = []
+    for i in range(5):
+        value = max_value * i / 4
+        x = x0 + width * i / 4
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{y_top:.1f}" x2="{x:.1f}" y2="{y_bottom:.1f}" '
+            f'stroke="{GRID}" stroke-width="0.6"/>'
+        )
+        parts.append(_text(x, y_bottom + 14, f"{fmt(value)}{unit}", size=10, anchor="middle"))
+    return parts
+
+
+LABEL_W, WIDTH, ROW_H, TOP = 210, 640, 24, 34
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str,
+              unit: str = "", max_value: float | None = None, color: str = PALETTE[0]) -> Svg:
+    """Horizontal bars, one per label; None is drawn as "—" (no bar)."""
+    known = [v for v in values if v is not None]
+    top = max_value if max_value is not None else _nice_max(max(known, default=0))
+    plot_w = WIDTH - LABEL_W - 60
+    height = TOP + ROW_H * len(labels) + 24
+    body = _axis(LABEL_W, plot_w, TOP - 4, TOP + ROW_H * len(labels), top, unit)
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = TOP + i * ROW_H
+        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
+        if value is None:
+            body.append(_text(LABEL_W + 4, y + 15, "—"))
+            continue
+        w = plot_w * (value / top if top else 0)
+        body.append(_rect(LABEL_W, y + 4, w, ROW_H - 8, color, f"{label} : {fmt(value)}{unit}"))
+        body.append(_text(LABEL_W + w + 4, y + 15, f"{fmt(value)}{unit}", size=10))
+    desc = "; ".join(f"{lab} : {fmt(v)}{unit}" for lab, v in zip(labels, values, strict=True))
+    return _frame(WIDTH, height, title, desc, body)
+
+
+def stacked_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *,
+                      title: str, percent: bool = True, diverging: bool = False) -> Svg:
+    """One horizontal bar per label, split by series (counts, shown as % if ``percent``).
+
+    ``diverging`` centres the middle series on the axis (Likert scales): disagreement to
+    the left, agreement to the right.
+    """
+    colors = DIVERGING if diverging and len(series) <= len(DIVERGING) else PALETTE
+    if diverging and len(series) == 4:
+        colors = (DIVERGING[0], DIVERGING[1], DIVERGING[3], DIVERGING[4])
+    plot_w = WIDTH - LABEL_W - 20
+    legend_rows = math.ceil(len(series) / 3)
+    height = TOP + ROW_H * len(labels) + 16 + 18 * legend_rows
+    body: list[str] = []
+    totals = [sum(s[1][i] for s in series) for i in range(len(labels))]
+    raw_max = max(totals, default=0)
+    scale_max = 100.0 if percent else _nice_max(raw_max)
+    centre_x = LABEL_W + plot_w / 2
+    for i, label in enumerate(labels):
+        y = TOP + i * ROW_H
+        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
+        total = totals[i]
+        if not total:
+            body.append(_text(LABEL_W + 4, y + 15, "—"))
+            continue
+        shares = [s[1][i] * (100.0 / total if percent else 1.0) for s in series]
+        if diverging:
+            mid = len(series) / 2
+            left_share = sum(shares[: int(mid)]) + (shares[int(mid)] / 2 if len(series) % 2 else 0)
+            x = centre_x - plot_w / 2 * left_share / scale_max
+            width_unit = plot_w / 2 / scale_max
+        else:
+            x = LABEL_W
+            width_unit = plot_w / scale_max
+        for j, (name, _values) in enumerate(series):
+            w = shares[j] * width_unit
+            count = series[j][1][i]
+            tip = f"{label} — {name} : {fmt(count)}" + (f" ({fmt(shares[j])} %)" if percent else "")
+            body.append(_rect(x, y + 4, w, ROW_H - 8, colors[j % len(colors)], tip))
+            if w > 26:
+                txt = f"{fmt(shares[j], 0)}" + ("%" if percent else "")
+                fill = "#ffffff" if colors[j % len(colors)] in ("#0072B2", "#542788", "#B35806",
+                                                              "#000000", "#D55E00") else TEXT
+                body.append(_text(x + w / 2, y + 15, txt, size=9, anchor="middle", fill=fill))
+            x += w
+    if diverging:
+        body.append(f'<line x1="{centre_x:.1f}" y1="{TOP - 2}" x2="{centre_x:.1f}" '
+                    f'y2="{TOP + ROW_H * len(labels):.1f}" stroke="{TEXT}" stroke-width="0.8"/>')
+    legend_y = TOP + ROW_H * len(labels) + 10
+    for j, (name, _values) in enumerate(series):
+        lx = LABEL_W + (j % 3) * (plot_w / 3)
+        ly = legend_y + (j // 3) * 18
+        body.append(_rect(lx, ly, 12, 12, colors[j % len(colors)]))
+        body.append(_text(lx + 16, ly + 10, _clip(name, 28), size=10, full=name))
+    desc = " | ".join(
+        f"{label} : " + ", ".join(f"{name} {fmt(vals[i])}" for name, vals in series)
+        for i, label in enumerate(labels)
+    )
+    return _frame(WIDTH, height, title, desc, body)
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default method)."""
+    if len(sorted_values) == 1:
+        return float(sorted_values[0])
+    pos = (len(sorted_values) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class BoxStats:
+    n: int
+    minimum: float
+    q1: float
+    median: float
+    q3: float
+    maximum: float
+    whisker_low: float
+    whisker_high: float
+    outliers: tuple[float, ...]
+
+
+def box_stats(values: Sequence[float]) -> BoxStats | None:
+    """Tukey box: quartiles, whiskers at the last points within 1.5 IQR, outliers beyond."""
+    data = sorted(float(v) for v in values if v is not None)
+    if not data:
+        return None
+    q1, med, q3 = (_quantile(data, q) for q in (0.25, 0.5, 0.75))
+    iqr = q3 - q1
+    inside = [v for v in data if q1 - 1.5 * iqr <= v <= q3 + 1.5 * iqr]
+    return BoxStats(
+        n=len(data), minimum=data[0], q1=q1, median=med, q3=q3, maximum=data[-1],
+        whisker_low=inside[0], whisker_high=inside[-1],
+        outliers=tuple(v for v in data if v < inside[0] or v > inside[-1]),
+    )
+
+
+def box_plot(groups: Sequence[tuple[str, Sequence[float]]], *, title: str, unit: str = "",
+             max_value: float | None = None) -> Svg:
+    """Horizontal Tukey box plots, one per group."""
+    stats = [(label, box_stats(values)) for label, values in groups]
+    top = max_value if max_value is not None else _nice_max(
+        max((s.maximum for _label, s in stats if s), default=0)
+    )
+    plot_w = WIDTH - LABEL_W - 40
+    height = TOP + ROW_H * len(stats) + 24
+    body = _axis(LABEL_W, plot_w, TOP - 4, TOP + ROW_H * len(stats), top, unit)
+
+    def sx(v: float) -> float:
+        return LABEL_W + plot_w * (min(v, top) / top if top else 0)
+
+    descs = []
+    for i, (label, s) in enumerate(stats):
+        y = TOP + i * ROW_H
+        cy = y + ROW_H / 2
+        color = PALETTE[i % len(PALETTE)]
+        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
+        if s is None:
+            body.append(_text(LABEL_W + 4, y + 15, "—"))
+            descs.append(f"{label} : —")
+            continue
+        tip = (f"{label} : n={s.n}, médiane {fmt(s.median, 2)}, Q1 {fmt(s.q1, 2)}, "
+               f"Q3 {fmt(s.q3, 2)}, min {fmt(s.minimum, 2)}, max {fmt(s.maximum, 2)}")
+        descs.append(tip)
+        body.append(f'<line x1="{sx(s.whisker_low):.1f}" y1="{cy:.1f}" x2="{sx(s.whisker_high):.1f}" '
+                    f'y2="{cy:.1f}" stroke="{TEXT}" stroke-width="1"/>')
+        body.append(_rect(sx(s.q1), y + 5, sx(s.q3) - sx(s.q1), ROW_H - 10, color, tip))
+        body.append(f'<line x1="{sx(s.median):.1f}" y1="{y + 4:.1f}" x2="{sx(s.median):.1f}" '
+                    f'y2="{y + ROW_H - 4:.1f}" stroke="{TEXT}" stroke-width="2"/>')
+        for v in s.outliers:
+            body.append(f'<circle cx="{sx(v):.1f}" cy="{cy:.1f}" r="2.5" fill="none" '
+                        f'stroke="{TEXT}"/>')
+    return _frame(WIDTH, height, title, "; ".join(descs), body)
+
+
+def _mix(c1: str, c2: str, t: float) -> str:
+    a = [int(c1[k:k + 2], 16) for k in (1, 3, 5)]
+    b = [int(c2[k:k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
+
+
+def heat_color(value: float, vmin: float, vmax: float, *, reverse: bool = False) -> str:
+    """Sequential colour from light yellow (low) to dark blue (high)."""
+    t = 0.0 if vmax == vmin else (value - vmin) / (vmax - vmin)
+    t = min(1.0, max(0.0, t))
+    if reverse:
+        t = 1 - t
+    return _mix("#ffffcc", "#41b6c4", t * 2) if t < 0.5 else _mix("#41b6c4", "#253494", t * 2 - 1)
+
+
+def heatmap(row_labels: Sequence[str], column_labels: Sequence[str],
+            values: Sequence[Sequence[float | None]], *, title: str, vmin: float | None = None,
+            vmax: float | None = None, decimals: int = 2, reverse: bool = False) -> Svg:
+    """A grid of coloured cells with their value written in; None is an empty grey cell."""
+    known = [v for row in values for v in row if v is not None]
+    lo = vmin if vmin is not None else min(known, default=0)
+    hi = vmax if vmax is not None else max(known, default=1)
+    cols = max(len(column_labels), 1)
+    cell_w = min(90.0, (WIDTH - LABEL_W - 10) / cols)
+    header_h = 56
+    height = TOP + header_h + ROW_H * len(row_labels) + 10
+    body: list[str] = []
+    for j, col in enumerate(column_labels):
+        x = LABEL_W + j * cell_w + cell_w / 2
+        y = TOP + header_h - 6
+        body.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="10" fill="{TEXT}" '
+            f'transform="rotate(-35 {x:.1f} {y:.1f})"><title>{escape(col)}</title>'
+            f"{escape(_clip(col, 18))}</text>"
+        )
+    descs = []
+    for i, row in enumerate(row_labels):
+        y = TOP + header_h + i * ROW_H
+        body.append(_text(LABEL_W - 6, y + 15, _clip(row), anchor="end", full=row))
+        for j, col in enumerate(column_labels):
+            value = values[i][j]
+            x = LABEL_W + j * cell_w
+            if value is None:
+                body.append(_rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, "#eeeeee", f"{row} × {col} : —"))
+                body.append(_text(x + cell_w / 2, y + 15, "—", size=10, anchor="middle"))
+                continue
+            color = heat_color(value, lo, hi, reverse=reverse)
+            t = 0.0 if hi == lo else (value - lo) / (hi - lo)
+            dark = (1 - t if reverse else t) > 0.55
+            label = fmt(value, decimals)
+            body.append(_rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, color, f"{row} × {col} : {label}"))
+            body.append(_text(x + cell_w / 2, y + 15, label, size=10, anchor="middle",
+                              fill="#ffffff" if dark else TEXT))
+        descs.append(f"{row} : " + ", ".join(
+            f"{col} {fmt(values[i][j], decimals)}" for j, col in enumerate(column_labels)))
+    return _frame(WIDTH, height, title, "; ".join(descs), body)

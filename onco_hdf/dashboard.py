@@ -1,0 +1,133 @@
+"""Home dashboard tiles and the navigation, gathered from the apps' ``dashboard`` hooks.
+
+An app's ``dashboard.py`` may define ``tile(user) -> Tile | None`` (its project tile with
+live counts) and ``nav_items(user) -> list[NavItem]`` (its entries in the top menu).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from onco_hdf import permissions
+from onco_hdf.hooks import app_modules
+from onco_hdf.models import Centre, Membership, Role
+from onco_hdf.reports import ReportSpec
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    title: str
+    description: str
+    url: str = ""
+    counts: list[tuple[str, object]] = field(default_factory=list)
+
+
+# The four regional projects, in the order the COPIL reviews them.
+PROJECTS = (
+    ("surveys", gettext_lazy("Auto-contouring survey"),
+     gettext_lazy("Questionnaire to radiation oncologists on AI contouring, and its report.")),
+    ("contouring", gettext_lazy("Auto-contouring comparison"),
+     gettext_lazy("Contours of each solution on 2 clinical cases, unretouched, compared.")),
+    ("cyber_continuity", gettext_lazy("Cyber-crisis continuity"),
+     gettext_lazy("Capacities, transfer plans, conventions and crisis workflow.")),
+    ("habilitations", gettext_lazy("Physician habilitations"),
+     gettext_lazy("Regional habilitation sheets and their validation.")),
+)
+
+
+def project_tiles(user) -> list[Tile]:
+    provided = {}
+    for module in app_modules("dashboard"):
+        tile_fn = getattr(module, "tile", None)
+        if tile_fn is not None:
+            tile = tile_fn(user)
+            if tile is not None:
+                provided[tile.key] = tile
+    return [
+        provided.get(key) or Tile(key=key, title=str(title), description=str(description))
+        for key, title, description in PROJECTS
+    ]
+
+
+def navigation_for(user) -> list[NavItem]:
+    items = [NavItem(_("Home"), reverse("home"), order=0)]
+    for module in app_modules("dashboard"):
+        nav_fn = getattr(module, "nav_items", None)
+        if nav_fn is not None:
+            items.extend(nav_fn(user))
+    return sorted(items, key=lambda item: item.order)
+
+
+def nav_items(user) -> list[NavItem]:
+    """The foundation's own menu entries."""
+    items = []
+    if permissions.can_view_centre_directory(user):
+        items.append(NavItem(_("Centres"), reverse("onco_hdf:centre-list"), order=80))
+    else:
+        for centre in permissions.centres_for_user(user)[:2]:
+            items.append(NavItem(centre.label, reverse("onco_hdf:centre-detail", args=[centre.pk]),
+                                 order=80))
+    if permissions.can_manage_memberships(user):
+        items.append(NavItem(_("Users"), reverse("onco_hdf:user-list"), order=85))
+    if permissions.has_role(user, Role.ADMIN):
+        items.append(NavItem(_("System"), reverse("onco_hdf:system-status"), order=90))
+    return items
+
+
+def regional_summary() -> dict:
+    """Counts the regional dashboard shows about the network itself."""
+    centres = Centre.objects.filter(is_active=True)
+    by_sector = dict(centres.values_list("sector").annotate(n=Count("id")).order_by())
+    by_departement = dict(centres.values_list("departement").annotate(n=Count("id")).order_by())
+    return {
+        "centre_count": centres.count(),
+        "user_count": Membership.objects.values("user").distinct().count(),
+        "by_sector": by_sector,
+        "by_departement": by_departement,
+        "centres_without_referent": centres.exclude(
+            Q(memberships__role=Role.REFERENT)
+        ).count(),
+    }
+
+
+def sector_chart(summary: dict):
+    from onco_hdf import charts
+    from onco_hdf.models import Sector
+
+    labels = [str(label) for _value, label in Sector.choices]
+    values = [summary["by_sector"].get(value, 0) for value, _label in Sector.choices]
+    return charts.bar_chart(labels, values, title=_("Radiotherapy centres by sector"))
+
+
+def build_dashboard_report(*, job, report) -> ReportSpec:
+    user = job.created_by
+    summary = regional_summary()
+    return ReportSpec(
+        template_name="reports/onco_hdf/dashboard.html",
+        context={
+            "report_title": _("Regional dashboard"),
+            "toc": [
+                {"anchor": "network", "title": _("The network")},
+                {"anchor": "projects", "title": _("Regional projects")},
+                {"anchor": "centres", "title": _("Centres")},
+            ],
+            "tiles": project_tiles(user),
+            "summary": summary,
+            "sector_chart": sector_chart(summary),
+            "centres": permissions.centres_for_user(user),
+        },
+        filename="tableau-de-bord-regional.pdf",
+    )

@@ -1,0 +1,174 @@
+"""Core models: centres, memberships with roles, background jobs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Role(models.TextChoices):
+    PROJECT_MANAGER = "project_manager", _("Project manager")
+    COPIL = "copil", _("COPIL member")
+    ADMIN = "admin", _("Administrator")
+    REFERENT = "referent", _("Centre referent")
+    ONCOLOGIST = "oncologist", _("Radiation oncologist")
+    HEAD_OF_DEPARTMENT = "head_of_department", _("Head of department")
+    PHYSICIST = "physicist", _("Medical physicist")
+
+
+# Regional roles act on the whole region and have no centre; the others belong to one.
+REGIONAL_ROLES = frozenset({Role.PROJECT_MANAGER, Role.COPIL, Role.ADMIN})
+CENTRE_ROLES = frozenset(set(Role) - REGIONAL_ROLES)
+
+
+class Sector(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    PRIVATE = "private", _("Private")
+    ESPIC = "espic", _("ESPIC (private non-profit)")
+
+
+class Departement(models.TextChoices):
+    AISNE = "02", "02 — Aisne"
+    NORD = "59", "59 — Nord"
+    OISE = "60", "60 — Oise"
+    PAS_DE_CALAIS = "62", "62 — Pas-de-Calais"
+    SOMME = "80", "80 — Somme"
+
+
+class Centre(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    finess = models.CharField(
+        _("FINESS number"),
+        max_length=9,
+        unique=True,
+        validators=[RegexValidator(r"^\d{9}$", _("A FINESS number has exactly 9 digits."))],
+    )
+    city = models.CharField(_("city"), max_length=100)
+    departement = models.CharField(_("département"), max_length=2, choices=Departement.choices)
+    sector = models.CharField(_("sector"), max_length=10, choices=Sector.choices)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_demo = models.BooleanField(
+        _("demo data"), default=False, help_text=_("Created by the demo seed; not a real centre.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("centre")
+        verbose_name_plural = _("centres")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
+    )
+    centre = models.ForeignKey(
+        Centre,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        null=True,
+        blank=True,
+        verbose_name=_("centre"),
+        help_text=_("Empty for regional roles (project manager, COPIL, administrator)."),
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["centre__name", "role", "user__last_name"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=[r.value for r in REGIONAL_ROLES], centre__isnull=True)
+                    | (~Q(role__in=[r.value for r in REGIONAL_ROLES]) & Q(centre__isnull=False))
+                ),
+                name="membership_centre_matches_role",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "centre", "role"],
+                condition=Q(centre__isnull=False),
+                name="membership_unique_centre_role",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=Q(centre__isnull=True),
+                name="membership_unique_regional_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.centre.label if self.centre_id else _("region")
+        return f"{self.user} — {self.get_role_display()} ({where})"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """A unit of long work (comparison, big report) whose progress a page polls."""
+
+    kind = models.CharField(_("kind"), max_length=60)
+    label = models.CharField(_("label"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    message = models.TextField(_("message"), blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    result_file = models.FileField(_("result"), upload_to="jobs/%Y/%m/", blank=True)
+    result_url = models.CharField(_("result link"), max_length=300, blank=True)
+    centre = models.ForeignKey(
+        Centre, on_delete=models.CASCADE, null=True, blank=True, related_name="jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="jobs"
+    )
+    delivery_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)

@@ -1,0 +1,85 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from onco_hdf import views
+from onco_hdf.auth_views import LoginView
+
+
+core_patterns = [
+    path("centres/", views.centre_list, name="centre-list"),
+    path("centres/nouveau/", views.centre_edit, name="centre-create"),
+    path("centres/<int:pk>/", views.centre_detail, name="centre-detail"),
+    path("centres/<int:pk>/modifier/", views.centre_edit, name="centre-update"),
+    path("utilisateurs/", views.user_list, name="user-list"),
+    path("utilisateurs/inviter/", views.user_invite, name="user-invite"),
+    path("rattachements/nouveau/", views.membership_create, name="membership-create"),
+    path("rattachements/<int:pk>/supprimer/", views.membership_delete, name="membership-delete"),
+    path(
+        "historique/<str:app_label>/<str:model_name>/<int:pk>/",
+        views.object_history,
+        name="object-history",
+    ),
+    path("taches/<int:pk>/", views.job_detail, name="job-detail"),
+    path("taches/<int:pk>/etat/", views.job_status, name="job-status"),
+    path("taches/<int:pk>/resultat/", views.job_result, name="job-result"),
+    path("rapports/<str:key>/generer/", views.report_start, name="report-start"),
+    path("systeme/", views.system_status, name="system-status"),
+]
+
+account_patterns = [
+    path("connexion/", LoginView.as_view(), name="login"),
+    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("double-authentification/activer/", views.otp_setup, name="otp-setup"),
+    path("double-authentification/", views.otp_verify, name="otp-verify"),
+]
+
+password_patterns = [
+    path("mot-de-passe/oubli/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "mot-de-passe/oubli/envoye/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "mot-de-passe/nouveau/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "mot-de-passe/nouveau/termine/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "mot-de-passe/changer/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "mot-de-passe/changer/termine/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sante/", views.health, name="health"),
+    path("compte/", include((account_patterns, "account"))),
+    path("compte/", include(password_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include((core_patterns, "onco_hdf"))),
+    path("enquetes/", include("surveys.urls")),
+    path("contourage/", include("contouring.urls")),
+    path("continuite-cyber/", include("cyber_continuity.urls")),
+    path("habilitations/", include("habilitations.urls")),
+    # One login page for everyone, so lockout and the second factor apply to the admin too.
+    path("admin/login/", views.admin_login_redirect),
+    path("admin/logout/", auth_views.LogoutView.as_view()),
+    path("admin/", admin.site.urls),
+]
+
+if settings.OIDC_URLCONF:
+    urlpatterns.append(path("oidc/", include(settings.OIDC_URLCONF)))

@@ -1,0 +1,132 @@
+"""Shared fixtures: one persona per role (healthchecks' alice/bob idea) and two centres.
+
+- ``pm``: project manager (regional, second factor verified in tests that log in)
+- ``copil``: COPIL member
+- ``referent_a`` / ``oncologist_a`` / ``head_a`` / ``physicist_a``: centre A
+- ``oncologist_b``: centre B
+- ``anonymous``: an unauthenticated client
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from onco_hdf.celery import app as celery_app
+from onco_hdf.models import Centre, Membership, Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_in_process():
+    """Tests run tasks in-process unless a test starts a real worker (tests/celery_worker.py)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def centre_a(db):
+    return Centre.objects.create(
+        name="Centre A (test)", short_name="A", finess="590000001", city="Lille",
+        departement="59", sector="public",
+    )
+
+
+@pytest.fixture
+def centre_b(db):
+    return Centre.objects.create(
+        name="Centre B (test)", short_name="B", finess="800000002", city="Amiens",
+        departement="80", sector="private",
+    )
+
+
+def make_user(username: str, role: str, centre: Centre | None = None, **extra):
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.org",
+        first_name=username.split("_")[0].capitalize(), last_name="Test", **extra,
+    )
+    Membership.objects.create(user=user, role=role, centre=centre)
+    return user
+
+
+@pytest.fixture
+def pm(db):
+    return make_user("pm", Role.PROJECT_MANAGER)
+
+
+@pytest.fixture
+def copil(db):
+    return make_user("copil", Role.COPIL)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin_it", Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def referent_a(centre_a):
+    return make_user("referent_a", Role.REFERENT, centre_a)
+
+
+@pytest.fixture
+def oncologist_a(centre_a):
+    return make_user("oncologist_a", Role.ONCOLOGIST, centre_a)
+
+
+@pytest.fixture
+def head_a(centre_a):
+    return make_user("head_a", Role.HEAD_OF_DEPARTMENT, centre_a)
+
+
+@pytest.fixture
+def physicist_a(centre_a):
+    return make_user("physicist_a", Role.PHYSICIST, centre_a)
+
+
+@pytest.fixture
+def oncologist_b(centre_b):
+    return make_user("oncologist_b", Role.ONCOLOGIST, centre_b)
+
+
+def login(user) -> Client:
+    """A client logged in as ``user``, second factor verified where the role needs one."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def anonymous() -> Client:
+    return Client()
+
+
+PERSONAS = ("anonymous", "pm", "copil", "referent_a", "oncologist_a", "oncologist_b")
+
+
+@pytest.fixture
+def as_persona(request):
+    """``as_persona("pm")`` → a logged-in client for that persona (anonymous: no login)."""
+
+    def get(name: str) -> Client:
+        if name == "anonymous":
+            return Client()
+        return login(request.getfixturevalue(name))
+
+    return get
