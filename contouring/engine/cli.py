@@ -1,0 +1,382 @@
+"""Command line for a medical physicist: ``python -m contouring.engine compare|inspect``.
+
+Exit status 0 on success, 2 on bad input with one readable line naming the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from .compare import (
+    REFERENCE,
+    CaseResult,
+    PairResult,
+    check_frame_of_reference,
+    compare_case,
+    consistency_warnings,
+)
+from .errors import EngineError, EngineIssue
+from .geometry import CTGeometry, load_ct_series
+from .metrics import DEFAULT_TAUS, HD95_METHODS
+from .raster import rasterise
+from .rtstruct import StructureSet, read_rtstruct
+
+DASH = "—"
+
+# key -> (French, English)
+LABELS: dict[str, tuple[str, str]] = {
+    "structure": ("Structure", "Structure"),
+    "roi": ("ROI comparée", "Compared ROI"),
+    "vol_ref": ("Vol. réf. (cm³)", "Ref. vol. (cm³)"),
+    "vol_test": ("Vol. test (cm³)", "Test vol. (cm³)"),
+    "ratio": ("Rapport vol.", "Vol. ratio"),
+    "dsc": ("DSC", "DSC"),
+    "jaccard": ("Jaccard", "Jaccard"),
+    "hd": ("HD (mm)", "HD (mm)"),
+    "hd95": ("HD95 (mm)", "HD95 (mm)"),
+    "msd": ("DMS (mm)", "MSD (mm)"),
+    "sdsc": ("DSC surf. {tau} mm", "Surface DSC {tau} mm"),
+    "apl": ("APL {tau} mm (mm)", "APL {tau} mm (mm)"),
+    "centroid": ("Dist. centroïdes (mm)", "Centroid dist. (mm)"),
+    "sensitivity": ("Sensibilité", "Sensitivity"),
+    "precision": ("Précision", "Precision"),
+    "fp": ("Vol. FP (cm³)", "FP vol. (cm³)"),
+    "fn": ("Vol. FN (cm³)", "FN vol. (cm³)"),
+    "note": ("Remarque", "Note"),
+    "vs": ("{first} comparé à {second}", "{first} compared with {second}"),
+    "hd95_def": (
+        "HD95 : {method} des 95es centiles orientés (rang floor(0,95·n), comme plastimatch).",
+        "HD95: {method} of the directed 95th percentiles (rank floor(0.95·n), as plastimatch).",
+    ),
+    "hd95_max": ("maximum", "maximum"),
+    "hd95_mean": ("moyenne", "mean"),
+    "hd95_pooled": ("95e centile de l'union", "95th percentile of the union"),
+    "warnings": ("Avertissements", "Warnings"),
+    "geometry": ("Géométrie CT", "CT geometry"),
+    "rois": ("Structures", "Structures"),
+    "slices": ("Coupes", "Slices"),
+    "volume": ("Volume (cm³)", "Volume (cm³)"),
+    "contours": ("Contours", "Contours"),
+    "colour": ("Couleur", "Colour"),
+    "algorithm": ("Algorithme", "Algorithm"),
+    "empty": ("vide", "empty"),
+    "problems": ("Problèmes de cohérence", "Consistency problems"),
+    "none": ("aucun", "none"),
+    "error": ("erreur", "error"),
+    "provenance": ("Provenance", "Provenance"),
+}
+
+
+def label(key: str, lang: str, **values: object) -> str:
+    french, english = LABELS[key]
+    return (french if lang == "fr" else english).format(**values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m contouring.engine",
+        description="Contour comparison (DSC, HD, HD95, surface DSC, APL...) on DICOM-RT data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    compare = sub.add_parser("compare", help="compare test RTSTRUCTs with a reference")
+    compare.add_argument("--ct", required=True, help="CT series folder")
+    compare.add_argument("--reference", required=True, help="reference RTSTRUCT file")
+    compare.add_argument(
+        "--test", required=True, action="append", help="test RTSTRUCT file (repeatable)"
+    )
+    compare.add_argument("--tau", nargs="+", type=float, default=list(DEFAULT_TAUS))
+    compare.add_argument("--hd95", choices=HD95_METHODS, default="max")
+    compare.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    compare.add_argument("--rule", choices=("evenodd", "union"), default="evenodd")
+    compare.add_argument("--lang", choices=("fr", "en"), default="fr")
+
+    inspect = sub.add_parser("inspect", help="describe a CT series and an RTSTRUCT")
+    inspect.add_argument("--ct", required=True, help="CT series folder")
+    inspect.add_argument("--rtstruct", required=True, help="RTSTRUCT file")
+    inspect.add_argument("--format", choices=("table", "json"), default="table")
+    inspect.add_argument("--lang", choices=("fr", "en"), default="fr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "compare":
+            output = run_compare(args)
+        else:
+            output = run_inspect(args)
+    except EngineError as exc:
+        print(
+            f"{label('error', args.lang)} [{exc.code}] : {exc.message(args.lang)}"
+            if args.lang == "fr"
+            else f"error [{exc.code}]: {exc.message('en')}",
+            file=sys.stderr,
+        )
+        return 2
+    sys.stdout.write(output)
+    return 0
+
+
+def _test_labels(paths: list[str]) -> list[str]:
+    """Readable unique labels for the test files: the file name, numbered if repeated."""
+    labels: list[str] = []
+    for path in paths:
+        base = Path(path).stem or path
+        name, n = base, 2
+        while name in labels or name == REFERENCE:
+            name, n = f"{base} ({n})", n + 1
+        labels.append(name)
+    return labels
+
+
+def run_compare(args: argparse.Namespace) -> str:
+    geometry = load_ct_series(args.ct)
+    reference = read_rtstruct(args.reference)
+    tests = {
+        name: read_rtstruct(path)
+        for name, path in zip(_test_labels(args.test), args.test, strict=True)
+    }
+    result = compare_case(
+        geometry, reference, tests, taus=tuple(args.tau), hd95=args.hd95, rule=args.rule
+    )
+    if args.format == "json":
+        return _compare_json(result, geometry, reference, tests)
+    if args.format == "csv":
+        return _compare_csv(result, args.lang)
+    return _compare_table(result, args.lang)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return DASH if value is None else f"{value:.{digits}f}"
+
+
+def _row(pair: PairResult, taus: tuple[float, ...], lang: str) -> list[str]:
+    m = pair.metrics
+    cells = [
+        pair.structure,
+        pair.second_roi or DASH,
+        _number(m.reference_volume_cc, 2),
+        _number(m.test_volume_cc, 2),
+        _number(m.volume_ratio),
+        _number(m.dsc),
+        _number(m.jaccard),
+        _number(m.hausdorff_mm, 2),
+        _number(m.hd95_mm, 2),
+        _number(m.mean_surface_distance_mm, 2),
+    ]
+    cells += [_number(m.surface_dsc.get(t) if m.surface_dsc else None) for t in taus]
+    cells += [
+        _number(m.added_path_length_mm.get(t) if m.added_path_length_mm else None, 1) for t in taus
+    ]
+    cells += [
+        _number(m.centroid_distance_mm, 2),
+        _number(m.sensitivity),
+        _number(m.precision),
+        _number(m.false_positive_cc, 2),
+        _number(m.false_negative_cc, 2),
+        m.reason(lang) or "",
+    ]
+    return cells
+
+
+def _header(taus: tuple[float, ...], lang: str) -> list[str]:
+    keys = ["structure", "roi", "vol_ref", "vol_test", "ratio", "dsc", "jaccard", "hd", "hd95"]
+    head = [label(k, lang) for k in keys] + [label("msd", lang)]
+    head += [label("sdsc", lang, tau=f"{t:g}") for t in taus]
+    head += [label("apl", lang, tau=f"{t:g}") for t in taus]
+    keys = ["centroid", "sensitivity", "precision", "fp", "fn", "note"]
+    return head + [label(k, lang) for k in keys]
+
+
+def _format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _compare_table(result: CaseResult, lang: str) -> str:
+    parts = []
+    for first, second in _pair_order(result):
+        rows = [
+            _row(p, result.taus, lang)
+            for p in result.pairs
+            if p.first == first and p.second == second
+        ]
+        parts.append(f"== {label('vs', lang, first=second, second=first)} ==\n")
+        parts.append(_format_table(_header(result.taus, lang), rows))
+        parts.append("\n")
+    method = label(f"hd95_{result.hd95_method}", lang)
+    parts.append(label("hd95_def", lang, method=method) + "\n")
+    parts.append(_warnings_text(result.warnings, lang))
+    return "".join(parts)
+
+
+def _pair_order(result: CaseResult) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+    for p in result.pairs:
+        if (p.first, p.second) not in seen:
+            seen.append((p.first, p.second))
+    return seen
+
+
+def _warnings_text(warnings: Sequence[EngineIssue], lang: str) -> str:
+    if not warnings:
+        return ""
+    lines = [f"{label('warnings', lang)} :" if lang == "fr" else f"{label('warnings', lang)}:"]
+    lines += [f"  - {w.message(lang)}" for w in warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _compare_csv(result: CaseResult, lang: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["reference_set", "compared_set", *_header(result.taus, lang)])
+    for p in result.pairs:
+        writer.writerow([p.first, p.second, *_row(p, result.taus, lang)])
+    return buffer.getvalue()
+
+
+def _metrics_dict(pair: PairResult) -> dict[str, object]:
+    data = asdict(pair.metrics)
+    for key in ("surface_dsc", "added_path_length_mm"):
+        if data[key] is not None:
+            data[key] = {f"{tau:g}": value for tau, value in data[key].items()}
+    return {
+        "structure": pair.structure,
+        "reference_set": pair.first,
+        "compared_set": pair.second,
+        "reference_roi": pair.first_roi,
+        "compared_roi": pair.second_roi,
+        **data,
+    }
+
+
+def _compare_json(
+    result: CaseResult,
+    geometry: CTGeometry,
+    reference: StructureSet,
+    tests: dict[str, StructureSet],
+) -> str:
+    sets = {REFERENCE: reference, **tests}
+    document = {
+        "geometry": geometry.describe(),
+        "sets": {name: {"file": s.file, **asdict(s.provenance)} for name, s in sets.items()},
+        "taus_mm": list(result.taus),
+        "hd95_method": result.hd95_method,
+        "pairs": [_metrics_dict(p) for p in result.pairs],
+        "warnings": [
+            {"code": w.code, "file": w.file, "message": w.message("en")} for w in result.warnings
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def run_inspect(args: argparse.Namespace) -> str:
+    lang = args.lang
+    geometry = load_ct_series(args.ct)
+    structure_set = read_rtstruct(args.rtstruct)
+    problems: list[EngineIssue] = list(geometry.warnings)
+    try:
+        check_frame_of_reference(structure_set, geometry)
+        placeable = True
+    except EngineError as exc:
+        problems.append(exc.as_issue())
+        placeable = False
+    problems += consistency_warnings(structure_set, geometry)
+
+    rois = []
+    for roi in structure_set.rois:
+        entry: dict[str, object] = {
+            "number": roi.number,
+            "name": roi.name,
+            "colour": list(roi.colour) if roi.colour else None,
+            "algorithm": roi.algorithm,
+            "contours": len(roi.contours),
+            "volume_cc": None,
+            "slices": None,
+            "z_range_mm": list(roi.z_range) if roi.z_range else None,
+        }
+        if placeable and not roi.is_empty:
+            try:
+                mask = rasterise(roi, geometry, source=structure_set.file)
+            except EngineError as exc:
+                problems.append(exc.as_issue())
+            else:
+                problems.extend(mask.warnings)
+                entry["volume_cc"] = mask.volume_cc
+                entry["slices"] = list(mask.slice_range) if mask.slice_range else None
+        rois.append(entry)
+
+    if args.format == "json":
+        document = {
+            "geometry": geometry.describe(),
+            "rtstruct": {"file": structure_set.file, **asdict(structure_set.provenance)},
+            "frame_of_reference_uid": structure_set.frame_of_reference_uid,
+            "rois": rois,
+            "problems": [
+                {"code": p.code, "file": p.file, "message": p.message(lang)} for p in problems
+            ],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return _inspect_table(geometry, structure_set, rois, problems, lang)
+
+
+def _inspect_table(
+    geometry: CTGeometry,
+    structure_set: StructureSet,
+    rois: list[dict[str, object]],
+    problems: list[EngineIssue],
+    lang: str,
+) -> str:
+    nz, ny, nx = geometry.shape
+    dz, dy, dx = geometry.spacing
+    lines = [
+        f"== {label('geometry', lang)} ==",
+        f"  {geometry.source}",
+        f"  {nx} × {ny} × {nz} voxels, {dx:.4g} × {dy:.4g} × {dz:.4g} mm",
+        f"  z : {geometry.slice_positions[0]:.2f} → {geometry.slice_positions[-1]:.2f} mm",
+        f"  FrameOfReferenceUID : {geometry.frame_of_reference_uid}",
+        "",
+        f"== {label('provenance', lang)} ==",
+    ]
+    for key, value in asdict(structure_set.provenance).items():
+        lines.append(f"  {key}: {value if value is not None else DASH}")
+    lines += ["", f"== {label('rois', lang)} =="]
+    header = [
+        "#",
+        label("structure", lang),
+        label("volume", lang),
+        label("slices", lang),
+        label("contours", lang),
+        label("colour", lang),
+        label("algorithm", lang),
+    ]
+    rows = []
+    for r in rois:
+        slices = r["slices"]
+        rows.append(
+            [
+                str(r["number"]),
+                str(r["name"]),
+                _number(r["volume_cc"], 3) if r["contours"] else label("empty", lang),
+                f"{slices[0]}–{slices[1]}" if slices else DASH,
+                str(r["contours"]),
+                ",".join(str(c) for c in r["colour"]) if r["colour"] else DASH,
+                str(r["algorithm"] or DASH),
+            ]
+        )
+    text = "\n".join(lines) + "\n" + _format_table(header, rows) + "\n"
+    text += f"== {label('problems', lang)} ==\n"
+    if not problems:
+        return text + f"  {label('none', lang)}\n"
+    return text + "".join(f"  - [{p.code}] {p.message(lang)}\n" for p in problems)

@@ -1,0 +1,72 @@
+"""Reading one DICOM file, turning every way it can fail into an :class:`EngineError`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pydicom
+from pydicom.dataset import Dataset, FileDataset
+from pydicom.errors import InvalidDicomError
+
+from .errors import EngineError
+
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+# Little-endian (FFFE,E0DD) sequence delimitation item with a zero length.
+_SEQUENCE_DELIMITER = bytes.fromhex("feffdde000000000")
+
+
+def read_dicom(path: str | Path) -> FileDataset:
+    """Read ``path`` fully (pixel bytes included, never decoded) or raise a specific error."""
+    path = Path(path)
+    if not path.is_file():
+        raise EngineError("file_not_found", path)
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError as exc:
+        raise EngineError("not_dicom", path) from exc
+    except (EOFError, ValueError, OSError, KeyError, TypeError, OverflowError) as exc:
+        # pydicom fails in many ways on damaged headers; all mean the file is not usable.
+        raise EngineError("truncated", path, detail=type(exc).__name__) from exc
+    _check_complete(ds, path)
+    return ds
+
+
+def _check_complete(ds: Dataset, path: Path) -> None:
+    """pydicom silently stops at the end of a truncated file; detect it ourselves.
+
+    A top-level element whose declared length runs past the end of the file is cut; a
+    file whose last element is an undefined-length sequence must end with the sequence
+    delimiter, otherwise it stopped in the middle of that sequence.
+    """
+    size = os.path.getsize(path)
+    tags = list(ds.keys())
+    if not tags:
+        raise EngineError("truncated", path, detail="no data element")
+    for tag in tags:
+        elem = ds.get_item(tag)
+        tell = getattr(elem, "value_tell", None)
+        length = getattr(elem, "length", None)
+        if tell is None or length is None or length == _UNDEFINED_LENGTH:
+            continue
+        if tell + length > size:
+            raise EngineError(
+                "truncated", path, detail=f"{tell + length - size} bytes missing in {tag}"
+            )
+    last = ds.get_item(tags[-1])
+    if getattr(last, "length", None) == _UNDEFINED_LENGTH:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, size - len(_SEQUENCE_DELIMITER)))
+            if handle.read() != _SEQUENCE_DELIMITER:
+                raise EngineError("truncated", path, detail=f"sequence {tags[-1]} not closed")
+
+
+def text(ds: Dataset, keyword: str) -> str | None:
+    """A header string, None when absent or blank (DICOM pads and omits freely)."""
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    if isinstance(value, pydicom.multival.MultiValue):
+        value = "\\".join(str(v) for v in value)
+    value = str(value).strip()
+    return value or None

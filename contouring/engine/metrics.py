@@ -1,0 +1,338 @@
+"""Comparison metrics of two structure masks on one grid (DESIGN.md §6), in millimetres.
+
+Surfaces are voxel surfaces: a surface voxel is a voxel of the mask with at least one of
+its 6 face neighbours outside the mask. A neighbour beyond the CT grid does not count as
+outside (the end of the scan is not a surface of the organ); this is also plastimatch's
+``Image_boundary`` rule, which makes our figures comparable with its "(boundary)" ones.
+
+Surface distances are exact Euclidean distances between voxel centres, taken by a KD-tree
+on the other structure's surface voxels (measured faster than an exact EDT on the crop,
+see benchmarks/engine_results.md). Both directed distance sets are kept so HD95 can be:
+
+- ``"max"`` (default): max of the two directed 95th percentiles;
+- ``"mean"``: mean of the two directed 95th percentiles (plastimatch's "Percent (0.95)
+  Hausdorff distance (boundary)");
+- ``"pooled"``: 95th percentile of the union of both sets (MedPy's ``hd95``; DESIGN.md).
+
+The 95th percentile of n distances is the k-th smallest with k = floor(0.95·n) (computed in
+single precision, clamped to [1, n]), the order statistic plastimatch uses, so the
+``"mean"`` figure equals plastimatch's exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .errors import EngineError
+from .raster import Mask
+
+HD95Method = Literal["max", "mean", "pooled"]
+HD95_METHODS: tuple[str, ...] = ("max", "mean", "pooled")
+DEFAULT_TAUS: tuple[float, ...] = (1.0, 2.0, 3.0)
+# Distances are sums of squared multiples of the spacing: compare with τ up to rounding.
+_TAU_EPSILON = 1e-9
+# Slices are kept apart in the APL search by this many mm per slice index.
+_SLICE_SEPARATION_MM = 1.0e6
+
+# Status of a pair -> (French, English) reason; "ok" is the only one with distances.
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "ok": ("", ""),
+    "reference_empty": ("structure vide dans la référence", "structure empty in the reference"),
+    "test_empty": ("structure vide dans le jeu comparé", "structure empty in the compared set"),
+    "both_empty": ("structure vide des deux côtés", "structure empty on both sides"),
+    "reference_missing": (
+        "structure absente de la référence",
+        "structure missing from the reference",
+    ),
+    "test_missing": (
+        "structure absente du jeu comparé",
+        "structure missing from the compared set",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PreparedStructure:
+    """What a mask needs for any comparison, built once and reused for every pair."""
+
+    mask: Mask
+    surface_index: np.ndarray = field(repr=False)  # (n, 3) global voxel indices
+    surface_mm: np.ndarray = field(repr=False)  # (n, 3) voxel centres, mm
+    surface_keys: np.ndarray = field(repr=False)  # sorted linear indices of surface voxels
+    tree: cKDTree | None = field(repr=False)
+    contour_mm: np.ndarray = field(repr=False)  # (m, 3) in-plane boundary, slices far apart
+    contour_tree: cKDTree | None = field(repr=False)
+    centroid_mm: np.ndarray | None = field(repr=False)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.mask.is_empty
+
+    @property
+    def surface_count(self) -> int:
+        return len(self.surface_index)
+
+
+@dataclass(frozen=True)
+class PairMetrics:
+    """Every metric of DESIGN.md §6 for one reference/test pair of structures.
+
+    Volumes in cm³, distances and lengths in mm. Figures that do not apply (an empty or
+    missing side) are None and ``status`` says why; a distance is never 0 or a sentinel
+    for "could not compute".
+    """
+
+    status: str
+    reference_volume_cc: float | None = None
+    test_volume_cc: float | None = None
+    volume_ratio: float | None = None
+    dsc: float | None = None
+    jaccard: float | None = None
+    sensitivity: float | None = None
+    precision: float | None = None
+    intersection_cc: float | None = None
+    false_positive_cc: float | None = None
+    false_negative_cc: float | None = None
+    hausdorff_mm: float | None = None
+    hd95_mm: float | None = None
+    hd95_method: str = "max"
+    hd95_reference_to_test_mm: float | None = None
+    hd95_test_to_reference_mm: float | None = None
+    mean_surface_distance_mm: float | None = None
+    mean_reference_to_test_mm: float | None = None
+    mean_test_to_reference_mm: float | None = None
+    surface_dsc: dict[float, float] | None = None
+    added_path_length_mm: dict[float, float] | None = None
+    centroid_distance_mm: float | None = None
+    reference_surface_voxels: int | None = None
+    test_surface_voxels: int | None = None
+
+    @property
+    def has_distances(self) -> bool:
+        return self.status == "ok"
+
+    def reason(self, lang: str = "fr") -> str:
+        """Why figures are missing, as a sentence fragment ("" when status is ok)."""
+        french, english = STATUS_LABELS[self.status]
+        return french if lang == "fr" else english
+
+
+def prepare(mask: Mask) -> PreparedStructure:
+    """Surface voxels, KD-trees and centroid of ``mask``."""
+    if mask.is_empty:
+        nothing = np.zeros((0, 3))
+        return PreparedStructure(
+            mask,
+            nothing.astype(np.int64),
+            nothing,
+            np.zeros(0, np.int64),
+            None,
+            nothing,
+            None,
+            None,
+        )
+    spacing = np.asarray(mask.spacing, dtype=float)
+    offset = np.asarray(mask.offset)
+    surface = offset + np.argwhere(_surface(mask, axes=(0, 1, 2)))
+    surface_mm = surface * spacing
+    keys = np.sort(np.ravel_multi_index(surface.T, mask.grid_shape))
+
+    # In-plane boundary for the added path length: the slice index is pushed far apart so a
+    # 3D nearest-neighbour search never crosses to another slice.
+    contour = offset + np.argwhere(_surface(mask, axes=(1, 2)))
+    contour_mm = contour * spacing
+    contour_mm[:, 0] = contour[:, 0] * _SLICE_SEPARATION_MM
+
+    centroid = (offset + np.argwhere(mask.data).mean(axis=0)) * spacing
+    return PreparedStructure(
+        mask=mask,
+        surface_index=surface,
+        surface_mm=surface_mm,
+        surface_keys=keys,
+        tree=cKDTree(surface_mm),
+        contour_mm=contour_mm,
+        contour_tree=cKDTree(contour_mm),
+        centroid_mm=centroid,
+    )
+
+
+def _surface(mask: Mask, axes: tuple[int, ...]) -> np.ndarray:
+    """Voxels of ``mask.data`` with a face neighbour along ``axes`` outside the mask.
+
+    The data is padded with one layer: empty where the bounding box stops inside the grid,
+    a copy of the edge layer where it touches the grid border (no surface there).
+    """
+    data = mask.data
+    padded = np.pad(data, 1, mode="constant", constant_values=False)
+    for axis in axes:
+        for side, at_edge in (
+            (0, mask.offset[axis] == 0),
+            (-1, mask.offset[axis] + data.shape[axis] == mask.grid_shape[axis]),
+        ):
+            if at_edge:
+                target = [slice(1, -1)] * 3
+                source = [slice(1, -1)] * 3
+                target[axis] = 0 if side == 0 else padded.shape[axis] - 1
+                source[axis] = 1 if side == 0 else padded.shape[axis] - 2
+                padded[tuple(target)] = padded[tuple(source)]
+    interior = data.copy()
+    for axis in axes:
+        for shift in (0, 2):
+            window = [slice(1, -1)] * 3
+            window[axis] = slice(shift, shift + data.shape[axis])
+            interior &= padded[tuple(window)]
+    return data & ~interior
+
+
+def compare_masks(
+    reference: Mask | np.ndarray,
+    test: Mask | np.ndarray,
+    spacing: tuple[float, float, float] | None = None,
+    taus: tuple[float, ...] = DEFAULT_TAUS,
+    hd95: HD95Method = "max",
+) -> PairMetrics:
+    """Compare two masks (bounding-box :class:`Mask` objects or whole-grid boolean arrays).
+
+    ``spacing`` (dz, dy, dx) in mm is required for arrays and, for masks, must match theirs.
+    """
+    reference, test = _as_mask(reference, spacing), _as_mask(test, spacing)
+    return compare_prepared(prepare(reference), prepare(test), taus=taus, hd95=hd95)
+
+
+def _as_mask(value: Mask | np.ndarray, spacing: tuple[float, float, float] | None) -> Mask:
+    if isinstance(value, Mask):
+        if spacing is not None and not np.allclose(value.spacing, spacing):
+            raise EngineError(
+                "invalid_argument", None, detail=f"spacing {spacing} != mask {value.spacing}"
+            )
+        return value
+    if spacing is None:
+        raise EngineError("invalid_argument", None, detail="spacing is required for arrays")
+    return Mask.from_array(value, spacing)
+
+
+def compare_prepared(
+    reference: PreparedStructure,
+    test: PreparedStructure,
+    taus: tuple[float, ...] = DEFAULT_TAUS,
+    hd95: HD95Method = "max",
+) -> PairMetrics:
+    """Metrics of two prepared structures on the same grid."""
+    if hd95 not in HD95_METHODS:
+        raise EngineError("invalid_argument", None, detail=f"hd95={hd95!r}")
+    a, b = reference.mask, test.mask
+    if a.grid_shape != b.grid_shape or not np.allclose(a.spacing, b.spacing):
+        raise EngineError("invalid_argument", None, detail="masks are on different grids")
+    taus = tuple(float(t) for t in taus)
+    voxel_cc = float(np.prod(a.spacing)) / 1000.0
+    n_a, n_b = a.voxel_count, b.voxel_count
+    n_ab = _intersection(a, b)
+    overlap = {
+        "reference_volume_cc": n_a * voxel_cc,
+        "test_volume_cc": n_b * voxel_cc,
+        "volume_ratio": n_b / n_a if n_a else None,
+        "dsc": 2 * n_ab / (n_a + n_b) if n_a + n_b else None,
+        "jaccard": n_ab / (n_a + n_b - n_ab) if n_a + n_b else None,
+        "sensitivity": n_ab / n_a if n_a else None,
+        "precision": n_ab / n_b if n_b else None,
+        "intersection_cc": n_ab * voxel_cc,
+        "false_positive_cc": (n_b - n_ab) * voxel_cc,
+        "false_negative_cc": (n_a - n_ab) * voxel_cc,
+        "hd95_method": hd95,
+    }
+    if n_a == 0 or n_b == 0:
+        status = "both_empty" if n_a == n_b else ("reference_empty" if n_a == 0 else "test_empty")
+        return PairMetrics(status=status, **overlap)
+
+    d_ab = directed_distances(reference, test)
+    d_ba = directed_distances(test, reference)
+    p_ab, p_ba = percentile95(d_ab), percentile95(d_ba)
+    pooled = np.concatenate([d_ab, d_ba])
+    hd95_value = {"max": max(p_ab, p_ba), "mean": 0.5 * (p_ab + p_ba)}.get(hd95)
+    if hd95_value is None:  # "pooled": only then is the sort of the union worth doing
+        hd95_value = percentile95(pooled)
+    n_surface = len(d_ab) + len(d_ba)
+    return PairMetrics(
+        status="ok",
+        **overlap,
+        hausdorff_mm=float(max(d_ab.max(), d_ba.max())),
+        hd95_mm=float(hd95_value),
+        hd95_reference_to_test_mm=p_ab,
+        hd95_test_to_reference_mm=p_ba,
+        mean_surface_distance_mm=float(pooled.mean()),
+        mean_reference_to_test_mm=float(d_ab.mean()),
+        mean_test_to_reference_mm=float(d_ba.mean()),
+        surface_dsc={
+            tau: float(
+                (
+                    np.count_nonzero(d_ab <= tau + _TAU_EPSILON)
+                    + np.count_nonzero(d_ba <= tau + _TAU_EPSILON)
+                )
+                / n_surface
+            )
+            for tau in taus
+        },
+        added_path_length_mm=added_path_length(reference, test, taus),
+        centroid_distance_mm=float(np.linalg.norm(reference.centroid_mm - test.centroid_mm)),
+        reference_surface_voxels=len(d_ab),
+        test_surface_voxels=len(d_ba),
+    )
+
+
+def _intersection(a: Mask, b: Mask) -> int:
+    lo = np.maximum(a.offset, b.offset)
+    hi = np.minimum(np.add(a.offset, a.data.shape), np.add(b.offset, b.data.shape))
+    if a.is_empty or b.is_empty or np.any(hi <= lo):
+        return 0
+    window_a = tuple(slice(l - o, h - o) for l, h, o in zip(lo, hi, a.offset, strict=True))
+    window_b = tuple(slice(l - o, h - o) for l, h, o in zip(lo, hi, b.offset, strict=True))
+    return int(np.count_nonzero(a.data[window_a] & b.data[window_b]))
+
+
+def directed_distances(source: PreparedStructure, target: PreparedStructure) -> np.ndarray:
+    """Distance (mm) from each surface voxel of ``source`` to the surface of ``target``.
+
+    Voxels on both surfaces are at distance 0 without a search; with similar contours that
+    is most of them.
+    """
+    shared = np.isin(
+        np.ravel_multi_index(source.surface_index.T, source.mask.grid_shape),
+        target.surface_keys,
+        assume_unique=True,
+    )
+    distances = np.zeros(source.surface_count)
+    if not shared.all():
+        distances[~shared] = target.tree.query(source.surface_mm[~shared], k=1)[0]
+    return distances
+
+
+def percentile95(distances: np.ndarray) -> float:
+    """plastimatch's 95th percentile: the k-th smallest with k = floor(0.95·n) in float32."""
+    n = len(distances)
+    ordinal = int(np.floor(np.float32(0.95) * np.float32(n) - np.float32(1)))
+    ordinal = min(max(ordinal, 0), n - 1)
+    return float(np.partition(distances, ordinal)[ordinal])
+
+
+def added_path_length(
+    reference: PreparedStructure, test: PreparedStructure, taus: tuple[float, ...]
+) -> dict[float, float]:
+    """Length (mm) of the reference's in-plane contour farther than τ from the test's.
+
+    Per slice, each reference boundary pixel farther than τ from every test boundary pixel
+    of the same slice (or on a slice where the test has none) adds one pixel of length,
+    the mean in-plane pixel size.
+    """
+    spacing = reference.mask.spacing
+    pixel_length = 0.5 * (spacing[1] + spacing[2])
+    if test.contour_tree is None or not len(reference.contour_mm):
+        return {tau: len(reference.contour_mm) * pixel_length for tau in taus}
+    bound = max(taus) + 1.0
+    nearest = test.contour_tree.query(reference.contour_mm, k=1, distance_upper_bound=bound)[0]
+    return {
+        tau: float(np.count_nonzero(nearest > tau + _TAU_EPSILON) * pixel_length) for tau in taus
+    }

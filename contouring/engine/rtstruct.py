@@ -1,0 +1,232 @@
+"""RTSTRUCT reading: structures, their planar contours and the file's provenance.
+
+Contours are kept in patient millimetres with their z; they are placed on the CT grid by
+that z (see :mod:`.raster`), never through ReferencedSOPInstanceUID, because real files
+reference images that are not in the series they were drawn on (IBSI data).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from .dicomfile import read_dicom, text
+from .errors import EngineError, EngineIssue
+
+# Contour points are written with ~0.01 mm precision; a contour whose z spreads more than
+# this is not planar.
+_PLANARITY_TOLERANCE_MM = 0.05
+
+
+@dataclass(frozen=True)
+class Contour:
+    z: float
+    points: np.ndarray = field(repr=False)  # (n, 2) patient (x, y) in mm
+
+    @property
+    def n_points(self) -> int:
+        return len(self.points)
+
+
+@dataclass(frozen=True)
+class ROI:
+    number: int
+    name: str
+    colour: tuple[int, int, int] | None
+    algorithm: str | None
+    contours: tuple[Contour, ...]
+    frame_of_reference_uid: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.contours
+
+    def contours_by_z(self) -> dict[float, list[Contour]]:
+        planes: dict[float, list[Contour]] = {}
+        for contour in self.contours:
+            planes.setdefault(contour.z, []).append(contour)
+        return planes
+
+    @property
+    def z_range(self) -> tuple[float, float] | None:
+        if not self.contours:
+            return None
+        zs = [c.z for c in self.contours]
+        return min(zs), max(zs)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    manufacturer: str | None
+    model_name: str | None
+    software_versions: str | None
+    structure_set_label: str | None
+    structure_set_date: str | None
+    structure_set_time: str | None
+    series_description: str | None
+    sop_instance_uid: str | None
+
+
+@dataclass(frozen=True)
+class StructureSet:
+    rois: tuple[ROI, ...]
+    frame_of_reference_uid: str | None
+    provenance: Provenance
+    referenced_sop_uids: frozenset[str]
+    file: str | None
+    warnings: tuple[EngineIssue, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [roi.name for roi in self.rois]
+
+    def get(self, name: str) -> ROI | None:
+        """The first ROI called ``name``, compared case-insensitively."""
+        key = name.strip().casefold()
+        return next((roi for roi in self.rois if roi.name.strip().casefold() == key), None)
+
+
+def read_rtstruct(path_or_dataset: str | Path | Dataset) -> StructureSet:
+    """Read an RTSTRUCT file (or an already read dataset) into a :class:`StructureSet`."""
+    if isinstance(path_or_dataset, Dataset):
+        ds = path_or_dataset
+        filename = getattr(ds, "filename", None)
+        file = str(filename) if isinstance(filename, (str, Path)) else None
+    else:
+        file = str(path_or_dataset)
+        ds = read_dicom(path_or_dataset)
+    modality = text(ds, "Modality")
+    if modality != "RTSTRUCT":
+        raise EngineError("not_rtstruct", file, modality=modality or "?")
+
+    roi_headers = list(ds.get("StructureSetROISequence") or [])
+    if not roi_headers:
+        raise EngineError("no_roi", file)
+    contours_by_number = {
+        int(item.ReferencedROINumber): item
+        for item in ds.get("ROIContourSequence") or []
+        if "ReferencedROINumber" in item
+    }
+    warnings: list[EngineIssue] = []
+    rois = []
+    seen: set[str] = set()
+    for header in roi_headers:
+        number = int(header.get("ROINumber", 0))
+        name = text(header, "ROIName") or f"ROI {number}"
+        if name.casefold() in seen:
+            warnings.append(EngineIssue("duplicate_roi_name", file, {"roi": name}))
+        seen.add(name.casefold())
+        item = contours_by_number.get(number)
+        contours = _read_contours(item, name, file, warnings) if item is not None else ()
+        if not contours:
+            warnings.append(EngineIssue("empty_roi", file, {"roi": name}))
+        rois.append(
+            ROI(
+                number=number,
+                name=name,
+                colour=_colour(item),
+                algorithm=text(header, "ROIGenerationAlgorithm"),
+                contours=contours,
+                frame_of_reference_uid=text(header, "ReferencedFrameOfReferenceUID"),
+            )
+        )
+
+    return StructureSet(
+        rois=tuple(rois),
+        frame_of_reference_uid=_frame_of_reference(ds, rois),
+        provenance=Provenance(
+            manufacturer=text(ds, "Manufacturer"),
+            model_name=text(ds, "ManufacturerModelName"),
+            software_versions=text(ds, "SoftwareVersions"),
+            structure_set_label=text(ds, "StructureSetLabel"),
+            structure_set_date=text(ds, "StructureSetDate"),
+            structure_set_time=text(ds, "StructureSetTime"),
+            series_description=text(ds, "SeriesDescription"),
+            sop_instance_uid=text(ds, "SOPInstanceUID"),
+        ),
+        referenced_sop_uids=_referenced_images(ds),
+        file=file,
+        warnings=tuple(warnings),
+    )
+
+
+def _frame_of_reference(ds: Dataset, rois: list[ROI]) -> str | None:
+    for item in ds.get("ReferencedFrameOfReferenceSequence") or []:
+        uid = text(item, "FrameOfReferenceUID")
+        if uid:
+            return uid
+    return next((roi.frame_of_reference_uid for roi in rois if roi.frame_of_reference_uid), None)
+
+
+def _referenced_images(ds: Dataset) -> frozenset[str]:
+    uids = set()
+    for frame in ds.get("ReferencedFrameOfReferenceSequence") or []:
+        for study in frame.get("RTReferencedStudySequence") or []:
+            for series in study.get("RTReferencedSeriesSequence") or []:
+                for image in series.get("ContourImageSequence") or []:
+                    if uid := text(image, "ReferencedSOPInstanceUID"):
+                        uids.add(uid)
+    for roi in ds.get("ROIContourSequence") or []:
+        for contour in roi.get("ContourSequence") or []:
+            for image in contour.get("ContourImageSequence") or []:
+                if uid := text(image, "ReferencedSOPInstanceUID"):
+                    uids.add(uid)
+    return frozenset(uids)
+
+
+def _colour(item: Dataset | None) -> tuple[int, int, int] | None:
+    if item is None:
+        return None
+    value = item.get("ROIDisplayColor")
+    try:
+        red, green, blue = (int(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return red, green, blue
+
+
+def _read_contours(
+    item: Dataset, roi: str, file: str | None, warnings: list[EngineIssue]
+) -> tuple[Contour, ...]:
+    contours = []
+    ignored: Counter[str] = Counter()
+    for index, contour in enumerate(item.get("ContourSequence") or [], start=1):
+        kind = text(contour, "ContourGeometricType") or "CLOSED_PLANAR"
+        if kind != "CLOSED_PLANAR":
+            ignored[kind] += 1
+            continue
+        try:
+            data = np.asarray([float(v) for v in contour.get("ContourData") or []], dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise EngineError(
+                "invalid_contour", file, index=index, roi=roi, detail="non-numeric ContourData"
+            ) from exc
+        if data.size == 0 or data.size % 3:
+            raise EngineError(
+                "invalid_contour",
+                file,
+                index=index,
+                roi=roi,
+                detail=f"{data.size} values, not a list of (x, y, z) points",
+            )
+        xyz = data.reshape(-1, 3)
+        if not np.all(np.isfinite(xyz)):
+            raise EngineError("invalid_contour", file, index=index, roi=roi, detail="NaN/inf")
+        z_min, z_max = float(xyz[:, 2].min()), float(xyz[:, 2].max())
+        if z_max - z_min > _PLANARITY_TOLERANCE_MM:
+            raise EngineError(
+                "non_planar_contour", file, index=index, roi=roi, z_min=z_min, z_max=z_max
+            )
+        if len(xyz) < 3:
+            ignored["CLOSED_PLANAR with fewer than 3 points"] += 1
+            continue
+        contours.append(Contour(z=float(np.mean(xyz[:, 2])), points=xyz[:, :2].copy()))
+    for kind, count in ignored.items():
+        warnings.append(
+            EngineIssue("contour_ignored", file, {"count": count, "kind": kind, "roi": roi})
+        )
+    return tuple(contours)
