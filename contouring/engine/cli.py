@@ -109,10 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "compare":
-            output = run_compare(args)
-        else:
-            output = run_inspect(args)
+        output = run_compare(args) if args.command == "compare" else run_inspect(args)
     except EngineError as exc:
         print(
             f"{label('error', args.lang)} [{exc.code}] : {exc.message(args.lang)}"

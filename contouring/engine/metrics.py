@@ -147,7 +147,7 @@ def prepare(mask: Mask) -> PreparedStructure:
     contour_mm = contour * spacing
     contour_mm[:, 0] = contour[:, 0] * _SLICE_SEPARATION_MM
 
-    centroid = (offset + np.argwhere(mask.data).mean(axis=0)) * spacing
+    centroid = (offset + _mean_index(mask.data)) * spacing
     return PreparedStructure(
         mask=mask,
         surface_index=surface,
@@ -158,6 +158,17 @@ def prepare(mask: Mask) -> PreparedStructure:
         contour_tree=cKDTree(contour_mm),
         centroid_mm=centroid,
     )
+
+
+def _mean_index(data: np.ndarray) -> np.ndarray:
+    """Mean voxel index per axis from the axis profiles (argwhere would cost 3 ints/voxel)."""
+    total = np.count_nonzero(data)
+    means = []
+    for axis in range(3):
+        others = tuple(a for a in range(3) if a != axis)
+        profile = np.count_nonzero(data, axis=others)
+        means.append(float(np.dot(profile, np.arange(len(profile)))) / total)
+    return np.array(means)
 
 
 def _surface(mask: Mask, axes: tuple[int, ...]) -> np.ndarray:
@@ -288,9 +299,14 @@ def _intersection(a: Mask, b: Mask) -> int:
     hi = np.minimum(np.add(a.offset, a.data.shape), np.add(b.offset, b.data.shape))
     if a.is_empty or b.is_empty or np.any(hi <= lo):
         return 0
-    window_a = tuple(slice(l - o, h - o) for l, h, o in zip(lo, hi, a.offset, strict=True))
-    window_b = tuple(slice(l - o, h - o) for l, h, o in zip(lo, hi, b.offset, strict=True))
+    window_a = _window(lo, hi, a.offset)
+    window_b = _window(lo, hi, b.offset)
     return int(np.count_nonzero(a.data[window_a] & b.data[window_b]))
+
+
+def _window(lo: np.ndarray, hi: np.ndarray, offset: tuple[int, ...]) -> tuple[slice, ...]:
+    """Global index range [lo, hi) as slices into an array stored at ``offset``."""
+    return tuple(slice(start - o, stop - o) for start, stop, o in zip(lo, hi, offset, strict=True))
 
 
 def directed_distances(source: PreparedStructure, target: PreparedStructure) -> np.ndarray:
