@@ -21,8 +21,9 @@ class Role(models.TextChoices):
 
 
 # Regional roles act on the whole region and have no centre; the others belong to one.
-REGIONAL_ROLES = frozenset({Role.PROJECT_MANAGER, Role.COPIL, Role.ADMIN})
-CENTRE_ROLES = frozenset(set(Role) - REGIONAL_ROLES)
+# Tuples, not sets: their order ends up in a migration and must not change between runs.
+REGIONAL_ROLES = (Role.PROJECT_MANAGER, Role.COPIL, Role.ADMIN)
+CENTRE_ROLES = tuple(role for role in Role if role not in REGIONAL_ROLES)
 
 
 class Sector(models.TextChoices):

@@ -17,6 +17,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from onco_hdf.celery import app as celery_app
 from onco_hdf.models import Centre, Membership, Role
 
+pytest_plugins = ["tests.fixtures_celery", "tests.fixtures_browser"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -49,3 +49,23 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def need_postgres() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        missing("the test database is not PostgreSQL (set DATABASE_URL)")
+
+
+def need_redis() -> str:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith("redis://") or not port_open("127.0.0.1", 6379):
+        missing("no Redis broker (set CELERY_BROKER_URL=redis://127.0.0.1:6379/N)")
+    return url
+
+
+def need_chromium() -> str:
+    return need_binary("chromium") if not Path("/usr/bin/chromium").exists() else "/usr/bin/chromium"

@@ -1,0 +1,102 @@
+"""A real Celery worker process, for the tests that prove jobs survive real workers.
+
+The worker runs ``celery -A onco_hdf worker`` on the Redis broker named by
+CELERY_BROKER_URL, against the same PostgreSQL test database as the test (so the test
+must use ``django_db(transaction=True)``), on a queue of its own so parallel runs never
+steal each other's tasks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from onco_hdf.celery import app as celery_app
+from tests.requirements import REPO_ROOT, need_postgres, need_redis
+
+
+class WorkerProcess:
+    def __init__(self, env: dict, queue: str, log_path) -> None:
+        self.env, self.queue, self.log_path = env, queue, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's life)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "onco_hdf", "worker", "--loglevel=INFO",
+             "--concurrency=1", "--pool=prefork", "-Q", self.queue, "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"{self.queue}@%h"],
+            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "worker ready")
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                             text=True, check=False).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill_child(self) -> int:
+        """SIGKILL the pool process running the task (the main process restarts one)."""
+        children = self.children()
+        assert children, "the worker has no pool process"
+        os.kill(children[0], signal.SIGKILL)
+        return children[0]
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"worker exited while waiting for {what}:\n{self.log()}")
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log()[-4000:]}")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """Start a worker; while the test runs, tasks go to it instead of running in-process."""
+    need_postgres()
+    broker = need_redis()
+    queue = f"onco-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "DB_CONN_MAX_AGE": "0",
+    }
+    worker = WorkerProcess(env, queue, tmp_path / "worker.log")
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)

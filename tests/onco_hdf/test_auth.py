@@ -1,0 +1,124 @@
+"""Login, lockout after repeated failures, the second factor for regional roles."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.conftest import PASSWORD, login
+
+LOGIN = "/compte/connexion/"
+
+
+def post_login(client: Client, username: str, password: str):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+def current_code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+@pytest.mark.django_db
+def test_login_page_is_french_by_default(anonymous):
+    html = anonymous.get(LOGIN).content.decode()
+    assert '<html lang="fr">' in html
+    assert "Se connecter" in html and "Identifiant" in html and "Mot de passe" in html
+
+
+@pytest.mark.django_db
+def test_wrong_password_gives_a_french_message(anonymous, oncologist_a):
+    response = post_login(anonymous, "oncologist_a", "wrong")
+    assert response.status_code == 200
+    assert "Saisissez un nom d’utilisateur et un mot de passe valides" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_centre_user_logs_in_and_sees_their_centre(anonymous, oncologist_a):
+    response = post_login(anonymous, "oncologist_a", PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    html = anonymous.get("/").content.decode()
+    assert "Mon centre" in html and "Centre A (test)" in html
+
+
+@pytest.mark.django_db
+def test_lockout_after_repeated_failures(anonymous, settings, oncologist_a):
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert post_login(anonymous, "oncologist_a", "wrong").status_code == 200
+    assert post_login(anonymous, "oncologist_a", "wrong").status_code == 429
+    # Even the right password is refused now.
+    response = post_login(anonymous, "oncologist_a", PASSWORD)
+    assert response.status_code == 429
+    assert "Compte temporairement verrouillé" in response.content.decode()
+    assert "_auth_user_id" not in anonymous.session
+
+
+@pytest.mark.django_db
+def test_lockout_is_per_account(anonymous, settings, oncologist_a, referent_a):
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        post_login(anonymous, "oncologist_a", "wrong")
+    assert post_login(anonymous, "referent_a", PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_project_manager_must_enrol_a_second_factor(anonymous, pm):
+    post_login(anonymous, "pm", PASSWORD)
+    response = anonymous.get("/centres/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account:otp-setup"))
+    page = anonymous.get(response["Location"]).content.decode()
+    assert "Activer la double authentification" in page
+    device = TOTPDevice.objects.get(user=pm, confirmed=False)
+    bad = anonymous.post(reverse("account:otp-setup"), {"token": "000000", "next": "/centres/"})
+    assert "Ce code n’est pas valide" in bad.content.decode()
+    device.refresh_from_db()
+    device.throttle_reset()  # django-otp slows down retries after a failure
+    good = anonymous.post(
+        reverse("account:otp-setup"), {"token": current_code(device), "next": "/centres/"}
+    )
+    assert good.status_code == 302 and good["Location"] == "/centres/"
+    assert anonymous.get("/centres/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_project_manager_with_device_is_asked_for_a_code(anonymous, pm):
+    device = TOTPDevice.objects.create(user=pm, name="phone", confirmed=True)
+    post_login(anonymous, "pm", PASSWORD)
+    response = anonymous.get("/")
+    assert response["Location"].startswith(reverse("account:otp-verify"))
+    assert anonymous.post(reverse("account:otp-verify"), {"token": "123456"}).status_code == 200
+    device.refresh_from_db()
+    device.throttle_reset()
+    ok = anonymous.post(reverse("account:otp-verify"), {"token": current_code(device)})
+    assert ok.status_code == 302
+    assert anonymous.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_centre_roles_need_no_second_factor(anonymous, oncologist_a):
+    post_login(anonymous, "oncologist_a", PASSWORD)
+    assert anonymous.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_second_factor_can_be_switched_off_for_the_demo(anonymous, settings, pm):
+    settings.TWO_FACTOR_REQUIRED = False
+    post_login(anonymous, "pm", PASSWORD)
+    assert anonymous.get("/centres/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_next_parameter_cannot_leave_the_site(pm):
+    client = login(pm)
+    TOTPDevice.objects.filter(user=pm).update(confirmed=True)
+    session = client.session
+    session.pop("otp_device_id")
+    session.save()
+    device = TOTPDevice.objects.get(user=pm)
+    response = client.post(
+        reverse("account:otp-verify"),
+        {"token": current_code(device), "next": "https://evil.example.org/"},
+    )
+    assert response["Location"] == "/"

@@ -1,0 +1,62 @@
+"""Production settings: check --deploy clean; the demo switch refused; compose file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import yaml
+
+from tests.requirements import REPO_ROOT
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "onco-hdf.example.org",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **PRODUCTION_ENV}
+    env.pop("TWO_FACTOR_REQUIRED", None)
+    env.update(extra_env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_check_deploy_is_clean_in_production_mode():
+    result = manage("check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_switch_off_the_second_factor():
+    result = manage("check", TWO_FACTOR_REQUIRED="0")
+    assert result.returncode != 0
+    assert "onco_hdf.E001" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_compose_file_names_every_service():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"web", "worker", "beat", "postgres", "redis"} <= set(services)
+    assert "gunicorn" in " ".join(map(str, services["web"]["command"]))
+    assert "worker" in " ".join(map(str, services["worker"]["command"]))
+    assert "beat" in " ".join(map(str, services["beat"]["command"]))
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert "DATABASE_URL" in env and "CELERY_BROKER_URL" in env
+        assert any("media" in str(volume) for volume in services[name].get("volumes", []))
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert "libpango" in dockerfile  # WeasyPrint's system libraries

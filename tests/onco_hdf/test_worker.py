@@ -1,0 +1,58 @@
+"""Jobs on a real Celery worker process (Redis broker, PostgreSQL database)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from onco_hdf import jobs
+from onco_hdf.models import Job, JobStatus
+from onco_hdf.tasks import worker_check_task
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+def observe(job_id: int, timeout: float) -> list[tuple[str, int]]:
+    """Poll the job like the page does; return the distinct (status, progress) seen."""
+    seen: list[tuple[str, int]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        state = (job.status, job.progress)
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if job.is_finished:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"job still {seen[-1]} after {timeout}s")
+
+
+def test_job_goes_pending_running_done_with_progress(celery_worker, pm):
+    job = jobs.job_create(kind="worker_check", label="check", user=pm)
+    assert job.status == JobStatus.PENDING
+    worker_check_task.delay(job_id=job.pk, steps=5, step_seconds=0.3)
+    seen = observe(job.pk, timeout=60)
+    statuses = [status for status, _progress in seen]
+    assert statuses[0] == JobStatus.PENDING
+    assert JobStatus.RUNNING in statuses
+    assert statuses[-1] == JobStatus.DONE
+    running_progress = [p for s, p in seen if s == JobStatus.RUNNING]
+    assert any(0 < p < 100 for p in running_progress)
+    assert running_progress == sorted(running_progress)
+    job.refresh_from_db()
+    assert job.attempts == 1 and job.progress == 100
+
+
+def test_job_survives_its_worker_process_being_killed(celery_worker, pm):
+    job = jobs.job_create(kind="worker_check", label="check", user=pm)
+    worker_check_task.delay(job_id=job.pk, steps=10, step_seconds=0.4)
+    celery_worker.wait_until(
+        lambda: Job.objects.get(pk=job.pk).progress >= 20, 60, "the job to be half-way"
+    )
+    celery_worker.kill_child()  # SIGKILL of the pool process running the task
+    seen = observe(job.pk, timeout=90)
+    job.refresh_from_db()
+    assert seen[-1] == (JobStatus.DONE, 100), celery_worker.log()[-3000:]
+    assert job.attempts == 2  # ran again after the message came back to the queue
+    assert "WorkerLostError" in celery_worker.log()
