@@ -109,16 +109,21 @@ class Membership(models.Model):
                     | (~Q(role__in=[r.value for r in REGIONAL_ROLES]) & Q(centre__isnull=False))
                 ),
                 name="membership_centre_matches_role",
+                violation_error_message=_(
+                    "Regional roles have no centre; every other role needs one."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["user", "centre", "role"],
                 condition=Q(centre__isnull=False),
                 name="membership_unique_centre_role",
+                violation_error_message=_("This user already has this role here."),
             ),
             models.UniqueConstraint(
                 fields=["user", "role"],
                 condition=Q(centre__isnull=True),
                 name="membership_unique_regional_role",
+                violation_error_message=_("This user already has this role here."),
             ),
         ]
 

@@ -129,7 +129,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'membership',
                 'verbose_name_plural': 'memberships',
                 'ordering': ['centre__name', 'role', 'user__last_name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('centre__isnull', True), ('role__in', ['project_manager', 'copil', 'admin'])), models.Q(models.Q(('role__in', ['project_manager', 'copil', 'admin']), _negated=True), ('centre__isnull', False)), _connector='OR'), name='membership_centre_matches_role'), models.UniqueConstraint(condition=models.Q(('centre__isnull', False)), fields=('user', 'centre', 'role'), name='membership_unique_centre_role'), models.UniqueConstraint(condition=models.Q(('centre__isnull', True)), fields=('user', 'role'), name='membership_unique_regional_role')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('centre__isnull', True), ('role__in', ['project_manager', 'copil', 'admin'])), models.Q(models.Q(('role__in', ['project_manager', 'copil', 'admin']), _negated=True), ('centre__isnull', False)), _connector='OR'), name='membership_centre_matches_role', violation_error_message='Regional roles have no centre; every other role needs one.'), models.UniqueConstraint(condition=models.Q(('centre__isnull', False)), fields=('user', 'centre', 'role'), name='membership_unique_centre_role', violation_error_message='This user already has this role here.'), models.UniqueConstraint(condition=models.Q(('centre__isnull', True)), fields=('user', 'role'), name='membership_unique_regional_role', violation_error_message='This user already has this role here.')],
             },
         ),
     ]
