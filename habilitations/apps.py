@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class HabilitationsConfig(AppConfig):
     name = "habilitations"
     verbose_name = _("Physician habilitations")
+
+    def ready(self) -> None:
+        from celery.schedules import crontab
+        from django.conf import settings
+
+        from onco_hdf.celery import app
+
+        schedule = {
+            "habilitations-daily": {
+                "task": "habilitations.habilitations_daily",
+                "schedule": crontab(hour=6, minute=30),
+            }
+        }
+        settings.CELERY_BEAT_SCHEDULE.update(schedule)
+        app.conf.beat_schedule.update(schedule)
