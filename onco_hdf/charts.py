@@ -60,8 +60,17 @@ def _frame(width: int, height: int, title: str, desc: str, body: list[str]) -> S
     return Svg(markup=markup, title=title)
 
 
-def _text(x: float, y: float, content: str, *, size: int = 11, anchor: str = "start",
-          weight: str = "normal", fill: str = TEXT, full: str | None = None) -> str:
+def _text(
+    x: float,
+    y: float,
+    content: str,
+    *,
+    size: int = 11,
+    anchor: str = "start",
+    weight: str = "normal",
+    fill: str = TEXT,
+    full: str | None = None,
+) -> str:
     tip = f"<title>{escape(full)}</title>" if full and full != content else ""
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
@@ -87,8 +96,9 @@ def _nice_max(value: float) -> float:
     return 10 * exponent
 
 
-def _axis(x0: float, width: float, y_top: float, y_bottom: float, max_value: float,
-          unit: str) -> list[str]:
+def _axis(
+    x0: float, width: float, y_top: float, y_bottom: float, max_value: float, unit: str
+) -> list[str]:
     parts = []
     for i in range(5):
         value = max_value * i / 4
@@ -104,8 +114,15 @@ def _axis(x0: float, width: float, y_top: float, y_bottom: float, max_value: flo
 LABEL_W, WIDTH, ROW_H, TOP = 210, 640, 24, 34
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str,
-              unit: str = "", max_value: float | None = None, color: str = PALETTE[0]) -> Svg:
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    title: str,
+    unit: str = "",
+    max_value: float | None = None,
+    color: str = PALETTE[0],
+) -> Svg:
     """Horizontal bars, one per label; None is drawn as "—" (no bar)."""
     known = [v for v in values if v is not None]
     top = max_value if max_value is not None else _nice_max(max(known, default=0))
@@ -125,8 +142,14 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
     return _frame(WIDTH, height, title, desc, body)
 
 
-def stacked_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *,
-                      title: str, percent: bool = True, diverging: bool = False) -> Svg:
+def stacked_bar_chart(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    percent: bool = True,
+    diverging: bool = False,
+) -> Svg:
     """One horizontal bar per label, split by series (counts, shown as % if ``percent``).
 
     ``diverging`` centres the middle series on the axis (Likert scales): disagreement to
@@ -166,13 +189,19 @@ def stacked_bar_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequenc
             body.append(_rect(x, y + 4, w, ROW_H - 8, colors[j % len(colors)], tip))
             if w > 26:
                 txt = f"{fmt(shares[j], 0)}" + ("%" if percent else "")
-                fill = "#ffffff" if colors[j % len(colors)] in ("#0072B2", "#542788", "#B35806",
-                                                              "#000000", "#D55E00") else TEXT
+                fill = (
+                    "#ffffff"
+                    if colors[j % len(colors)]
+                    in ("#0072B2", "#542788", "#B35806", "#000000", "#D55E00")
+                    else TEXT
+                )
                 body.append(_text(x + w / 2, y + 15, txt, size=9, anchor="middle", fill=fill))
             x += w
     if diverging:
-        body.append(f'<line x1="{centre_x:.1f}" y1="{TOP - 2}" x2="{centre_x:.1f}" '
-                    f'y2="{TOP + ROW_H * len(labels):.1f}" stroke="{TEXT}" stroke-width="0.8"/>')
+        body.append(
+            f'<line x1="{centre_x:.1f}" y1="{TOP - 2}" x2="{centre_x:.1f}" '
+            f'y2="{TOP + ROW_H * len(labels):.1f}" stroke="{TEXT}" stroke-width="0.8"/>'
+        )
     legend_y = TOP + ROW_H * len(labels) + 10
     for j, (name, _values) in enumerate(series):
         lx = LABEL_W + (j % 3) * (plot_w / 3)
@@ -217,18 +246,31 @@ def box_stats(values: Sequence[float]) -> BoxStats | None:
     iqr = q3 - q1
     inside = [v for v in data if q1 - 1.5 * iqr <= v <= q3 + 1.5 * iqr]
     return BoxStats(
-        n=len(data), minimum=data[0], q1=q1, median=med, q3=q3, maximum=data[-1],
-        whisker_low=inside[0], whisker_high=inside[-1],
+        n=len(data),
+        minimum=data[0],
+        q1=q1,
+        median=med,
+        q3=q3,
+        maximum=data[-1],
+        whisker_low=inside[0],
+        whisker_high=inside[-1],
         outliers=tuple(v for v in data if v < inside[0] or v > inside[-1]),
     )
 
 
-def box_plot(groups: Sequence[tuple[str, Sequence[float]]], *, title: str, unit: str = "",
-             max_value: float | None = None) -> Svg:
+def box_plot(
+    groups: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    unit: str = "",
+    max_value: float | None = None,
+) -> Svg:
     """Horizontal Tukey box plots, one per group."""
     stats = [(label, box_stats(values)) for label, values in groups]
-    top = max_value if max_value is not None else _nice_max(
-        max((s.maximum for _label, s in stats if s), default=0)
+    top = (
+        max_value
+        if max_value is not None
+        else _nice_max(max((s.maximum for _label, s in stats if s), default=0))
     )
     plot_w = WIDTH - LABEL_W - 40
     height = TOP + ROW_H * len(stats) + 24
@@ -247,23 +289,30 @@ def box_plot(groups: Sequence[tuple[str, Sequence[float]]], *, title: str, unit:
             body.append(_text(LABEL_W + 4, y + 15, "—"))
             descs.append(f"{label} : —")
             continue
-        tip = (f"{label} : n={s.n}, médiane {fmt(s.median, 2)}, Q1 {fmt(s.q1, 2)}, "
-               f"Q3 {fmt(s.q3, 2)}, min {fmt(s.minimum, 2)}, max {fmt(s.maximum, 2)}")
+        tip = (
+            f"{label} : n={s.n}, médiane {fmt(s.median, 2)}, Q1 {fmt(s.q1, 2)}, "
+            f"Q3 {fmt(s.q3, 2)}, min {fmt(s.minimum, 2)}, max {fmt(s.maximum, 2)}"
+        )
         descs.append(tip)
-        body.append(f'<line x1="{sx(s.whisker_low):.1f}" y1="{cy:.1f}" x2="{sx(s.whisker_high):.1f}" '
-                    f'y2="{cy:.1f}" stroke="{TEXT}" stroke-width="1"/>')
+        body.append(
+            f'<line x1="{sx(s.whisker_low):.1f}" y1="{cy:.1f}" x2="{sx(s.whisker_high):.1f}" '
+            f'y2="{cy:.1f}" stroke="{TEXT}" stroke-width="1"/>'
+        )
         body.append(_rect(sx(s.q1), y + 5, sx(s.q3) - sx(s.q1), ROW_H - 10, color, tip))
-        body.append(f'<line x1="{sx(s.median):.1f}" y1="{y + 4:.1f}" x2="{sx(s.median):.1f}" '
-                    f'y2="{y + ROW_H - 4:.1f}" stroke="{TEXT}" stroke-width="2"/>')
+        body.append(
+            f'<line x1="{sx(s.median):.1f}" y1="{y + 4:.1f}" x2="{sx(s.median):.1f}" '
+            f'y2="{y + ROW_H - 4:.1f}" stroke="{TEXT}" stroke-width="2"/>'
+        )
         for v in s.outliers:
-            body.append(f'<circle cx="{sx(v):.1f}" cy="{cy:.1f}" r="2.5" fill="none" '
-                        f'stroke="{TEXT}"/>')
+            body.append(
+                f'<circle cx="{sx(v):.1f}" cy="{cy:.1f}" r="2.5" fill="none" stroke="{TEXT}"/>'
+            )
     return _frame(WIDTH, height, title, "; ".join(descs), body)
 
 
 def _mix(c1: str, c2: str, t: float) -> str:
-    a = [int(c1[k:k + 2], 16) for k in (1, 3, 5)]
-    b = [int(c2[k:k + 2], 16) for k in (1, 3, 5)]
+    a = [int(c1[k : k + 2], 16) for k in (1, 3, 5)]
+    b = [int(c2[k : k + 2], 16) for k in (1, 3, 5)]
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b, strict=True))
 
 
@@ -276,9 +325,17 @@ def heat_color(value: float, vmin: float, vmax: float, *, reverse: bool = False)
     return _mix("#ffffcc", "#41b6c4", t * 2) if t < 0.5 else _mix("#41b6c4", "#253494", t * 2 - 1)
 
 
-def heatmap(row_labels: Sequence[str], column_labels: Sequence[str],
-            values: Sequence[Sequence[float | None]], *, title: str, vmin: float | None = None,
-            vmax: float | None = None, decimals: int = 2, reverse: bool = False) -> Svg:
+def heatmap(
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    *,
+    title: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    decimals: int = 2,
+    reverse: bool = False,
+) -> Svg:
     """A grid of coloured cells with their value written in; None is an empty grey cell."""
     known = [v for row in values for v in row if v is not None]
     lo = vmin if vmin is not None else min(known, default=0)
@@ -304,16 +361,32 @@ def heatmap(row_labels: Sequence[str], column_labels: Sequence[str],
             value = values[i][j]
             x = LABEL_W + j * cell_w
             if value is None:
-                body.append(_rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, "#eeeeee", f"{row} × {col} : —"))
+                body.append(
+                    _rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, "#eeeeee", f"{row} × {col} : —")
+                )
                 body.append(_text(x + cell_w / 2, y + 15, "—", size=10, anchor="middle"))
                 continue
             color = heat_color(value, lo, hi, reverse=reverse)
             t = 0.0 if hi == lo else (value - lo) / (hi - lo)
             dark = (1 - t if reverse else t) > 0.55
             label = fmt(value, decimals)
-            body.append(_rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, color, f"{row} × {col} : {label}"))
-            body.append(_text(x + cell_w / 2, y + 15, label, size=10, anchor="middle",
-                              fill="#ffffff" if dark else TEXT))
-        descs.append(f"{row} : " + ", ".join(
-            f"{col} {fmt(values[i][j], decimals)}" for j, col in enumerate(column_labels)))
+            body.append(
+                _rect(x + 1, y + 1, cell_w - 2, ROW_H - 2, color, f"{row} × {col} : {label}")
+            )
+            body.append(
+                _text(
+                    x + cell_w / 2,
+                    y + 15,
+                    label,
+                    size=10,
+                    anchor="middle",
+                    fill="#ffffff" if dark else TEXT,
+                )
+            )
+        descs.append(
+            f"{row} : "
+            + ", ".join(
+                f"{col} {fmt(values[i][j], decimals)}" for j, col in enumerate(column_labels)
+            )
+        )
     return _frame(WIDTH, height, title, "; ".join(descs), body)

@@ -37,14 +37,26 @@ class Tile:
 
 # The four regional projects, in the order the COPIL reviews them.
 PROJECTS = (
-    ("surveys", gettext_lazy("Auto-contouring survey"),
-     gettext_lazy("Questionnaire to radiation oncologists on AI contouring, and its report.")),
-    ("contouring", gettext_lazy("Auto-contouring comparison"),
-     gettext_lazy("Contours of each solution on 2 clinical cases, unretouched, compared.")),
-    ("cyber_continuity", gettext_lazy("Cyber-crisis continuity"),
-     gettext_lazy("Capacities, transfer plans, conventions and crisis workflow.")),
-    ("habilitations", gettext_lazy("Physician habilitations"),
-     gettext_lazy("Regional habilitation sheets and their validation.")),
+    (
+        "surveys",
+        gettext_lazy("Auto-contouring survey"),
+        gettext_lazy("Questionnaire to radiation oncologists on AI contouring, and its report."),
+    ),
+    (
+        "contouring",
+        gettext_lazy("Auto-contouring comparison"),
+        gettext_lazy("Contours of each solution on 2 clinical cases, unretouched, compared."),
+    ),
+    (
+        "cyber_continuity",
+        gettext_lazy("Cyber-crisis continuity"),
+        gettext_lazy("Capacities, transfer plans, conventions and crisis workflow."),
+    ),
+    (
+        "habilitations",
+        gettext_lazy("Physician habilitations"),
+        gettext_lazy("Regional habilitation sheets and their validation."),
+    ),
 )
 
 
@@ -78,8 +90,9 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem(_("Centres"), reverse("onco_hdf:centre-list"), order=80))
     else:
         for centre in permissions.centres_for_user(user)[:2]:
-            items.append(NavItem(centre.label, reverse("onco_hdf:centre-detail", args=[centre.pk]),
-                                 order=80))
+            items.append(
+                NavItem(centre.label, reverse("onco_hdf:centre-detail", args=[centre.pk]), order=80)
+            )
     if permissions.can_manage_memberships(user):
         items.append(NavItem(_("Users"), reverse("onco_hdf:user-list"), order=85))
     if permissions.has_role(user, Role.ADMIN):
@@ -97,9 +110,7 @@ def regional_summary() -> dict:
         "user_count": Membership.objects.values("user").distinct().count(),
         "by_sector": by_sector,
         "by_departement": by_departement,
-        "centres_without_referent": centres.exclude(
-            Q(memberships__role=Role.REFERENT)
-        ).count(),
+        "centres_without_referent": centres.exclude(Q(memberships__role=Role.REFERENT)).count(),
     }
 
 

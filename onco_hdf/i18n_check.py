@@ -7,8 +7,11 @@ import polib
 
 def main(path: str) -> int:
     catalogue = polib.pofile(path)
-    missing = [e for e in catalogue if e.msgid and not e.obsolete and (
-        not e.translated() or "fuzzy" in e.flags)]
+    missing = [
+        e
+        for e in catalogue
+        if e.msgid and not e.obsolete and (not e.translated() or "fuzzy" in e.flags)
+    ]
     for entry in missing:
         where = entry.occurrences[0][0] if entry.occurrences else "?"
         print(f"untranslated: {entry.msgid!r} ({where})")

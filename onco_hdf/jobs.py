@@ -9,6 +9,7 @@ worker killed mid-run gives the message back to the broker and the job runs agai
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from onco_hdf.models import Job, JobStatus
+
 
 def job_create(*, kind: str, label: str, user=None, centre=None, params=None) -> Job:
     return Job.objects.create(
@@ -36,9 +38,7 @@ def job_claim(*, job_id: int, delivery_id: str) -> Job | None:
     keeps its id and takes the job back, while a duplicate message (a second enqueue of the
     same job) has another id and leaves it alone.
     """
-    claimable = Q(status=JobStatus.PENDING) | Q(
-        status=JobStatus.RUNNING, delivery_id=delivery_id
-    )
+    claimable = Q(status=JobStatus.PENDING) | Q(status=JobStatus.RUNNING, delivery_id=delivery_id)
     updated = Job.objects.filter(claimable, pk=job_id).update(
         status=JobStatus.RUNNING,
         delivery_id=delivery_id,
@@ -68,7 +68,9 @@ def job_succeed(
 ) -> Job:
     job = Job.objects.get(pk=job_id)
     if result_content is not None:
-        job.result_file.save(result_name or f"job-{job.pk}", ContentFile(result_content), save=False)
+        job.result_file.save(
+            result_name or f"job-{job.pk}", ContentFile(result_content), save=False
+        )
     job.status = JobStatus.DONE
     job.progress = 100
     job.message = message

@@ -43,9 +43,7 @@ class StaticOnlyFetcher(URLFetcher):
         if found is None:
             raise ValueError(f"Static file not found for a report: {url}")
         content_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(
-            url, found.read_bytes(), headers={"Content-Type": content_type}
-        )
+        return URLFetcherResponse(url, found.read_bytes(), headers={"Content-Type": content_type})
 
 
 def static_file(relative: str) -> Path | None:

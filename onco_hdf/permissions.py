@@ -58,9 +58,7 @@ def is_regional_reader(user) -> bool:
 
 
 def needs_second_factor(user) -> bool:
-    return has_role(user, Role.PROJECT_MANAGER, Role.ADMIN) or getattr(
-        user, "is_superuser", False
-    )
+    return has_role(user, Role.PROJECT_MANAGER, Role.ADMIN) or getattr(user, "is_superuser", False)
 
 
 def centre_ids_for(user, roles: Iterable[str] | None = None) -> set[int]:
@@ -147,4 +145,3 @@ def require(check: Callable[..., bool]):
         return wrapped
 
     return decorator
-

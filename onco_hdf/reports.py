@@ -34,8 +34,9 @@ class RegisteredReport:
 _REPORTS: dict[str, RegisteredReport] = {}
 
 
-def register(key: str, builder: Callable[..., ReportSpec], *, label,
-             may_start: Callable[[object], bool]) -> None:
+def register(
+    key: str, builder: Callable[..., ReportSpec], *, label, may_start: Callable[[object], bool]
+) -> None:
     """``builder(job=, report=)`` gives the report; ``may_start(user)`` who may ask for it."""
     _REPORTS[key] = RegisteredReport(builder=builder, label=label, may_start=may_start)
 

@@ -23,12 +23,17 @@ def worker_check_task(self, job_id: int, steps: int = 5, step_seconds: float = 0
     def work(job, report):
         for step in range(1, steps + 1):
             time.sleep(step_seconds)
-            report(round(100 * step / steps), _("Step %(step)d of %(steps)d") % {
-                "step": step,
-                "steps": steps,
-            })
-        return {"message": _("The worker answered: %(attempts)d attempt(s).") % {
-            "attempts": job.attempts
-        }}
+            report(
+                round(100 * step / steps),
+                _("Step %(step)d of %(steps)d")
+                % {
+                    "step": step,
+                    "steps": steps,
+                },
+            )
+        return {
+            "message": _("The worker answered: %(attempts)d attempt(s).")
+            % {"attempts": job.attempts}
+        }
 
     run_job(job_id=job_id, delivery_id=self.request.id or "", work=work)

@@ -6,7 +6,6 @@ from django.urls import include, path
 from onco_hdf import views
 from onco_hdf.auth_views import LoginView
 
-
 core_patterns = [
     path("centres/", views.centre_list, name="centre-list"),
     path("centres/nouveau/", views.centre_edit, name="centre-create"),

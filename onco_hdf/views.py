@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_otp import devices_for_user, login as otp_login
+from django_otp import devices_for_user
+from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf import permissions, reports, services
@@ -53,8 +54,9 @@ def centre_list(request):
 
 @login_required
 def centre_detail(request, pk: int):
-    centre = permissions.get_for_user_or_404(Centre.objects.all(), request.user,
-                                             centre_field="pk", pk=pk)
+    centre = permissions.get_for_user_or_404(
+        Centre.objects.all(), request.user, centre_field="pk", pk=pk
+    )
     members = centre.memberships.select_related("user").order_by("role", "user__last_name")
     return render(request, "onco_hdf/centre_detail.html", {"centre": centre, "members": members})
 
@@ -73,9 +75,7 @@ def centre_edit(request, pk: int | None = None):
 # --- Users and memberships ------------------------------------------------------------
 @require(permissions.can_manage_memberships)
 def user_list(request):
-    users = User.objects.order_by("last_name", "first_name").prefetch_related(
-        "memberships__centre"
-    )
+    users = User.objects.order_by("last_name", "first_name").prefetch_related("memberships__centre")
     return render(request, "onco_hdf/user_list.html", {"users": users})
 
 
@@ -262,8 +262,12 @@ def otp_setup(request):
     return render(
         request,
         "account/otp_setup.html",
-        {"form": form, "qr_svg": _qr_svg(device.config_url), "secret": secret,
-         "next": _safe_next(request)},
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device.config_url),
+            "secret": secret,
+            "next": _safe_next(request),
+        },
     )
 
 

@@ -39,23 +39,35 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture
 def centre_a(db):
     return Centre.objects.create(
-        name="Centre A (test)", short_name="A", finess="590000001", city="Lille",
-        departement="59", sector="public",
+        name="Centre A (test)",
+        short_name="A",
+        finess="590000001",
+        city="Lille",
+        departement="59",
+        sector="public",
     )
 
 
 @pytest.fixture
 def centre_b(db):
     return Centre.objects.create(
-        name="Centre B (test)", short_name="B", finess="800000002", city="Amiens",
-        departement="80", sector="private",
+        name="Centre B (test)",
+        short_name="B",
+        finess="800000002",
+        city="Amiens",
+        departement="80",
+        sector="private",
     )
 
 
 def make_user(username: str, role: str, centre: Centre | None = None, **extra):
     user = get_user_model().objects.create_user(
-        username=username, password=PASSWORD, email=f"{username}@example.org",
-        first_name=username.split("_")[0].capitalize(), last_name="Test", **extra,
+        username=username,
+        password=PASSWORD,
+        email=f"{username}@example.org",
+        first_name=username.split("_")[0].capitalize(),
+        last_name="Test",
+        **extra,
     )
     Membership.objects.create(user=user, role=role, centre=centre)
     return user

@@ -31,17 +31,36 @@ class WorkerProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's life)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "onco_hdf", "worker", "--loglevel=INFO",
-             "--concurrency=1", "--pool=prefork", "-Q", self.queue, "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-n", f"{self.queue}@%h"],
-            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "onco_hdf",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--pool=prefork",
+                "-Q",
+                self.queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{self.queue}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "worker ready")
 
     def children(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                             text=True, check=False).stdout
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        ).stdout
         return [int(pid) for pid in out.split()]
 
     def kill_child(self) -> int:

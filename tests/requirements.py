@@ -68,4 +68,6 @@ def need_redis() -> str:
 
 
 def need_chromium() -> str:
-    return need_binary("chromium") if not Path("/usr/bin/chromium").exists() else "/usr/bin/chromium"
+    return (
+        need_binary("chromium") if not Path("/usr/bin/chromium").exists() else "/usr/bin/chromium"
+    )

@@ -24,8 +24,13 @@ def manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
     env.pop("TWO_FACTOR_REQUIRED", None)
     env.update(extra_env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -21,7 +21,10 @@ def pdf_text(content: bytes) -> str:
 @pytest.fixture
 def test_templates(settings):
     settings.TEMPLATES = [
-        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], REPO_ROOT / "tests/templates"]}
+        {
+            **settings.TEMPLATES[0],
+            "DIRS": [*settings.TEMPLATES[0]["DIRS"], REPO_ROOT / "tests/templates"],
+        }
     ]
 
 
@@ -54,10 +57,13 @@ def test_base_report_has_cover_toc_and_page_numbers():
         "reports/onco_hdf/dashboard.html",
         {
             "report_title": "Tableau de bord régional",
-            "toc": [{"anchor": "network", "title": "Le réseau"},
-                    {"anchor": "centres", "title": "Centres"}],
+            "toc": [
+                {"anchor": "network", "title": "Le réseau"},
+                {"anchor": "centres", "title": "Centres"},
+            ],
             "summary": {"centre_count": 17, "user_count": 3, "centres_without_referent": 2},
-            "tiles": [], "centres": [],
+            "tiles": [],
+            "centres": [],
         },
     )
     assert content.startswith(b"%PDF")
@@ -77,8 +83,11 @@ def test_hostile_report_fetches_nothing(test_templates, http_recorder):
     port, hits = http_recorder
     content = pdf.render_pdf(
         "tests/hostile_report.html",
-        {"report_title": "Rapport", "port": port,
-         "user_text": '<img src="file:///etc/passwd"> <script>alert(1)</script>'},
+        {
+            "report_title": "Rapport",
+            "port": port,
+            "user_text": '<img src="file:///etc/passwd"> <script>alert(1)</script>',
+        },
     )
     reader = PdfReader(io.BytesIO(content))
     assert reader.attachments == {}
@@ -97,8 +106,13 @@ def test_fetcher_serves_static_files_only():
     fetcher = pdf.StaticOnlyFetcher()
     response = fetcher.fetch("file:///static/css/report.css")
     assert b"@page" in response.read()
-    for url in ("file:///etc/passwd", "file:///static/../../etc/passwd",
-                "http://127.0.0.1:1/x", "https://example.org/x.css", "ftp://x/y"):
+    for url in (
+        "file:///etc/passwd",
+        "file:///static/../../etc/passwd",
+        "http://127.0.0.1:1/x",
+        "https://example.org/x.css",
+        "ftp://x/y",
+    ):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert fetcher.fetch("data:text/plain;base64,T0s=").read() == b"OK"
@@ -108,7 +122,9 @@ def test_only_pdf_module_imports_weasyprint():
     offenders = [
         str(path.relative_to(REPO_ROOT))
         for path in REPO_ROOT.glob("**/*.py")
-        if ".venv" not in path.parts and path.name != "pdf.py" and "tests" not in path.parts
+        if ".venv" not in path.parts
+        and path.name != "pdf.py"
+        and "tests" not in path.parts
         and ("import weasyprint" in path.read_text() or "from weasyprint" in path.read_text())
     ]
     assert offenders == []

@@ -12,29 +12,127 @@ LOGIN_REDIRECT = 302
 
 # (url template, {persona: expected status}); {a} and {b} are centre A's and B's pks.
 MATRIX = [
-    ("/", {"anonymous": 302, "pm": 200, "copil": 200, "referent_a": 200, "oncologist_a": 200,
-           "oncologist_b": 200}),
-    ("/centres/", {"anonymous": 302, "pm": 200, "copil": 200, "referent_a": 403,
-                   "oncologist_a": 403, "oncologist_b": 403}),
-    ("/centres/nouveau/", {"anonymous": 302, "pm": 200, "copil": 403, "referent_a": 403,
-                           "oncologist_a": 403, "oncologist_b": 403}),
-    ("/centres/{a}/", {"anonymous": 302, "pm": 200, "copil": 200, "referent_a": 200,
-                       "oncologist_a": 200, "oncologist_b": 404}),
-    ("/centres/{b}/", {"anonymous": 302, "pm": 200, "copil": 200, "referent_a": 404,
-                       "oncologist_a": 404, "oncologist_b": 200}),
-    ("/centres/{a}/modifier/", {"anonymous": 302, "pm": 200, "copil": 403, "referent_a": 403,
-                                "oncologist_a": 403, "oncologist_b": 403}),
-    ("/utilisateurs/", {"anonymous": 302, "pm": 200, "copil": 403, "referent_a": 403,
-                        "oncologist_a": 403, "oncologist_b": 403}),
-    ("/utilisateurs/inviter/", {"anonymous": 302, "pm": 200, "copil": 403, "referent_a": 403,
-                                "oncologist_a": 403, "oncologist_b": 403}),
-    ("/rattachements/nouveau/", {"anonymous": 302, "pm": 200, "copil": 403, "referent_a": 403,
-                                 "oncologist_a": 403, "oncologist_b": 403}),
-    ("/historique/onco_hdf/centre/{a}/", {"anonymous": 302, "pm": 200, "copil": 403,
-                                          "referent_a": 403, "oncologist_a": 403,
-                                          "oncologist_b": 403}),
-    ("/systeme/", {"anonymous": 302, "pm": 403, "copil": 403, "referent_a": 403,
-                   "oncologist_a": 403, "oncologist_b": 403}),
+    (
+        "/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 200,
+            "referent_a": 200,
+            "oncologist_a": 200,
+            "oncologist_b": 200,
+        },
+    ),
+    (
+        "/centres/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 200,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/centres/nouveau/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/centres/{a}/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 200,
+            "referent_a": 200,
+            "oncologist_a": 200,
+            "oncologist_b": 404,
+        },
+    ),
+    (
+        "/centres/{b}/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 200,
+            "referent_a": 404,
+            "oncologist_a": 404,
+            "oncologist_b": 200,
+        },
+    ),
+    (
+        "/centres/{a}/modifier/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/utilisateurs/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/utilisateurs/inviter/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/rattachements/nouveau/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/historique/onco_hdf/centre/{a}/",
+        {
+            "anonymous": 302,
+            "pm": 200,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
+    (
+        "/systeme/",
+        {
+            "anonymous": 302,
+            "pm": 403,
+            "copil": 403,
+            "referent_a": 403,
+            "oncologist_a": 403,
+            "oncologist_b": 403,
+        },
+    ),
 ]
 
 CASES = [(url, persona, status) for url, expected in MATRIX for persona, status in expected.items()]
@@ -64,13 +162,17 @@ def test_scope_to_user_filters_by_membership(centre_a, centre_b, oncologist_a, p
         centre_a
     }
     assert set(permissions.scope_to_user(all_centres, pm, centre_field="pk")) == {
-        centre_a, centre_b
+        centre_a,
+        centre_b,
     }
-    assert set(
-        permissions.scope_to_user(all_centres, copil, centre_field="pk", regional=False)
-    ) == set()
-    assert list(permissions.scope_to_user(all_centres, Client().session and None,
-                                          centre_field="pk")) == []
+    assert (
+        set(permissions.scope_to_user(all_centres, copil, centre_field="pk", regional=False))
+        == set()
+    )
+    assert (
+        list(permissions.scope_to_user(all_centres, Client().session and None, centre_field="pk"))
+        == []
+    )
 
 
 @pytest.mark.django_db
@@ -95,8 +197,15 @@ def test_pm_creates_a_centre_and_history_records_it(pm):
     from tests.conftest import login
 
     client = login(pm)
-    data = {"name": "Centre de Lens", "short_name": "Lens", "finess": "62000001",
-            "city": "Lens", "departement": "62", "sector": "public", "is_active": "on"}
+    data = {
+        "name": "Centre de Lens",
+        "short_name": "Lens",
+        "finess": "62000001",
+        "city": "Lens",
+        "departement": "62",
+        "sector": "public",
+        "is_active": "on",
+    }
     bad = client.post("/centres/nouveau/", data)
     assert "exactement 9 chiffres" in bad.content.decode()
     assert 'value="Centre de Lens"' in bad.content.decode()  # nothing typed is lost
@@ -116,15 +225,19 @@ def test_pm_invites_a_user_and_gives_a_role(pm, centre_a, mailoutbox):
     from tests.conftest import login
 
     client = login(pm)
-    response = client.post("/utilisateurs/inviter/", {
-        "first_name": "Léa", "last_name": "Durand", "email": "lea.durand@example.org"})
+    response = client.post(
+        "/utilisateurs/inviter/",
+        {"first_name": "Léa", "last_name": "Durand", "email": "lea.durand@example.org"},
+    )
     user = get_user_model().objects.get(email="lea.durand@example.org")
     assert not user.has_usable_password()
     assert len(mailoutbox) == 1 and "/compte/mot-de-passe/nouveau/" in mailoutbox[0].body
     assert response["Location"].endswith(f"?user={user.pk}")
-    client.post("/rattachements/nouveau/", {"user": user.pk, "centre": centre_a.pk,
-                                            "role": Role.PHYSICIST})
+    client.post(
+        "/rattachements/nouveau/", {"user": user.pk, "centre": centre_a.pk, "role": Role.PHYSICIST}
+    )
     assert Membership.objects.filter(user=user, centre=centre_a, role=Role.PHYSICIST).exists()
-    duplicate = client.post("/rattachements/nouveau/", {"user": user.pk, "centre": centre_a.pk,
-                                                        "role": Role.PHYSICIST})
+    duplicate = client.post(
+        "/rattachements/nouveau/", {"user": user.pk, "centre": centre_a.pk, "role": Role.PHYSICIST}
+    )
     assert "déjà ce rôle" in duplicate.content.decode()
