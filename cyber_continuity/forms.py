@@ -1,0 +1,293 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cyber_continuity.models import (
+    CentreProfile,
+    ConventionTemplate,
+    ConventionTemplateVersion,
+    CrisisAction,
+    CrisisContact,
+    DownSystem,
+    InformationSystem,
+    Machine,
+    PatientGroup,
+    Technique,
+    TemplateClause,
+)
+from cyber_continuity.services import unknown_placeholders
+from onco_hdf.models import Centre
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = CentreProfile
+        fields = ["legal_entity", "address", "crisis_procedure"]
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "crisis_procedure": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = CrisisContact
+        fields = [
+            "name",
+            "function",
+            "mobile_phone",
+            "messaging",
+            "email",
+            "backup_email",
+            "available_24_7",
+            "order",
+        ]
+
+
+class InformationSystemForm(forms.ModelForm):
+    class Meta:
+        model = InformationSystem
+        fields = [
+            "kind",
+            "vendor",
+            "product",
+            "version",
+            "hosting",
+            "backup_strategy",
+            "last_restore_test",
+        ]
+        widgets = {
+            "last_restore_test": DATE_WIDGET,
+            "backup_strategy": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class MachineForm(forms.ModelForm):
+    class Meta:
+        model = Machine
+        fields = [
+            "kind",
+            "name",
+            "manufacturer",
+            "model",
+            "mlc",
+            "energies",
+            "has_fff",
+            "igrt",
+            "sbrt_capable",
+            "srs_capable",
+            "beam_matching_group",
+            "in_service",
+        ]
+
+
+class CapacityForm(forms.Form):
+    """One row per technique: offered or not, free and surge slots per day."""
+
+    def __init__(self, *args, declarations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        existing = {d.technique: d for d in declarations}
+        self.rows = []
+        for value, label in Technique.choices:
+            current = existing.get(value)
+            self.fields[f"{value}-offered"] = forms.BooleanField(
+                label=_("%(technique)s offered") % {"technique": label},
+                required=False,
+                initial=current is not None,
+            )
+            self.fields[f"{value}-free"] = forms.IntegerField(
+                label=_("free slots per day"),
+                min_value=0,
+                max_value=500,
+                initial=current.free_slots_per_day if current else 0,
+                required=False,
+            )
+            self.fields[f"{value}-surge"] = forms.IntegerField(
+                label=_("surge slots per day"),
+                min_value=0,
+                max_value=500,
+                initial=current.surge_slots_per_day if current else 0,
+                required=False,
+            )
+            self.rows.append((value, label, current))
+
+    def bound_rows(self):
+        return [
+            (
+                label,
+                current,
+                self[f"{value}-offered"],
+                self[f"{value}-free"],
+                self[f"{value}-surge"],
+            )
+            for value, label, current in self.rows
+        ]
+
+    def declared(self) -> dict[str, tuple[int, int]]:
+        data = self.cleaned_data
+        return {
+            value: (data.get(f"{value}-free") or 0, data.get(f"{value}-surge") or 0)
+            for value, _label, _c in self.rows
+            if data.get(f"{value}-offered")
+        }
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = ConventionTemplate
+        fields = ["title", "description"]
+
+
+class TemplateClauseForm(forms.ModelForm):
+    class Meta:
+        model = TemplateClause
+        fields = ["order", "kind", "title", "body", "negotiable"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        unknown = unknown_placeholders(body)
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown placeholders: %(names)s") % {"names": ", ".join(unknown)}
+            )
+        return body
+
+
+TemplateClauseFormSet = forms.inlineformset_factory(
+    ConventionTemplateVersion,
+    TemplateClause,
+    form=TemplateClauseForm,
+    extra=1,
+    can_delete=True,
+)
+
+
+class PublishForm(forms.Form):
+    notes = forms.CharField(
+        label=_("What changed"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class ConventionCreateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    template_version = forms.ModelChoiceField(
+        label=_("Template version"),
+        queryset=ConventionTemplateVersion.objects.filter(
+            published_at__isnull=False
+        ).select_related("template"),
+    )
+    centres = forms.ModelMultipleChoiceField(
+        label=_("Parties"),
+        queryset=Centre.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("At least two centres, yours included."),
+    )
+
+    def __init__(self, *args, own_centre_ids=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_centre_ids = set(own_centre_ids or ())
+
+    def clean_centres(self):
+        centres = list(self.cleaned_data["centres"])
+        if len(centres) < 2:
+            raise forms.ValidationError(_("Choose at least two centres."))
+        if len(centres) > 4:
+            raise forms.ValidationError(_("A convention has at most four parties."))
+        if self.own_centre_ids and not self.own_centre_ids & {c.pk for c in centres}:
+            raise forms.ValidationError(_("Your centre must be one of the parties."))
+        # Own centre first, so it is {{centre_a}} in the text.
+        centres.sort(key=lambda c: (c.pk not in self.own_centre_ids, c.name))
+        return centres
+
+
+class ClauseEditForm(forms.Form):
+    body = forms.CharField(label=_("Text of the clause"), widget=forms.Textarea(attrs={"rows": 10}))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class PlanEntryForm(forms.Form):
+    technique = forms.ChoiceField(label=_("Technique"), choices=Technique.choices)
+    receiving_centre = forms.ModelChoiceField(
+        label=_("Receiving centre"), queryset=Centre.objects.none()
+    )
+    notes = forms.CharField(label=_("Notes"), max_length=200, required=False)
+
+    def __init__(self, *args, centre, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["receiving_centre"].queryset = Centre.objects.filter(is_active=True).exclude(
+            pk=centre.pk
+        )
+
+
+class CrisisDeclareForm(forms.Form):
+    centre = forms.ModelChoiceField(label=_("Affected centre"), queryset=Centre.objects.none())
+    systems_down = forms.MultipleChoiceField(
+        label=_("Systems down"), choices=DownSystem.choices, widget=forms.CheckboxSelectMultiple
+    )
+    description = forms.CharField(
+        label=_("What happened"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_exercise = forms.BooleanField(label=_("This is an exercise (drill)"), required=False)
+    declare_now = forms.BooleanField(
+        label=_("Declare the crisis now (otherwise: alert only)"), required=False, initial=True
+    )
+
+    def __init__(self, *args, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["centre"].queryset = centres
+
+
+class PatientGroupForm(forms.ModelForm):
+    class Meta:
+        model = PatientGroup
+        fields = [
+            "label",
+            "technique",
+            "category",
+            "patient_count",
+            "fractions_left",
+            "last_fraction_on",
+        ]
+        widgets = {"last_fraction_on": DATE_WIDGET}
+
+    def clean_patient_count(self):
+        value = self.cleaned_data["patient_count"]
+        if value < 1:
+            raise forms.ValidationError(_("At least one patient."))
+        return value
+
+
+class TransferProposeForm(forms.Form):
+    receiving_centre = forms.IntegerField(widget=forms.HiddenInput)
+    patient_count = forms.IntegerField(label=_("Number of patients"), min_value=1)
+
+
+class TransferUpdateForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=300)
+    on = forms.DateField(label=_("Date"), required=False, widget=DATE_WIDGET)
+
+
+class CrisisActionForm(forms.ModelForm):
+    class Meta:
+        model = CrisisAction
+        fields = ["title", "owner", "due_date"]
+        widgets = {"due_date": DATE_WIDGET}
+
+
+class EventForm(forms.Form):
+    text = forms.CharField(
+        label=_("New event"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -1,0 +1,80 @@
+"""Who may read and write continuity data; built on onco_hdf.permissions."""
+
+from __future__ import annotations
+
+from cyber_continuity.models import EDITABLE_STATUSES, ConventionStatus
+from onco_hdf.models import Role
+from onco_hdf.permissions import (
+    centre_ids_for,
+    has_centre_role,
+    is_project_manager,
+    is_regional_reader,
+    memberships_of,
+)
+
+
+def can_view_registry(user) -> bool:
+    """Every authenticated user of the region reads the registry."""
+    return bool(getattr(user, "is_authenticated", False) and memberships_of(user))
+
+
+def can_edit_centre_registry(user, centre) -> bool:
+    """Only a centre's referent edits its registry, contacts, capacities and plan."""
+    return has_centre_role(user, centre, Role.REFERENT)
+
+
+def is_referent(user) -> bool:
+    return bool(centre_ids_for(user, [Role.REFERENT]))
+
+
+def can_manage_templates(user) -> bool:
+    return is_project_manager(user)
+
+
+def can_create_convention(user) -> bool:
+    return is_referent(user) or is_project_manager(user)
+
+
+def party_ids(convention) -> set[int]:
+    return {party.centre_id for party in convention.parties.all()}
+
+
+def is_party_referent(user, convention) -> bool:
+    return bool(party_ids(convention) & centre_ids_for(user, [Role.REFERENT]))
+
+
+def can_edit_convention(user, convention) -> bool:
+    return convention.status in EDITABLE_STATUSES and is_party_referent(user, convention)
+
+
+def can_transition_convention(user, convention) -> bool:
+    return is_party_referent(user, convention) or (
+        is_project_manager(user) and convention.status != ConventionStatus.DRAFT
+    )
+
+
+def can_sign_convention(user, convention) -> bool:
+    return convention.status == ConventionStatus.AWAITING_SIGNATURE and is_party_referent(
+        user, convention
+    )
+
+
+def can_declare_crisis(user, centre=None) -> bool:
+    if is_project_manager(user):
+        return True
+    if centre is None:
+        return is_referent(user)
+    return has_centre_role(user, centre, Role.REFERENT)
+
+
+def can_manage_crisis(user, crisis) -> bool:
+    """The affected centre's referents and the project manager run the crisis."""
+    return is_project_manager(user) or has_centre_role(user, crisis.centre, Role.REFERENT)
+
+
+def can_answer_transfer(user, transfer) -> bool:
+    return has_centre_role(user, transfer.receiving_centre, Role.REFERENT)
+
+
+def can_view_overview(user) -> bool:
+    return is_regional_reader(user)

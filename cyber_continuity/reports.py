@@ -1,0 +1,106 @@
+"""PDF context builders: a convention, a centre's crisis kit."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cyber_continuity import selectors, services
+from cyber_continuity.models import ACTIVE_STATUSES, CentreProfile, Convention
+from onco_hdf.jobs import JobInputError
+from onco_hdf.models import Centre
+from onco_hdf.reports import ReportSpec
+
+
+def build_convention_context(*, convention: Convention) -> ReportSpec:
+    version = convention.template_version
+    return ReportSpec(
+        template_name="reports/cyber_continuity/convention.html",
+        context={
+            "report_title": convention.title,
+            "report_subtitle": _("Convention template “%(template)s”, version %(number)d")
+            % {"template": version.template.title, "number": version.number},
+            "data_version": convention.get_status_display(),
+            "convention": convention,
+            "parties": convention.parties.select_related("centre", "signed_by"),
+            "clauses": convention.clauses.all(),
+        },
+        filename=f"convention-{convention.pk}-{slugify(convention.title)[:40]}.pdf",
+    )
+
+
+# What the receiving centre needs for each transferred patient.
+MINIMAL_DATA = [
+    gettext_lazy(
+        "Identity (name, birth date, national health identifier) and the referring physician"
+    ),
+    gettext_lazy("Prescription: target volumes, total dose, dose per fraction, technique"),
+    gettext_lazy("Fractions delivered and dose delivered so far, date of the last fraction"),
+    gettext_lazy("DICOM-RT: planning CT, RT Plan, RT Structure Set, RT Dose"),
+    gettext_lazy("Setup images and positioning notes (immobilisation, bolus, tattoos)"),
+    gettext_lazy("Concurrent treatments (chemotherapy) and relevant medical history"),
+]
+FIRST_HOUR_CHECKLIST = [
+    gettext_lazy("Stop treatments that depend on the lost systems; keep patients informed"),
+    gettext_lazy(
+        "Call the crisis contacts of the first receiving centres through out-of-band channels"
+    ),
+    gettext_lazy("Declare the crisis on the platform (from a device outside the attacked network)"),
+    gettext_lazy("Inform the regional health agency (ARS), the CERT Santé and the ASN"),
+    gettext_lazy("List the patients under treatment by technique and urgency category"),
+    gettext_lazy("Check which data can still be exported (plans, images) and from which backup"),
+    gettext_lazy("Appoint a transfer coordinator and a physicist for the plan exchanges"),
+]
+
+
+def build_crisis_kit_context(*, centre: Centre) -> ReportSpec:
+    sections = services.transfer_plan(centre)
+    receiver_ids = {row.entry.receiving_centre_id for s in sections for row in s.rows}
+    receivers = list(
+        Centre.objects.filter(pk__in=receiver_ids).prefetch_related("crisis_contacts", "machines")
+    )
+    conventions = (
+        Convention.objects.filter(status__in=ACTIVE_STATUSES, parties__centre=centre)
+        .prefetch_related("parties__centre")
+        .distinct()
+    )
+    return ReportSpec(
+        template_name="reports/cyber_continuity/crisis_kit.html",
+        context={
+            "report_title": _("Crisis kit — %(centre)s") % {"centre": centre.label},
+            "report_subtitle": centre.name,
+            "data_version": timezone.localdate().strftime("%d/%m/%Y"),
+            "toc": [
+                {"anchor": "contacts", "title": _("Crisis contacts")},
+                {"anchor": "checklist", "title": _("First-hour checklist")},
+                {"anchor": "plan", "title": _("Transfer plan")},
+                {"anchor": "receivers", "title": _("Receiving centres")},
+                {"anchor": "conventions", "title": _("Conventions in force")},
+                {"anchor": "data", "title": _("Minimal data for a transferred patient")},
+            ],
+            "centre": centre,
+            "profile": CentreProfile.objects.filter(centre=centre).first(),
+            "contacts": centre.crisis_contacts.all(),
+            "systems": centre.information_systems.all(),
+            "sections": sections,
+            "receivers": receivers,
+            "conventions": conventions,
+            "minimal_data": MINIMAL_DATA,
+            "checklist": FIRST_HOUR_CHECKLIST,
+        },
+        filename=f"kit-crise-{slugify(centre.label)}.pdf",
+    )
+
+
+def build_crisis_kit_report(*, job, report) -> ReportSpec:
+    """Registered report: ``job.params["p_centre"]`` is the centre's id."""
+    try:
+        centre_id = int(job.params.get("p_centre", ""))
+    except ValueError as error:
+        raise JobInputError(_("No centre was chosen.")) from error
+    centre = selectors.centre_list_for_user(job.created_by).filter(pk=centre_id).first()
+    if centre is None:
+        raise JobInputError(_("This centre does not exist."))
+    return build_crisis_kit_context(centre=centre)

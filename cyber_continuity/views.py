@@ -1,0 +1,791 @@
+"""Pages of the continuity app: thin function views (permission, one service, render)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cyber_continuity import permissions as perms
+from cyber_continuity import reports, selectors, services
+from cyber_continuity.forms import (
+    CapacityForm,
+    ClauseEditForm,
+    CommentForm,
+    ContactForm,
+    ConventionCreateForm,
+    CrisisActionForm,
+    CrisisDeclareForm,
+    EventForm,
+    InformationSystemForm,
+    MachineForm,
+    PatientGroupForm,
+    PlanEntryForm,
+    ProfileForm,
+    PublishForm,
+    TemplateClauseFormSet,
+    TemplateForm,
+    TransferProposeForm,
+    TransferUpdateForm,
+)
+from cyber_continuity.models import (
+    CentreProfile,
+    ConventionClause,
+    ConventionStatus,
+    ConventionTemplate,
+    CrisisAction,
+    CrisisContact,
+    InformationSystem,
+    Machine,
+    PatientGroup,
+    TransferPlanEntry,
+    TransferStatus,
+)
+from onco_hdf.models import Role
+from onco_hdf.pdf import render_pdf
+from onco_hdf.permissions import centre_ids_for, is_project_manager, require
+
+registry_reader = require(perms.can_view_registry)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- Registry -------------------------------------------------------------------------
+@registry_reader
+def registry_list(request):
+    rows = selectors.registry_rows()
+    return render(request, "cyber_continuity/registry_list.html", {"rows": rows})
+
+
+@registry_reader
+def centre_detail(request, pk: int):
+    centre = selectors.centre_get_for_user(request.user, pk)
+    return render(
+        request,
+        "cyber_continuity/centre_detail.html",
+        {
+            "centre": centre,
+            "profile": CentreProfile.objects.filter(centre=centre).first(),
+            "contacts": centre.crisis_contacts.all(),
+            "systems": centre.information_systems.all(),
+            "machines": centre.machines.all(),
+            "capacities": centre.capacities.select_related("attested_by"),
+            "can_edit": perms.can_edit_centre_registry(request.user, centre),
+        },
+    )
+
+
+def _editable_centre(request, pk: int):
+    centre = selectors.centre_get_for_user(request.user, pk)
+    if not perms.can_edit_centre_registry(request.user, centre):
+        raise PermissionDenied
+    return centre
+
+
+@registry_reader
+def profile_edit(request, pk: int):
+    centre = _editable_centre(request, pk)
+    profile = CentreProfile.objects.filter(centre=centre).first() or CentreProfile(centre=centre)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        services.registry_item_save(item=form.save(commit=False), user=request.user)
+        messages.success(request, _("Profile saved."))
+        return redirect("cyber_continuity:centre-detail", pk=centre.pk)
+    return render(
+        request,
+        "cyber_continuity/registry_form.html",
+        {"form": form, "centre": centre, "heading": _("Centre profile")},
+    )
+
+
+# Registry items a referent keeps: model, form, heading.
+ITEM_KINDS = {
+    "contact": (CrisisContact, ContactForm, _("Crisis contact")),
+    "system": (InformationSystem, InformationSystemForm, _("Information system")),
+    "machine": (Machine, MachineForm, _("Machine")),
+}
+
+
+def _item_for_user(request, kind: str, pk: int):
+    model = ITEM_KINDS[kind][0]
+    item = get_object_or_404(
+        model.objects.filter(centre__in=selectors.centre_list_for_user(request.user)), pk=pk
+    )
+    if not perms.can_edit_centre_registry(request.user, item.centre):
+        raise PermissionDenied
+    return item
+
+
+@registry_reader
+def item_edit(request, kind: str, centre_pk: int | None = None, pk: int | None = None):
+    model, form_class, heading = ITEM_KINDS[kind]
+    if pk is not None:
+        item = _item_for_user(request, kind, pk)
+        centre = item.centre
+    else:
+        centre = _editable_centre(request, centre_pk)
+        item = model(centre=centre)
+    form = form_class(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.registry_item_save(item=form.save(commit=False), user=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("cyber_continuity:centre-detail", pk=centre.pk)
+    return render(
+        request,
+        "cyber_continuity/registry_form.html",
+        {
+            "form": form,
+            "centre": centre,
+            "heading": heading,
+            "item": item,
+            "delete_url_name": f"cyber_continuity:{kind}-delete",
+        },
+    )
+
+
+@require_POST
+@registry_reader
+def item_delete(request, kind: str, pk: int):
+    item = _item_for_user(request, kind, pk)
+    centre_pk = item.centre_id
+    services.registry_item_delete(item=item)
+    messages.success(request, _("Deleted."))
+    return redirect("cyber_continuity:centre-detail", pk=centre_pk)
+
+
+@registry_reader
+def capacity_edit(request, pk: int):
+    centre = _editable_centre(request, pk)
+    declarations = list(centre.capacities.all())
+    form = CapacityForm(request.POST or None, declarations=declarations)
+    if request.method == "POST" and form.is_valid():
+        count = services.capacities_save(centre=centre, rows=form.declared(), user=request.user)
+        messages.success(
+            request, _("%(n)d technique(s) declared and attested today.") % {"n": count}
+        )
+        return redirect("cyber_continuity:centre-detail", pk=centre.pk)
+    return render(request, "cyber_continuity/capacity_form.html", {"form": form, "centre": centre})
+
+
+@require_POST
+@registry_reader
+def capacity_attest(request, pk: int):
+    centre = _editable_centre(request, pk)
+    count = services.capacity_attest(centre=centre, user=request.user)
+    messages.success(request, _("%(n)d declaration(s) attested.") % {"n": count})
+    return redirect("cyber_continuity:centre-detail", pk=centre.pk)
+
+
+# --- Convention templates -------------------------------------------------------------
+@registry_reader
+def template_list(request):
+    templates = selectors.template_list_for_user(request.user).prefetch_related("versions")
+    return render(
+        request,
+        "cyber_continuity/template_list.html",
+        {"templates": templates, "can_manage": perms.can_manage_templates(request.user)},
+    )
+
+
+@require(perms.can_manage_templates)
+def template_create(request):
+    form = TemplateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.template_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("title", error)
+        else:
+            messages.success(request, _("Template created with a first draft version."))
+            return redirect("cyber_continuity:template-version-edit", pk=template.versions.get().pk)
+    return render(request, "cyber_continuity/template_form.html", {"form": form})
+
+
+@registry_reader
+def template_version_detail(request, pk: int):
+    version = selectors.template_version_get_for_user(request.user, pk)
+    template = version.template
+    versions = template.versions.all()
+    if not perms.can_manage_templates(request.user):
+        versions = versions.filter(published_at__isnull=False)
+    return render(
+        request,
+        "cyber_continuity/template_version_detail.html",
+        {
+            "version": version,
+            "template": template,
+            "versions": versions,
+            "clauses": version.clauses.all(),
+            "can_manage": perms.can_manage_templates(request.user),
+            "publish_form": PublishForm(),
+            "placeholders": selectors.placeholder_help(),
+        },
+    )
+
+
+@require(perms.can_manage_templates)
+def template_version_edit(request, pk: int):
+    version = selectors.template_version_get_for_user(request.user, pk)
+    if version.is_published:
+        messages.error(request, _("A published version is frozen: create a new version."))
+        return redirect("cyber_continuity:template-version-detail", pk=version.pk)
+    formset = TemplateClauseFormSet(request.POST or None, instance=version)
+    if request.method == "POST" and formset.is_valid():
+        services.template_clauses_save(formset=formset)
+        messages.success(request, _("Clauses saved."))
+        return redirect("cyber_continuity:template-version-detail", pk=version.pk)
+    return render(
+        request,
+        "cyber_continuity/template_version_edit.html",
+        {"version": version, "formset": formset, "placeholders": selectors.placeholder_help()},
+    )
+
+
+@require_POST
+@require(perms.can_manage_templates)
+def template_version_publish(request, pk: int):
+    version = selectors.template_version_get_for_user(request.user, pk)
+    form = PublishForm(request.POST)
+    form.is_valid()
+    try:
+        services.template_version_publish(
+            version=version, user=request.user, notes=form.cleaned_data.get("notes", "")
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request,
+            _("Version published: conventions on older versions are now flagged as outdated."),
+        )
+    return redirect("cyber_continuity:template-version-detail", pk=version.pk)
+
+
+@require_POST
+@require(perms.can_manage_templates)
+def template_version_create(request, pk: int):
+    template = get_object_or_404(ConventionTemplate, pk=pk)
+    try:
+        version = services.template_version_create_next(template=template)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        latest = template.versions.order_by("-number").first()
+        return redirect("cyber_continuity:template-version-detail", pk=latest.pk)
+    messages.success(request, _("New draft version created."))
+    return redirect("cyber_continuity:template-version-edit", pk=version.pk)
+
+
+# --- Conventions ----------------------------------------------------------------------
+@registry_reader
+def convention_list(request):
+    conventions = selectors.convention_list_for_user(request.user).prefetch_related(
+        "parties__centre"
+    )
+    status = request.GET.get("statut", "")
+    if status in ConventionStatus.values:
+        conventions = conventions.filter(status=status)
+    return render(
+        request,
+        "cyber_continuity/convention_list.html",
+        {
+            "conventions": conventions,
+            "statuses": ConventionStatus.choices,
+            "status": status,
+            "can_create": perms.can_create_convention(request.user),
+        },
+    )
+
+
+@require(perms.can_create_convention)
+def convention_create(request):
+    own = (
+        set() if is_project_manager(request.user) else centre_ids_for(request.user, [Role.REFERENT])
+    )
+    form = ConventionCreateForm(request.POST or None, own_centre_ids=own)
+    if request.method == "POST" and form.is_valid():
+        try:
+            convention = services.convention_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Convention created as a draft."))
+            return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    return render(request, "cyber_continuity/convention_form.html", {"form": form})
+
+
+@registry_reader
+def convention_detail(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    user = request.user
+    own = centre_ids_for(user, [Role.REFERENT])
+    parties = list(convention.parties.select_related("centre", "signed_by"))
+    can_transition = perms.can_transition_convention(user, convention)
+    return render(
+        request,
+        "cyber_continuity/convention_detail.html",
+        {
+            "convention": convention,
+            "parties": parties,
+            "clauses": convention.clauses.select_related("updated_by"),
+            "transitions": convention.transitions.select_related("user"),
+            "moves": services.convention_moves_from(convention.status) if can_transition else [],
+            "can_edit": perms.can_edit_convention(user, convention),
+            "sign_parties": [p for p in parties if p.centre_id in own and p.signed_at is None]
+            if perms.can_sign_convention(user, convention)
+            else [],
+            "latest_version": convention.template_version.template.latest_published(),
+            "comment_form": CommentForm(),
+        },
+    )
+
+
+@registry_reader
+def convention_clause_edit(request, pk: int, clause_pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    clause = get_object_or_404(ConventionClause, convention=convention, pk=clause_pk)
+    if not perms.can_edit_convention(request.user, convention) or not clause.negotiable:
+        raise PermissionDenied
+    form = ClauseEditForm(
+        request.POST or None, initial={"body": clause.body, "version": clause.version}
+    )
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.convention_clause_update(
+                clause=clause,
+                body=form.cleaned_data["body"],
+                expected_version=form.cleaned_data["version"],
+                user=request.user,
+            )
+        except services.StaleEditError as error:
+            current = error.clause
+            conflict = {
+                "clause": current,
+                "diff": services.text_diff(error.base_body, current.body),
+                "mine": services.text_diff(current.body, form.cleaned_data["body"]),
+            }
+            # Keep the user's text; the next save is checked against the current version.
+            data = request.POST.copy()
+            data["version"] = current.version
+            form = ClauseEditForm(data)
+            form.is_valid()
+            form.add_error(None, error.messages[0])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Clause saved."))
+            return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    return render(
+        request,
+        "cyber_continuity/clause_form.html",
+        {"convention": convention, "clause": clause, "form": form, "conflict": conflict},
+    )
+
+
+@require_POST
+@registry_reader
+def convention_transition(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    if not perms.can_transition_convention(request.user, convention):
+        raise PermissionDenied
+    form = CommentForm(request.POST)
+    form.is_valid()
+    try:
+        services.convention_transition(
+            convention=convention,
+            to_status=request.POST.get("to", ""),
+            user=request.user,
+            comment=form.cleaned_data.get("comment", ""),
+        )
+    except (ValidationError, ValueError) as error:
+        messages.error(
+            request,
+            _error_text(error) if isinstance(error, ValidationError) else _("Unknown status."),
+        )
+    else:
+        messages.success(request, _("Status changed."))
+    return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+
+
+@require_POST
+@registry_reader
+def convention_sign(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    own = centre_ids_for(request.user, [Role.REFERENT])
+    party = convention.parties.filter(centre__in=own, pk=request.POST.get("party") or 0).first()
+    if party is None or not perms.can_sign_convention(request.user, convention):
+        raise PermissionDenied
+    try:
+        services.convention_sign(convention=convention, centre=party.centre, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Signed for %(centre)s.") % {"centre": party.centre.label})
+    return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+
+
+@registry_reader
+def convention_history(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    edits = [
+        {"edit": edit, "diff": services.text_diff(edit.old_body, edit.new_body)}
+        for edit in services.convention_edits(convention)
+    ]
+    return render(
+        request,
+        "cyber_continuity/convention_history.html",
+        {
+            "convention": convention,
+            "edits": edits,
+            "transitions": convention.transitions.select_related("user"),
+        },
+    )
+
+
+@registry_reader
+def convention_pdf(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    spec = reports.build_convention_context(convention=convention)
+    return _pdf_response(spec)
+
+
+def _pdf_response(spec) -> HttpResponse:
+    content = render_pdf(spec.template_name, spec.context)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
+    return response
+
+
+# --- Transfer plans -------------------------------------------------------------------
+@registry_reader
+def plan_detail(request, pk: int):
+    centre = selectors.centre_get_for_user(request.user, pk)
+    can_edit = perms.can_edit_centre_registry(request.user, centre)
+    form = PlanEntryForm(centre=centre)
+    return render(
+        request,
+        "cyber_continuity/plan_detail.html",
+        {
+            "centre": centre,
+            "sections": services.transfer_plan(centre),
+            "can_edit": can_edit,
+            "form": form,
+        },
+    )
+
+
+@registry_reader
+def plan_entry_add(request, pk: int):
+    centre = _editable_centre(request, pk)
+    form = PlanEntryForm(request.POST or None, centre=centre)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.plan_entry_add(centre=centre, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Receiving centre added to the plan."))
+            return redirect("cyber_continuity:plan-detail", pk=centre.pk)
+    return render(
+        request,
+        "cyber_continuity/registry_form.html",
+        {
+            "form": form,
+            "centre": centre,
+            "heading": _("Add a receiving centre"),
+            "cancel_url_name": "cyber_continuity:plan-detail",
+        },
+    )
+
+
+def _plan_entry(request, pk: int) -> TransferPlanEntry:
+    entry = get_object_or_404(TransferPlanEntry, pk=pk)
+    if not perms.can_edit_centre_registry(request.user, entry.centre):
+        raise Http404
+    return entry
+
+
+@require_POST
+@registry_reader
+def plan_entry_move(request, pk: int):
+    entry = _plan_entry(request, pk)
+    services.plan_entry_move(entry=entry, up=request.POST.get("direction") == "up")
+    return redirect("cyber_continuity:plan-detail", pk=entry.centre_id)
+
+
+@require_POST
+@registry_reader
+def plan_entry_delete(request, pk: int):
+    entry = _plan_entry(request, pk)
+    services.registry_item_delete(item=entry)
+    messages.success(request, _("Receiving centre removed from the plan."))
+    return redirect("cyber_continuity:plan-detail", pk=entry.centre_id)
+
+
+# --- Crisis kit and overview ----------------------------------------------------------
+@registry_reader
+def crisis_kit_pdf(request, pk: int):
+    centre = selectors.centre_get_for_user(request.user, pk)
+    return _pdf_response(reports.build_crisis_kit_context(centre=centre))
+
+
+@require(perms.can_view_overview)
+def overview(request):
+    return render(request, "cyber_continuity/overview.html", selectors.overview_context())
+
+
+# --- Crises ---------------------------------------------------------------------------
+@registry_reader
+def crisis_list(request):
+    crises = selectors.crisis_list_for_user(request.user)
+    return render(
+        request,
+        "cyber_continuity/crisis_list.html",
+        {"crises": crises, "can_declare": perms.can_declare_crisis(request.user)},
+    )
+
+
+@require(perms.can_declare_crisis)
+def crisis_declare(request):
+    centres = selectors.declarable_centres(request.user)
+    form = CrisisDeclareForm(
+        request.POST or None,
+        centres=centres,
+        initial={"is_exercise": request.GET.get("exercice") == "1"},
+    )
+    if request.method == "POST" and form.is_valid():
+        crisis = services.crisis_declare(user=request.user, **form.cleaned_data)
+        messages.success(
+            request,
+            _("Exercise started.")
+            if crisis.is_exercise
+            else _("Crisis recorded; receiving centres notified."),
+        )
+        return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+    return render(request, "cyber_continuity/crisis_form.html", {"form": form})
+
+
+@registry_reader
+def crisis_detail(request, pk: int):
+    crisis = selectors.crisis_get_for_user(request.user, pk)
+    user = request.user
+    can_manage = perms.can_manage_crisis(user, crisis)
+    own = centre_ids_for(user, [Role.REFERENT])
+    groups = list(crisis.patient_groups.prefetch_related("transfers__receiving_centre"))
+    return render(
+        request,
+        "cyber_continuity/crisis_detail.html",
+        {
+            "crisis": crisis,
+            "can_manage": can_manage,
+            "own_referent_ids": own,
+            "groups": groups,
+            "events": crisis.events.select_related("user"),
+            "transitions": crisis.transitions.select_related("user"),
+            "moves": services.crisis_moves_from(crisis.status) if can_manage else [],
+            "actions": crisis.actions.all(),
+            "metrics_rows": _metrics_rows(services.crisis_metrics(crisis)),
+            "group_form": PatientGroupForm(),
+            "action_form": CrisisActionForm(),
+            "event_form": EventForm(),
+            "comment_form": CommentForm(),
+            "systems_down": selectors.systems_down_labels(crisis),
+        },
+    )
+
+
+def _duration(value) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def _metrics_rows(metrics) -> list[tuple[str, str]]:
+    return [
+        (_("Time to declaration"), _duration(metrics.to_declaration)),
+        (_("Time to first proposed transfer"), _duration(metrics.to_first_proposal)),
+        (_("Time to first acceptance"), _duration(metrics.to_first_acceptance)),
+    ]
+
+
+def _managed_crisis(request, pk: int):
+    crisis = selectors.crisis_get_for_user(request.user, pk)
+    if not perms.can_manage_crisis(request.user, crisis):
+        raise PermissionDenied
+    return crisis
+
+
+@require_POST
+@registry_reader
+def crisis_transition(request, pk: int):
+    crisis = _managed_crisis(request, pk)
+    form = CommentForm(request.POST)
+    form.is_valid()
+    try:
+        services.crisis_transition(
+            crisis=crisis,
+            to_status=request.POST.get("to", ""),
+            user=request.user,
+            comment=form.cleaned_data.get("comment", ""),
+        )
+    except (ValidationError, ValueError) as error:
+        messages.error(
+            request,
+            _error_text(error) if isinstance(error, ValidationError) else _("Unknown status."),
+        )
+    else:
+        messages.success(request, _("Status changed."))
+    return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+
+
+def _crisis_form_view(request, pk: int, form_class, save, success: str, heading: str):
+    """POST a small form on a crisis; on error re-render it with what was typed."""
+    crisis = _managed_crisis(request, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(crisis, form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, success)
+            return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+    return render(
+        request,
+        "cyber_continuity/crisis_subform.html",
+        {"crisis": crisis, "form": form, "heading": heading},
+    )
+
+
+@registry_reader
+def patient_group_add(request, pk: int):
+    return _crisis_form_view(
+        request,
+        pk,
+        PatientGroupForm,
+        lambda crisis, data: services.patient_group_add(crisis=crisis, user=request.user, **data),
+        _("Patient group added."),
+        _("Add a patient group"),
+    )
+
+
+@registry_reader
+def crisis_action_add(request, pk: int):
+    return _crisis_form_view(
+        request,
+        pk,
+        CrisisActionForm,
+        lambda crisis, data: services.crisis_action_add(crisis=crisis, user=request.user, **data),
+        _("Action added."),
+        _("Add an action"),
+    )
+
+
+@registry_reader
+def crisis_event_add(request, pk: int):
+    return _crisis_form_view(
+        request,
+        pk,
+        EventForm,
+        lambda crisis, data: services.crisis_event_add(crisis=crisis, user=request.user, **data),
+        _("Event added to the timeline."),
+        _("Add an event to the timeline"),
+    )
+
+
+@require_POST
+@registry_reader
+def crisis_action_done(request, pk: int):
+    action = get_object_or_404(CrisisAction, pk=pk)
+    _managed_crisis(request, action.crisis_id)
+    services.crisis_action_done(action=action, user=request.user)
+    return redirect("cyber_continuity:crisis-detail", pk=action.crisis_id)
+
+
+@registry_reader
+def patient_group_match(request, pk: int):
+    group = get_object_or_404(PatientGroup.objects.select_related("crisis__centre"), pk=pk)
+    crisis = _managed_crisis(request, group.crisis_id)
+    form = TransferProposeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        receiver = (
+            selectors.centre_list_for_user(request.user)
+            .filter(pk=form.cleaned_data["receiving_centre"])
+            .first()
+        )
+        try:
+            if receiver is None:
+                raise ValidationError(_("Unknown centre."))
+            services.transfer_propose(
+                group=group,
+                receiving_centre=receiver,
+                patient_count=form.cleaned_data["patient_count"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("Transfer proposed; the receiving centre was notified."))
+            return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+    return render(
+        request,
+        "cyber_continuity/patient_group_match.html",
+        {
+            "crisis": crisis,
+            "group": group,
+            "candidates": services.match_receivers(group),
+            "transfers": group.transfers.select_related("receiving_centre"),
+        },
+    )
+
+
+# Who moves a transfer: the receiving centre answers; the affected centre tracks the rest.
+TRANSFER_ACTORS = {
+    TransferStatus.ACCEPTED: "receiver",
+    TransferStatus.REFUSED: "receiver",
+    TransferStatus.TREATING: "receiver",
+    TransferStatus.RETURNED: "sender",
+}
+
+
+@require_POST
+@registry_reader
+def transfer_update(request, pk: int):
+    transfer = selectors.transfer_get_for_user(request.user, pk)
+    to_status = request.POST.get("to", "")
+    actor = TRANSFER_ACTORS.get(to_status)
+    allowed = (
+        perms.can_answer_transfer(request.user, transfer)
+        if actor == "receiver"
+        else actor == "sender" and perms.can_manage_crisis(request.user, transfer.group.crisis)
+    )
+    if not allowed:
+        raise PermissionDenied
+    form = TransferUpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The date is not valid."))
+    else:
+        try:
+            services.transfer_update(
+                transfer=transfer,
+                to_status=to_status,
+                user=request.user,
+                comment=form.cleaned_data["comment"],
+                on=form.cleaned_data["on"],
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("Transfer updated."))
+    return redirect("cyber_continuity:crisis-detail", pk=transfer.group.crisis_id)
