@@ -1,3 +1,29 @@
+from django.urls import path
+
+from contouring import views
+
 app_name = "contouring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.case_list, name="case-list"),
+    path("cas/nouveau/", views.case_create, name="case-create"),
+    path("cas/<int:pk>/", views.case_detail, name="case-detail"),
+    path("cas/<int:pk>/modifier/", views.case_update, name="case-update"),
+    path("cas/<int:pk>/structures/", views.case_structures, name="case-structures"),
+    path("cas/<int:pk>/deposer/", views.submission_create, name="submission-create"),
+    path("cas/<int:pk>/comparer/", views.comparison_start, name="comparison-start"),
+    path("cas/<int:pk>/resultats/", views.case_results, name="case-results"),
+    path(
+        "cas/<int:pk>/structures/<int:structure_pk>/",
+        views.structure_overlays,
+        name="structure-overlays",
+    ),
+    path(
+        "cas/<int:pk>/structures/<int:structure_pk>/coupes/<int:k>.png",
+        views.overlay_image,
+        name="overlay-image",
+    ),
+    path("soumissions/<int:pk>/", views.submission_detail, name="submission-detail"),
+    path("solutions/", views.solution_list, name="solution-list"),
+    path("solutions/nouvelle/", views.solution_create, name="solution-create"),
+]

@@ -1,0 +1,142 @@
+"""Forms of the contouring app (validation of what people type; the writes are services)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from contouring.models import AnatomicalSite, CeMarking, Solution
+from onco_hdf.models import Centre
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (a zip, or the files of a series)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data] if data else single(None, initial)
+        return [single(data, initial)]
+
+
+class CaseForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    site = forms.ChoiceField(label=_("Anatomical site"), choices=AnatomicalSite.choices)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CaseCreateForm(CaseForm):
+    ct_files = MultipleFileField(
+        label=_("CT series"),
+        help_text=_(
+            "A zip file or the DICOM files of the series (several files allowed). "
+            "The zip may also hold the reference RTSTRUCT."
+        ),
+    )
+    reference = forms.FileField(
+        label=_("Reference RTSTRUCT (expert contours)"),
+        required=False,
+        help_text=_("Not needed if the zip above already holds it."),
+    )
+
+
+class StructureChoiceForm(forms.Form):
+    structures = forms.MultipleChoiceField(
+        label=_("Structures compared"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["structures"].choices = [(str(s.pk), s.name) for s in case.structures.all()]
+        self.fields["structures"].initial = [
+            str(s.pk) for s in case.structures.filter(is_compared=True)
+        ]
+
+
+class SolutionForm(forms.ModelForm):
+    class Meta:
+        model = Solution
+        fields = ["vendor", "product", "model_version", "ce_marking"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ce_marking"].choices = CeMarking.choices
+
+    def validate_unique(self):
+        """Uniqueness is checked by the service, with a clearer message."""
+
+
+class SubmissionForm(forms.Form):
+    solution = forms.ModelChoiceField(label=_("Solution"), queryset=Solution.objects.none())
+    centre = forms.ModelChoiceField(label=_("Centre"), queryset=Centre.objects.none())
+    file = forms.FileField(
+        label=_("RTSTRUCT produced by the solution"),
+        help_text=_(
+            "The DICOM RTSTRUCT file exactly as the software produced it (or a zip "
+            "holding only it)."
+        ),
+    )
+    attested = forms.BooleanField(
+        label=_(
+            "I attest that these contours are the raw output of the software, with no "
+            "manual retouching (aucune retouche manuelle)."
+        ),
+        required=True,
+        error_messages={"required": _("The no-retouching attestation is required.")},
+    )
+
+    def __init__(self, *args, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solution"].queryset = Solution.objects.all()
+        self.fields["centre"].queryset = centres
+        if centres.count() == 1:
+            self.fields["centre"].initial = centres.first().pk
+
+
+class MappingForm(forms.Form):
+    """One select per compared structure: which ROI of the file stands for it."""
+
+    def __init__(self, *args, submission, mappings, **kwargs):
+        super().__init__(*args, **kwargs)
+        rois = list(submission.rois.all())
+        choices = [("", _("— not present in this file —"))] + [
+            (str(roi.pk), roi.name + (f" ({_('empty')})" if roi.is_empty else "")) for roi in rois
+        ]
+        self.rows = []
+        for mapping in mappings:
+            name = f"structure_{mapping.structure_id}"
+            self.fields[name] = forms.ChoiceField(
+                label=mapping.structure.name,
+                choices=choices,
+                required=False,
+                initial=str(mapping.roi_id) if mapping.roi_id else "",
+            )
+            self.rows.append((mapping, name))
+
+    def choices(self) -> dict[int, int | None]:
+        out = {}
+        for mapping, name in self.rows:
+            value = self.cleaned_data.get(name)
+            out[mapping.structure_id] = int(value) if value else None
+        return out
+
+    def bound_rows(self):
+        return [(mapping, self[name]) for mapping, name in self.rows]
+
+
+class ComparisonStartForm(forms.Form):
+    include_consensus = forms.BooleanField(
+        label=_("Also compare the majority-vote consensus of the solutions with the reference"),
+        required=False,
+        initial=True,
+    )

@@ -1,0 +1,402 @@
+"""Clinical cases, auto-contouring solutions, their RTSTRUCT submissions and the comparisons.
+
+Every DICOM file is de-identified before it is stored (see :mod:`contouring.deidentify`);
+a stored submission file is never modified afterwards: a new upload is a new submission.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from onco_hdf.models import Centre, Job
+
+
+def _new_uid_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class AnatomicalSite(models.TextChoices):
+    PROSTATE = "prostate", _("Prostate / pelvis")
+    HEAD_NECK = "head_neck", _("Head and neck")
+    BREAST = "breast", _("Breast")
+    THORAX = "thorax", _("Thorax")
+    BRAIN = "brain", _("Brain")
+    ABDOMEN = "abdomen", _("Abdomen")
+    OTHER = "other", _("Other")
+
+
+# CT window (width, level) in HU used for the slice overlays of each site.
+SITE_WINDOWS: dict[str, tuple[int, int]] = {
+    AnatomicalSite.PROSTATE: (400, 40),
+    AnatomicalSite.HEAD_NECK: (350, 40),
+    AnatomicalSite.BREAST: (400, 40),
+    AnatomicalSite.THORAX: (1500, -600),
+    AnatomicalSite.BRAIN: (80, 40),
+    AnatomicalSite.ABDOMEN: (400, 50),
+    AnatomicalSite.OTHER: (400, 40),
+}
+
+
+class ClinicalCase(models.Model):
+    """A de-identified CT series with its expert reference contours."""
+
+    title = models.CharField(_("title"), max_length=200)
+    site = models.CharField(_("anatomical site"), max_length=20, choices=AnatomicalSite.choices)
+    description = models.TextField(_("description"), blank=True)
+    pseudonym = models.CharField(_("pseudonym"), max_length=40, unique=True)
+    # Key of the UID remapping: several uploads of one case map the same UID the same way.
+    uid_secret = models.CharField(max_length=64, default=_new_uid_secret, editable=False)
+    ct_files = models.JSONField(default=list, editable=False)
+    ct_sha256 = models.CharField(_("SHA-256 of the uploaded CT"), max_length=64, blank=True)
+    ct_series_uid = models.CharField(max_length=64, blank=True)
+    ct_frame_of_reference_uid = models.CharField(max_length=64, blank=True)
+    ct_shape = models.JSONField(_("CT grid (slices, rows, columns)"), default=list, blank=True)
+    ct_spacing = models.JSONField(_("voxel size (mm)"), default=list, blank=True)
+    ct_manufacturer = models.CharField(_("CT manufacturer"), max_length=200, blank=True)
+    reference_file = models.FileField(
+        _("reference RTSTRUCT"), upload_to="contouring/cases/", max_length=300
+    )
+    reference_sha256 = models.CharField(_("SHA-256 of the uploaded reference"), max_length=64)
+    reference_stored_sha256 = models.CharField(max_length=64, blank=True)
+    reference_label = models.CharField(_("reference label"), max_length=200, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created on"), auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["uid_secret", "ct_files"])
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("clinical case")
+        verbose_name_plural = _("clinical cases")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def window(self) -> tuple[int, int]:
+        return SITE_WINDOWS.get(self.site, (400, 40))
+
+    @property
+    def ct_slice_count(self) -> int:
+        return len(self.ct_files)
+
+
+class CaseStructure(models.Model):
+    """A structure of the reference contour set; ``is_compared`` marks the chosen ones."""
+
+    case = models.ForeignKey(
+        ClinicalCase, on_delete=models.CASCADE, related_name="structures", verbose_name=_("case")
+    )
+    name = models.CharField(_("name"), max_length=64)
+    roi_number = models.PositiveIntegerField(_("ROI number"))
+    colour = models.CharField(_("colour"), max_length=7, default="#ff0000")
+    volume_cc = models.FloatField(_("volume (cm³)"), null=True, blank=True)
+    is_compared = models.BooleanField(_("compared"), default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["case", "position", "pk"]
+        verbose_name = _("case structure")
+        verbose_name_plural = _("case structures")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "name"], name="contouring_structure_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.volume_cc
+
+
+class CeMarking(models.TextChoices):
+    MDR_IIB = "mdr_iib", _("CE marked, MDR class IIb")
+    MDR_IIA = "mdr_iia", _("CE marked, MDR class IIa")
+    MDR_I = "mdr_i", _("CE marked, MDR class I")
+    MDD = "mdd", _("CE marked under the former directive (MDD)")
+    NONE = "none", _("Not CE marked (research use)")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class Solution(models.Model):
+    """An auto-contouring product in a given version."""
+
+    vendor = models.CharField(_("vendor"), max_length=120)
+    product = models.CharField(_("product"), max_length=120)
+    model_version = models.CharField(_("model / version"), max_length=120)
+    ce_marking = models.CharField(
+        _("CE marking"), max_length=10, choices=CeMarking.choices, default=CeMarking.UNKNOWN
+    )
+    is_simulated = models.BooleanField(
+        _("simulated"),
+        default=False,
+        help_text=_("A simulated solution of the demo; not a real product."),
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("registered by"),
+    )
+    created_at = models.DateTimeField(_("created on"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["vendor", "product", "model_version"]
+        verbose_name = _("auto-contouring solution")
+        verbose_name_plural = _("auto-contouring solutions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "product", "model_version"], name="contouring_solution_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.product} {self.model_version}"
+
+
+class Submission(models.Model):
+    """One RTSTRUCT produced by a solution on a case's CT, for a centre; stored unmodified."""
+
+    case = models.ForeignKey(
+        ClinicalCase, on_delete=models.CASCADE, related_name="submissions", verbose_name=_("case")
+    )
+    solution = models.ForeignKey(
+        Solution, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("solution")
+    )
+    centre = models.ForeignKey(
+        Centre,
+        on_delete=models.PROTECT,
+        related_name="contour_submissions",
+        verbose_name=_("centre"),
+    )
+    file = models.FileField(_("RTSTRUCT file"), upload_to="contouring/submissions/", max_length=300)
+    original_filename = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the uploaded file"), max_length=64)
+    stored_sha256 = models.CharField(_("SHA-256 of the stored file"), max_length=64)
+    manufacturer = models.CharField(_("Manufacturer"), max_length=200, blank=True)
+    manufacturer_model_name = models.CharField(
+        _("ManufacturerModelName"), max_length=200, blank=True
+    )
+    software_versions = models.CharField(_("SoftwareVersions"), max_length=200, blank=True)
+    structure_set_date = models.DateField(_("StructureSetDate"), null=True, blank=True)
+    attested_no_retouch = models.BooleanField(_("no manual retouching attested"), default=False)
+    is_current = models.BooleanField(
+        _("current"),
+        default=True,
+        help_text=_("A later upload for the same case, solution and centre replaces this one."),
+    )
+    mapping_confirmed_at = models.DateTimeField(_("mapping confirmed on"), null=True, blank=True)
+    mapping_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("mapping confirmed by"),
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded on"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "uploaded_at", "pk"]
+        verbose_name = _("RTSTRUCT submission")
+        verbose_name_plural = _("RTSTRUCT submissions")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sha256"], name="contouring_submission_hash"),
+            models.CheckConstraint(
+                condition=Q(attested_no_retouch=True), name="contouring_submission_attested"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} — {self.case}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.solution.product} {self.solution.model_version} ({self.centre.label})"
+
+    @property
+    def short_label(self) -> str:
+        return f"{self.solution.product} · {self.centre.label}"
+
+    @property
+    def is_mapped(self) -> bool:
+        return self.mapping_confirmed_at is not None
+
+
+class SubmissionRoi(models.Model):
+    """A structure found in a submitted RTSTRUCT."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="rois")
+    name = models.CharField(_("name"), max_length=64)
+    roi_number = models.PositiveIntegerField(_("ROI number"))
+    volume_cc = models.FloatField(_("volume (cm³)"), null=True, blank=True)
+    colour = models.CharField(_("colour"), max_length=7, blank=True)
+
+    class Meta:
+        ordering = ["submission", "roi_number", "pk"]
+        verbose_name = _("submitted structure")
+        verbose_name_plural = _("submitted structures")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.volume_cc
+
+
+class MappingStatus(models.TextChoices):
+    SUGGESTED = "suggested", _("Suggested")
+    CONFIRMED = "confirmed", _("Confirmed")
+
+
+class MappingMethod(models.TextChoices):
+    EXACT = "exact", _("Same name")
+    NORMALISED = "normalised", _("Same name once normalised")
+    SYNONYM = "synonym", _("Synonym / TG-263 name")
+    MANUAL = "manual", _("Chosen by hand")
+    NONE = "none", _("No match")
+
+
+class StructureMapping(models.Model):
+    """Which ROI of a submission stands for a case structure (None: the solution has none)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="mappings")
+    structure = models.ForeignKey(CaseStructure, on_delete=models.CASCADE, related_name="mappings")
+    roi = models.ForeignKey(
+        SubmissionRoi,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mappings",
+        verbose_name=_("submitted structure"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=MappingStatus.choices, default=MappingStatus.SUGGESTED
+    )
+    method = models.CharField(
+        _("method"), max_length=12, choices=MappingMethod.choices, default=MappingMethod.NONE
+    )
+
+    class Meta:
+        ordering = ["submission", "structure__position", "pk"]
+        verbose_name = _("structure mapping")
+        verbose_name_plural = _("structure mappings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "structure"], name="contouring_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure} ← {self.roi or '—'}"
+
+
+class ComparisonRun(models.Model):
+    """One computation of every metric of a case (a background job)."""
+
+    case = models.ForeignKey(ClinicalCase, on_delete=models.CASCADE, related_name="runs")
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="comparison_run")
+    include_consensus = models.BooleanField(_("include the majority-vote consensus"), default=True)
+    hd95_method = models.CharField(max_length=10, default="pooled")
+    taus = models.JSONField(default=list)
+    engine_version = models.CharField(max_length=60, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("comparison run")
+        verbose_name_plural = _("comparison runs")
+
+    def __str__(self) -> str:
+        return f"{self.case} — {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class ResultKind(models.TextChoices):
+    VS_REFERENCE = "reference", _("Solution vs reference")
+    PAIR = "pair", _("Solution vs solution")
+    CONSENSUS = "consensus", _("Consensus vs reference")
+
+
+class ComparisonResult(models.Model):
+    """Every metric of one pair of contours of one structure (DESIGN.md §6).
+
+    ``test`` is compared with the reference, or with ``other`` for a pair of solutions;
+    both are empty for the consensus. ``pair_key`` identifies the row so a rerun replaces it.
+    """
+
+    case = models.ForeignKey(ClinicalCase, on_delete=models.CASCADE, related_name="results")
+    structure = models.ForeignKey(CaseStructure, on_delete=models.CASCADE, related_name="results")
+    kind = models.CharField(_("kind"), max_length=10, choices=ResultKind.choices)
+    pair_key = models.CharField(max_length=40)
+    test = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="results"
+    )
+    other = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="pair_results"
+    )
+    run = models.ForeignKey(ComparisonRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(_("status"), max_length=20)
+    reference_volume_cc = models.FloatField(null=True, blank=True)
+    test_volume_cc = models.FloatField(null=True, blank=True)
+    volume_ratio = models.FloatField(null=True, blank=True)
+    dsc = models.FloatField(null=True, blank=True)
+    jaccard = models.FloatField(null=True, blank=True)
+    sensitivity = models.FloatField(null=True, blank=True)
+    false_positive_cc = models.FloatField(null=True, blank=True)
+    hausdorff_mm = models.FloatField(null=True, blank=True)
+    hd95_mm = models.FloatField(null=True, blank=True)
+    msd_mm = models.FloatField(null=True, blank=True)
+    surface_dsc_1mm = models.FloatField(null=True, blank=True)
+    surface_dsc_2mm = models.FloatField(null=True, blank=True)
+    surface_dsc_3mm = models.FloatField(null=True, blank=True)
+    apl_1mm = models.FloatField(null=True, blank=True)
+    apl_2mm = models.FloatField(null=True, blank=True)
+    apl_3mm = models.FloatField(null=True, blank=True)
+    centroid_distance_mm = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "structure__position", "pair_key"]
+        verbose_name = _("comparison result")
+        verbose_name_plural = _("comparison results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "structure", "pair_key"], name="contouring_result_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure} {self.pair_key}"
+
+    @property
+    def has_distances(self) -> bool:
+        return self.status == "ok"

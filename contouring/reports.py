@@ -1,0 +1,173 @@
+"""The comparison report (PDF): context builder registered in the reports registry."""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import statistics
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contouring.models import ClinicalCase, Solution
+from contouring.overlays import render_overlay, slice_choices
+from contouring.results import case_results, metric_headers
+from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
+from onco_hdf.jobs import JobInputError
+from onco_hdf.reports import ReportSpec
+
+
+def _case_ids(params: dict) -> list[int]:
+    raw = str(params.get("p_cases", "") or params.get("cases", ""))
+    return [int(v) for v in raw.split(",") if v.strip().isdigit()]
+
+
+def _versions() -> list[tuple[str, str]]:
+    from contouring.services import _engine_version
+
+    out = [
+        (_("ONCO-HDF platform"), getattr(settings, "PLATFORM_VERSION", "")),
+        (_("Contour engine (contouring.engine)"), _engine_version()),
+    ]
+    for package in ("pydicom", "numpy", "scipy", "Pillow"):
+        try:
+            out.append((package, importlib.metadata.version(package)))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _png_uri(content: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(content).decode("ascii")
+
+
+def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
+    submissions = list(
+        comparison_ready_submissions(case)
+        .select_related("solution", "centre", "uploaded_by")
+        .prefetch_related("mappings__roi")
+    )
+    results = case_results(case, case.results.select_related("structure"), submissions)
+    section = {
+        "case": case,
+        "results": results,
+        "submissions": submissions,
+        "run": case.runs.select_related("job").first(),
+    }
+    if not results.has_results:
+        return section
+    lowest = []
+    for structure in results.lowest_agreement(overlays):
+        slices = slice_choices(case, structure)
+        if slices:
+            middle = slices[len(slices) // 2]
+            lowest.append(
+                {
+                    "structure": structure,
+                    "image": _png_uri(render_overlay(case, structure, submissions, middle)),
+                    "slice": middle + 1,
+                }
+            )
+    labels, matrix = results.agreement_matrix()
+    section.update(
+        {
+            "dsc_heatmap": results.heatmap(
+                "dsc", _("DSC per structure and solution"), vmin=0, vmax=1, decimals=2
+            ),
+            "hd95_heatmap": results.heatmap(
+                "hd95_mm", _("HD95 (mm) per structure and solution"), decimals=1, reverse=True
+            ),
+            "dsc_box": results.box_plot("dsc", _("DSC per solution (all structures)")),
+            "agreement": results.agreement_heatmap() if results.pairs else None,
+            "lowest": lowest,
+            "summary": results.solution_summary(),
+            "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures],
+        }
+    )
+    return section
+
+
+def solution_overview(sections: list[dict]) -> list[dict]:
+    """Per solution, its median DSC and HD95 on each case and overall."""
+    rows: dict[int, dict] = {}
+    for section in sections:
+        for item in section.get("summary", []):
+            solution: Solution = item["submission"].solution
+            row = rows.setdefault(
+                solution.pk,
+                {"solution": solution, "per_case": {}, "dsc": [], "hd95": [], "centres": set()},
+            )
+            row["per_case"][section["case"].pk] = item
+            row["centres"].add(item["submission"].centre.label)
+            results = section["results"]
+            index = results.submissions.index(item["submission"])
+            for _structure, cells in results.rows:
+                result = cells[index].result
+                if result and result.dsc is not None and result.status == "ok":
+                    row["dsc"].append(result.dsc)
+                if result and result.hd95_mm is not None:
+                    row["hd95"].append(result.hd95_mm)
+    out = []
+    for row in rows.values():
+        out.append(
+            {
+                "solution": row["solution"],
+                "centres": ", ".join(sorted(row["centres"])),
+                "cases": [row["per_case"].get(s["case"].pk) for s in sections],
+                "median_dsc": statistics.median(row["dsc"]) if row["dsc"] else None,
+                "median_hd95": statistics.median(row["hd95"]) if row["hd95"] else None,
+            }
+        )
+    out.sort(key=lambda r: -(r["median_dsc"] or 0))
+    return out
+
+
+def build_comparison_report_context(*, job, report) -> ReportSpec:
+    ids = _case_ids(job.params)
+    cases = ClinicalCase.objects.filter(pk__in=ids) if ids else ClinicalCase.objects.all()
+    cases = list(cases.order_by("created_at", "pk"))
+    if not cases:
+        raise JobInputError(_("There is no clinical case to report on."))
+    sections = []
+    for index, case in enumerate(cases):
+        report(
+            10 + int(45 * index / len(cases)),
+            _("Preparing the case %(title)s") % {"title": case.title},
+        )
+        sections.append(case_section(case))
+    if not any(s["results"].has_results for s in sections):
+        raise JobInputError(_("No comparison has been computed yet for these cases."))
+    toc = [
+        {"anchor": "cases", "title": _("The clinical cases")},
+        {"anchor": "method", "title": _("Method")},
+    ]
+    toc += [
+        {
+            "anchor": f"case-{s['case'].pk}",
+            "title": _("Results: %(title)s") % {"title": s["case"].title},
+        }
+        for s in sections
+    ]
+    toc += [
+        {"anchor": "solutions", "title": _("Solution by solution")},
+        {"anchor": "limitations", "title": _("Limitations")},
+    ]
+    return ReportSpec(
+        template_name="reports/contouring/comparison_report.html",
+        context={
+            "report_title": _("Comparison of auto-contouring solutions"),
+            "report_subtitle": _("%(count)d clinical case(s), contours without manual retouching")
+            % {"count": len(cases)},
+            "data_version": timezone.localtime().strftime("%d/%m/%Y %H:%M"),
+            "toc": toc,
+            "sections": sections,
+            "overview": solution_overview(sections),
+            "headers": metric_headers(),
+            "taus": TAUS,
+            "hd95_method": HD95_METHOD,
+            "versions": _versions(),
+            "any_demo": any(case.is_demo for case in cases),
+        },
+        filename="comparaison-contourage-automatique.pdf",
+    )

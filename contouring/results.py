@@ -1,0 +1,209 @@
+"""Presentation of a case's comparison results: tables, charts, agreement matrix.
+
+Used by the results page and by the PDF report, so both show the same figures.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from contouring.models import ClinicalCase, ComparisonResult, ResultKind, Submission
+from onco_hdf import charts
+
+# (field, label, unit, decimals, higher is better)
+TABLE_METRICS = (
+    ("dsc", "DSC", "", 3, True),
+    ("hd95_mm", "HD95", "mm", 1, False),
+    ("msd_mm", "MSD", "mm", 2, False),
+    ("surface_dsc_2mm", "sDSC@2 mm", "", 3, True),
+    ("apl_2mm", "APL@2 mm", "mm", 0, False),
+    ("volume_ratio", gettext_lazy("Volume ratio"), "", 2, None),
+)
+
+
+def status_reason(status: str) -> str:
+    return {
+        "ok": "",
+        "test_missing": _("structure absent from this solution"),
+        "test_empty": _("structure empty in this solution"),
+        "reference_empty": _("structure empty in the reference"),
+        "reference_missing": _("structure absent from the reference"),
+        "both_empty": _("structure empty on both sides"),
+    }.get(status, status)
+
+
+def metric_colour(field_name: str, value: float | None) -> str:
+    """Background of a table cell: green good, amber fair, red poor (by usual thresholds)."""
+    if value is None:
+        return ""
+    if field_name in ("dsc", "surface_dsc_2mm"):
+        good, fair = (0.85, 0.7) if field_name == "dsc" else (0.9, 0.75)
+        level = 0 if value >= good else 1 if value >= fair else 2
+    elif field_name in ("hd95_mm", "msd_mm"):
+        good, fair = (5, 10) if field_name == "hd95_mm" else (2, 4)
+        level = 0 if value <= good else 1 if value <= fair else 2
+    elif field_name == "volume_ratio":
+        gap = abs(value - 1)
+        level = 0 if gap <= 0.1 else 1 if gap <= 0.3 else 2
+    else:
+        return ""
+    return ("metric-good", "metric-fair", "metric-poor")[level]
+
+
+@dataclass
+class Cell:
+    submission: Submission
+    result: ComparisonResult | None
+    values: list[tuple[str, float | None, str]] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        return status_reason(self.result.status) if self.result else _("not computed")
+
+
+@dataclass
+class CaseResults:
+    case: ClinicalCase
+    submissions: list[Submission]
+    structures: list
+    rows: list[tuple[object, list[Cell]]]
+    consensus: dict[int, ComparisonResult]
+    flat: list[ComparisonResult]
+    pairs: list[ComparisonResult]
+
+    @property
+    def has_results(self) -> bool:
+        return bool(self.flat)
+
+    def column_labels(self) -> list[str]:
+        return [s.short_label for s in self.submissions]
+
+    def values(self, field_name: str) -> list[list[float | None]]:
+        return [
+            [getattr(c.result, field_name, None) if c.result else None for c in cells]
+            for _structure, cells in self.rows
+        ]
+
+    def heatmap(self, field_name: str, title: str, **kwargs) -> charts.Svg:
+        return charts.heatmap(
+            [s.name for s in self.structures],
+            self.column_labels(),
+            self.values(field_name),
+            title=title,
+            **kwargs,
+        )
+
+    def box_plot(self, field_name: str, title: str, unit: str = "") -> charts.Svg:
+        groups = []
+        for index, submission in enumerate(self.submissions):
+            values = [
+                cells[index].result and getattr(cells[index].result, field_name)
+                for _s, cells in self.rows
+            ]
+            groups.append((submission.short_label, [v for v in values if v is not None]))
+        return charts.box_plot(groups, title=title, unit=unit)
+
+    def agreement_matrix(self) -> tuple[list[str], list[list[float | None]]]:
+        """Mean DSC over the structures for each pair of solutions (1 on the diagonal)."""
+        labels = self.column_labels()
+        index = {s.pk: i for i, s in enumerate(self.submissions)}
+        sums: dict[tuple[int, int], list[float]] = {}
+        for row in self.pairs:
+            if row.dsc is None or row.test_id not in index or row.other_id not in index:
+                continue
+            a, b = index[row.other_id], index[row.test_id]
+            sums.setdefault((a, b), []).append(row.dsc)
+            sums.setdefault((b, a), []).append(row.dsc)
+        size = len(labels)
+        matrix = [
+            [
+                1.0 if i == j else (statistics.fmean(sums[i, j]) if (i, j) in sums else None)
+                for j in range(size)
+            ]
+            for i in range(size)
+        ]
+        return labels, matrix
+
+    def agreement_heatmap(self) -> charts.Svg:
+        labels, matrix = self.agreement_matrix()
+        return charts.heatmap(
+            labels,
+            labels,
+            matrix,
+            title=_("Agreement between solutions (mean DSC over the structures)"),
+            vmin=0,
+            vmax=1,
+        )
+
+    def lowest_agreement(self, count: int = 2) -> list:
+        """The structures whose median DSC against the reference is the lowest."""
+        scored = []
+        for structure, cells in self.rows:
+            values = [c.result.dsc for c in cells if c.result and c.result.dsc is not None]
+            if values:
+                scored.append((statistics.median(values), structure))
+        scored.sort(key=lambda item: item[0])
+        return [structure for _score, structure in scored[:count]]
+
+    def solution_summary(self) -> list[dict]:
+        out = []
+        for index, submission in enumerate(self.submissions):
+            results = [cells[index].result for _s, cells in self.rows if cells[index].result]
+            dscs = [r.dsc for r in results if r.status == "ok" and r.dsc is not None]
+            hd95s = [r.hd95_mm for r in results if r.hd95_mm is not None]
+            out.append(
+                {
+                    "submission": submission,
+                    "compared": len(results),
+                    "missing": sum(1 for r in results if r.status != "ok"),
+                    "median_dsc": statistics.median(dscs) if dscs else None,
+                    "min_dsc": min(dscs) if dscs else None,
+                    "median_hd95": statistics.median(hd95s) if hd95s else None,
+                    "max_hd95": max(hd95s) if hd95s else None,
+                }
+            )
+        return out
+
+
+def case_results(case: ClinicalCase, results, submissions: list[Submission]) -> CaseResults:
+    """Arrange the visible ``results`` of ``case`` for ``submissions`` (the columns)."""
+    structures = list(case.structures.filter(is_compared=True))
+    rows_by_key: dict[tuple[int, int], ComparisonResult] = {}
+    consensus: dict[int, ComparisonResult] = {}
+    pairs = []
+    flat = []
+    for row in results:
+        if row.kind == ResultKind.VS_REFERENCE:
+            rows_by_key[row.structure_id, row.test_id] = row
+            flat.append(row)
+        elif row.kind == ResultKind.CONSENSUS:
+            consensus[row.structure_id] = row
+        else:
+            pairs.append(row)
+    rows = []
+    for structure in structures:
+        cells = []
+        for submission in submissions:
+            result = rows_by_key.get((structure.pk, submission.pk))
+            values = [
+                (
+                    name,
+                    getattr(result, name) if result else None,
+                    metric_colour(name, getattr(result, name) if result else None),
+                )
+                for name, *_rest in TABLE_METRICS
+            ]
+            cells.append(Cell(submission, result, values))
+        rows.append((structure, cells))
+    return CaseResults(case, submissions, structures, rows, consensus, flat, pairs)
+
+
+def metric_headers() -> list[dict]:
+    return [
+        {"field": name, "label": label, "unit": unit, "decimals": decimals}
+        for name, label, unit, decimals, _better in TABLE_METRICS
+    ]

@@ -1,0 +1,87 @@
+"""Reads of the contouring app, already restricted to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from contouring import permissions
+from contouring.models import (
+    CaseStructure,
+    ClinicalCase,
+    ComparisonResult,
+    ComparisonRun,
+    ResultKind,
+    Solution,
+    Submission,
+)
+from onco_hdf.permissions import scope_to_user
+
+
+def case_list_for_user(user) -> QuerySet[ClinicalCase]:
+    if not permissions.can_view_cases(user):
+        return ClinicalCase.objects.none()
+    visible = submission_list_for_user(user)
+    return ClinicalCase.objects.annotate(
+        structure_count=Count("structures", filter=Q(structures__is_compared=True), distinct=True),
+        submission_count=Count(
+            "submissions",
+            filter=Q(submissions__in=visible, submissions__is_current=True),
+            distinct=True,
+        ),
+    )
+
+
+def case_get_for_user(user, pk: int) -> ClinicalCase:
+    return get_object_or_404(case_list_for_user(user), pk=pk)
+
+
+def structure_get_for_case(case: ClinicalCase, pk: int) -> CaseStructure:
+    return get_object_or_404(case.structures.all(), pk=pk)
+
+
+def submission_list_for_user(user) -> QuerySet[Submission]:
+    return scope_to_user(
+        Submission.objects.select_related("solution", "centre", "case", "uploaded_by"),
+        user,
+        roles=permissions.CENTRE_READER_ROLES,
+    )
+
+
+def submission_get_for_user(user, pk: int) -> Submission:
+    return get_object_or_404(submission_list_for_user(user), pk=pk)
+
+
+def current_submissions(case: ClinicalCase, user=None) -> QuerySet[Submission]:
+    queryset = case.submissions.filter(is_current=True).select_related("solution", "centre")
+    if user is not None:
+        queryset = queryset.filter(pk__in=submission_list_for_user(user).values("pk"))
+    return queryset
+
+
+def solution_list() -> QuerySet[Solution]:
+    return Solution.objects.annotate(submission_count=Count("submissions"))
+
+
+def results_for_user(user, case: ClinicalCase) -> QuerySet[ComparisonResult]:
+    """Rows of the case the user may read: all for regional readers, else their centre's."""
+    queryset = case.results.select_related(
+        "structure", "test__solution", "test__centre", "other__solution", "other__centre"
+    )
+    if permissions.can_view_all_results(user):
+        return queryset
+    visible = submission_list_for_user(user).values("pk")
+    return queryset.filter(kind=ResultKind.VS_REFERENCE, test__in=visible)
+
+
+def latest_run(case: ClinicalCase) -> ComparisonRun | None:
+    return case.runs.select_related("job").first()
+
+
+def submissions_with_rois(case: ClinicalCase, user) -> QuerySet[Submission]:
+    from contouring.models import StructureMapping
+
+    return current_submissions(case, user).prefetch_related(
+        "rois",
+        Prefetch("mappings", queryset=StructureMapping.objects.select_related("roi", "structure")),
+    )

@@ -1,0 +1,341 @@
+"""Views of the contouring app: function views, permission first, one service or selector."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contouring import permissions, selectors, services
+from contouring.forms import (
+    CaseCreateForm,
+    CaseForm,
+    ComparisonStartForm,
+    MappingForm,
+    SolutionForm,
+    StructureChoiceForm,
+    SubmissionForm,
+)
+from contouring.models import ClinicalCase
+from contouring.overlays import render_overlay, slice_choices
+from contouring.results import case_results as arrange_results
+from contouring.results import metric_headers
+from onco_hdf.models import Centre
+from onco_hdf.permissions import require
+from onco_hdf.views import job_payload
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    for message in error.messages:
+        form.add_error(None, message)
+
+
+# --- Cases -----------------------------------------------------------------------------
+@require(permissions.can_view_cases)
+def case_list(request):
+    cases = selectors.case_list_for_user(request.user)
+    return render(
+        request,
+        "contouring/case_list.html",
+        {
+            "cases": cases,
+            "can_manage": permissions.can_manage_case(request.user),
+            "can_upload": permissions.can_upload_submission(request.user),
+            "can_report": permissions.can_download_report(request.user),
+            "report_params": {"cases": ",".join(str(c.pk) for c in cases)},
+        },
+    )
+
+
+@require(permissions.can_manage_case)
+def case_create(request):
+    form = CaseCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.case_create(
+                title=form.cleaned_data["title"],
+                site=form.cleaned_data["site"],
+                description=form.cleaned_data["description"],
+                ct_uploads=form.cleaned_data["ct_files"],
+                reference_upload=form.cleaned_data["reference"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The case was created; its files were de-identified."))
+            return redirect("contouring:case-detail", pk=case.pk)
+    return render(request, "contouring/case_create.html", {"form": form})
+
+
+@require(permissions.can_manage_case)
+def case_update(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    form = CaseForm(
+        request.POST or None,
+        initial={
+            "title": case.title,
+            "site": case.site,
+            "description": case.description,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        services.case_update(case=case, **form.cleaned_data)
+        messages.success(request, _("The case was saved."))
+        return redirect("contouring:case-detail", pk=case.pk)
+    return render(request, "contouring/case_update.html", {"form": form, "case": case})
+
+
+@require(permissions.can_view_cases)
+def case_detail(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    run = selectors.latest_run(case)
+    submissions = selectors.submissions_with_rois(case, request.user)
+    can_manage = permissions.can_manage_case(request.user, case)
+    return render(
+        request,
+        "contouring/case_detail.html",
+        {
+            "case": case,
+            "structures": case.structures.all(),
+            "submissions": submissions,
+            "structure_form": StructureChoiceForm(case=case) if can_manage else None,
+            "comparison_form": ComparisonStartForm() if can_manage else None,
+            "can_manage": can_manage,
+            "can_upload": permissions.can_upload_submission(request.user),
+            "run": run,
+            "payload": job_payload(run.job) if run else None,
+            "ready_count": services.comparison_ready_submissions(case).count(),
+        },
+    )
+
+
+@require_POST
+@require(permissions.can_manage_case)
+def case_structures(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    form = StructureChoiceForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_structures_choose(
+                case=case, structure_ids=[int(v) for v in form.cleaned_data["structures"]]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("The structures to compare were saved."))
+    return redirect("contouring:case-detail", pk=case.pk)
+
+
+# --- Solutions -------------------------------------------------------------------------
+@require(permissions.can_view_cases)
+def solution_list(request):
+    return render(
+        request,
+        "contouring/solution_list.html",
+        {
+            "solutions": selectors.solution_list(),
+            "can_register": permissions.can_register_solution(request.user),
+        },
+    )
+
+
+@require(permissions.can_register_solution)
+def solution_create(request):
+    form = SolutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            solution = services.solution_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request, _("The solution %(name)s was registered.") % {"name": solution}
+            )
+            next_url = request.GET.get("cas")
+            if next_url and next_url.isdigit():
+                return redirect("contouring:submission-create", pk=int(next_url))
+            return redirect("contouring:solution-list")
+    return render(request, "contouring/solution_create.html", {"form": form})
+
+
+# --- Submissions -----------------------------------------------------------------------
+def _upload_centres(user):
+    ids = permissions.upload_centre_ids(user)
+    centres = Centre.objects.filter(is_active=True)
+    return centres if ids is None else centres.filter(pk__in=ids)
+
+
+@require(permissions.can_upload_submission)
+def submission_create(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    centres = _upload_centres(request.user)
+    form = SubmissionForm(request.POST or None, request.FILES or None, centres=centres)
+    if request.method == "POST" and form.is_valid():
+        centre = form.cleaned_data["centre"]
+        if not permissions.can_upload_submission(request.user, centre):
+            raise PermissionDenied
+        try:
+            submission, warnings = services.submission_create(
+                case=case,
+                solution=form.cleaned_data["solution"],
+                centre=centre,
+                upload=form.cleaned_data["file"],
+                user=request.user,
+                attested=form.cleaned_data["attested"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The RTSTRUCT was stored (de-identified). Check the "
+                    "structure mapping below, then confirm it."
+                ),
+            )
+            for warning in warnings:
+                messages.warning(request, warning)
+            return redirect("contouring:submission-detail", pk=submission.pk)
+    return render(request, "contouring/submission_create.html", {"form": form, "case": case})
+
+
+@require(permissions.can_view_cases)
+def submission_detail(request, pk: int):
+    submission = selectors.submission_get_for_user(request.user, pk)
+    mappings = list(
+        submission.mappings.filter(structure__is_compared=True).select_related("structure", "roi")
+    )
+    can_map = permissions.can_map_submission(request.user, submission)
+    form = MappingForm(request.POST or None, submission=submission, mappings=mappings)
+    if request.method == "POST":
+        if not can_map:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.mapping_confirm(
+                    submission=submission, user=request.user, choices=form.choices()
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The structure mapping was confirmed."))
+                return redirect("contouring:submission-detail", pk=submission.pk)
+    used = {m.roi_id for m in mappings if m.roi_id}
+    return render(
+        request,
+        "contouring/submission_detail.html",
+        {
+            "submission": submission,
+            "case": submission.case,
+            "form": form,
+            "rows": form.bound_rows(),
+            "can_map": can_map,
+            "unmapped_rois": [roi for roi in submission.rois.all() if roi.pk not in used],
+            "unmapped_structures": [m.structure for m in mappings if m.roi_id is None],
+        },
+    )
+
+
+# --- Comparison and results --------------------------------------------------------------
+@require_POST
+@require(permissions.can_run_comparison)
+def comparison_start(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    form = ComparisonStartForm(request.POST)
+    form.is_valid()
+    try:
+        services.comparison_run_start(
+            case=case,
+            user=request.user,
+            include_consensus=form.cleaned_data.get("include_consensus", False),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.info(request, _("The comparison has started; you can keep using the page."))
+    return redirect("contouring:case-detail", pk=case.pk)
+
+
+def _results_context(request, case: ClinicalCase) -> dict:
+    submissions = list(
+        selectors.current_submissions(case, request.user).filter(mapping_confirmed_at__isnull=False)
+    )
+    results = arrange_results(case, selectors.results_for_user(request.user, case), submissions)
+    return {"case": case, "results": results, "submissions": submissions}
+
+
+@require(permissions.can_view_cases)
+def case_results(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    context = _results_context(request, case)
+    results = context["results"]
+    regional = permissions.can_view_all_results(request.user)
+    if results.has_results:
+        context.update(
+            {
+                "dsc_heatmap": results.heatmap(
+                    "dsc", _("DSC per structure and solution"), vmin=0, vmax=1, decimals=2
+                ),
+                "hd95_heatmap": results.heatmap(
+                    "hd95_mm", _("HD95 (mm) per structure and solution"), decimals=1, reverse=True
+                ),
+                "dsc_box": results.box_plot("dsc", _("DSC per solution (all structures)")),
+                "hd95_box": results.box_plot(
+                    "hd95_mm", _("HD95 per solution (all structures)"), unit="mm"
+                ),
+                "agreement": results.agreement_heatmap() if regional and results.pairs else None,
+            }
+        )
+    context.update(
+        {
+            "headers": metric_headers(),
+            "regional": regional,
+            "run": selectors.latest_run(case),
+            "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures]
+            if regional
+            else [],
+        }
+    )
+    return render(request, "contouring/case_results.html", context)
+
+
+@require(permissions.can_view_cases)
+def structure_overlays(request, pk: int, structure_pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    structure = selectors.structure_get_for_case(case, structure_pk)
+    context = _results_context(request, case)
+    rows = [
+        (cells, index)
+        for index, (s, cells) in enumerate(context["results"].rows)
+        if s.pk == structure.pk
+    ]
+    context.update(
+        {
+            "structure": structure,
+            "slices": slice_choices(case, structure),
+            "cells": rows[0][0] if rows else [],
+            "headers": metric_headers(),
+        }
+    )
+    return render(request, "contouring/structure_overlays.html", context)
+
+
+@require(permissions.can_view_cases)
+def overlay_image(request, pk: int, structure_pk: int, k: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    structure = selectors.structure_get_for_case(case, structure_pk)
+    if not 0 <= k < len(case.ct_files):
+        raise Http404
+    submissions = list(
+        selectors.current_submissions(case, request.user)
+        .filter(mapping_confirmed_at__isnull=False)
+        .prefetch_related("mappings__roi")
+    )
+    png = render_overlay(case, structure, submissions, k)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
