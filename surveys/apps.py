@@ -1,7 +1,31 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+BEAT_ENTRY = {
+    "surveys-reminders": {
+        "task": "surveys.scheduled_reminders_send",
+        "schedule": 24 * 3600,
+    }
+}
+
 
 class SurveysConfig(AppConfig):
     name = "surveys"
     verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from onco_hdf import reports
+        from onco_hdf.celery import app
+        from surveys import permissions
+        from surveys.reports import build_survey_report_context
+
+        reports.register(
+            "surveys.report",
+            build_survey_report_context,
+            label=_("Survey report"),
+            may_start=permissions.can_view_results,
+        )
+        settings.CELERY_BEAT_SCHEDULE.update(BEAT_ENTRY)
+        app.conf.beat_schedule.update(BEAT_ENTRY)

@@ -1,0 +1,192 @@
+"""What a filling page shows for each question: piped label, widget state, error, visibility."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from surveys import answers, rules
+from surveys.models import MATRIX_TYPES, OTHER_CODE, Question, QuestionType
+from surveys.selectors import Structure
+
+
+@dataclass
+class QuestionView:
+    question: Question
+    label: Any
+    raw: dict
+    error: str = ""
+    hidden: bool = False
+    editable: bool = True
+    options: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    ranks: list = field(default_factory=list)
+    rating: list = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return self.question.code
+
+    @property
+    def name(self) -> str:
+        return answers.field_name(self.question)
+
+    @property
+    def rule_json(self) -> str:
+        return json.dumps(self.question.show_if) if self.question.show_if else ""
+
+    @property
+    def other_name(self) -> str:
+        return answers.field_name(self.question, "other")
+
+    @property
+    def other_checked(self) -> bool:
+        value = self.raw.get("value")
+        return value == OTHER_CODE or OTHER_CODE in (self.raw.get("values") or [])
+
+
+def _options(question: Question, selected: list[str], prefix: str) -> list[dict]:
+    labels = answers.option_labels(question)
+    return [
+        {"code": code, "label": labels[code], "checked": code in selected, "id": f"{prefix}-{code}"}
+        for code in answers.option_codes(question)
+    ]
+
+
+def question_view(
+    question: Question,
+    raw: dict,
+    displays: dict[str, str],
+    *,
+    error: str = "",
+    hidden: bool = False,
+    editable: bool = True,
+) -> QuestionView:
+    view = QuestionView(
+        question=question,
+        label=answers.pipe(question.label, displays),
+        raw=raw,
+        error=error,
+        hidden=hidden,
+        editable=editable,
+    )
+    base = f"id-{view.name}"
+    qtype = question.type
+    if qtype in (QuestionType.SINGLE, QuestionType.LIKERT, QuestionType.YES_NO):
+        view.options = _options(question, [raw.get("value", "")], base)
+    elif qtype == QuestionType.MULTIPLE:
+        view.options = _options(question, raw.get("values") or [], base)
+    elif qtype in MATRIX_TYPES:
+        cells = raw.get("cells") or {}
+        for row in question.rows():
+            chosen = cells.get(row.code) or []
+            chosen = chosen if isinstance(chosen, list) else [chosen]
+            view.rows.append(
+                {
+                    "code": row.code,
+                    "label": row.label,
+                    "name": answers.field_name(question, row.code),
+                    "cells": _options(question, chosen, f"{base}-{row.code}"),
+                }
+            )
+        view.options = _options(question, [], base)
+    elif qtype == QuestionType.RANKING:
+        ranked = raw.get("ranks") or []
+        count = question.max_choices or len(question.options())
+        for rank in range(1, count + 1):
+            current = ranked[rank - 1] if rank - 1 < len(ranked) else ""
+            view.ranks.append(
+                {
+                    "rank": rank,
+                    "name": answers.field_name(question, str(rank)),
+                    "id": f"{base}-{rank}",
+                    "options": _options(question, [current], base),
+                }
+            )
+    elif qtype == QuestionType.RATING:
+        low, high = int(question.min_value or 0), int(question.max_value or 10)
+        current = raw.get("value", "")
+        view.rating = [
+            {"value": str(v), "checked": current == str(v), "id": f"{base}-{v}"}
+            for v in range(low, high + 1)
+        ]
+    return view
+
+
+def page_views(
+    structure: Structure,
+    section_code: str,
+    values: dict,
+    others: dict,
+    *,
+    parsed: dict | None = None,
+    editable: bool = True,
+) -> list[QuestionView]:
+    """The questions of one page, from the stored answers or from what was just posted."""
+    parsed = parsed or {}
+    merged = dict(values)
+    for code, result in parsed.items():
+        if not result.error:
+            merged[code] = result.value
+    visible = rules.visible_codes(structure.rule_list, merged)
+    displays = {
+        code: answers.display(structure.by_code[code], value, others.get(code, ""))
+        for code, value in merged.items()
+        if code in visible and code in structure.by_code
+    }
+    section = structure.section(section_code)
+    views = []
+    for question in section.question_list:
+        result = parsed.get(question.code)
+        if result is not None:
+            raw, error = result.raw, result.error
+        else:
+            raw = answers.raw_from_value(
+                question, values.get(question.code), others.get(question.code, "")
+            )
+            error = ""
+        hidden = question.code not in visible
+        views.append(
+            question_view(
+                question,
+                raw,
+                displays,
+                error="" if hidden else error,
+                hidden=hidden,
+                editable=editable,
+            )
+        )
+    return views
+
+
+def browser_answers(structure: Structure, values: dict, section_code: str) -> dict:
+    """Answers of the other pages, for the browser's show-if mirror."""
+    own = {q.code for q in structure.section(section_code).question_list}
+    return {code: answers.json_value(value) for code, value in values.items() if code not in own}
+
+
+@dataclass
+class SummaryItem:
+    question: Question
+    label: Any
+    text: str
+
+
+def summary(structure: Structure, values: dict, others: dict) -> list[tuple]:
+    """``[(section, [SummaryItem])]`` of the visible questions, for review and detail pages."""
+    visible = rules.visible_codes(structure.rule_list, values)
+    displays = {
+        code: answers.display(structure.by_code[code], value, others.get(code, ""))
+        for code, value in values.items()
+        if code in structure.by_code
+    }
+    result = []
+    for section in structure.sections:
+        items = [
+            SummaryItem(q, answers.pipe(q.label, displays), displays.get(q.code, ""))
+            for q in section.question_list
+            if q.code in visible
+        ]
+        result.append((section, items))
+    return result

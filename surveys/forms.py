@@ -1,0 +1,322 @@
+"""Forms of the builder, campaigns, invitations and the report narrative."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from onco_hdf.models import CENTRE_ROLES, Centre, Role
+from surveys.models import (
+    Campaign,
+    QuestionnaireVersion,
+    QuestionType,
+    VersionStatus,
+    choice_code_validator,
+    code_validator,
+)
+from surveys.services import QuestionInput
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+IMPORT_MAX_BYTES = 1024 * 1024
+
+
+class QuestionnaireCreateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=60,
+        help_text=_("Short identifier kept across versions (letters, digits, hyphens)."),
+    )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Questionnaire file (JSON)"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("This file is too large (1 MB at most)."))
+        try:
+            return json.loads(upload.read().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise forms.ValidationError(_("This file is not valid JSON.")) from error
+
+
+class VersionForm(forms.ModelForm):
+    class Meta:
+        model = QuestionnaireVersion
+        fields = ["title", "introduction"]
+        widgets = {"introduction": forms.Textarea(attrs={"rows": 4})}
+
+
+class SectionForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=40, validators=[code_validator])
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """Lines "code | label" → pairs; raises ValidationError naming the faulty line."""
+    pairs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if "|" not in line:
+            raise forms.ValidationError(_("Line %(n)d: write “code | label”.") % {"n": number})
+        code, label = (part.strip() for part in line.split("|", 1))
+        try:
+            choice_code_validator(code)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(
+                _("Line %(n)d: the code “%(code)s” is not valid.")
+                % {"n": number, "code": code[:40]}
+            ) from error
+        pairs.append((code, label))
+    return pairs
+
+
+def pairs_text(pairs) -> str:
+    return "\n".join(f"{code} | {label}" for code, label in pairs)
+
+
+class QuestionForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code (variable name)"), max_length=40, validators=[code_validator]
+    )
+    type = forms.ChoiceField(label=_("Type"), choices=QuestionType.choices)
+    label = forms.CharField(
+        label=_("Label"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("{{CODE}} inserts the answer to an earlier question."),
+    )
+    label_en = forms.CharField(
+        label=_("Label in English (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    help_text = forms.CharField(
+        label=_("Help text"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    options = forms.CharField(
+        label=_("Options or columns"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("One per line: “code | label”."),
+    )
+    rows = forms.CharField(
+        label=_("Matrix rows"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line: “code | label” (matrices only)."),
+    )
+    allow_other = forms.BooleanField(label=_("Add “Other, please specify”"), required=False)
+    min_value = forms.FloatField(label=_("Minimum"), required=False)
+    max_value = forms.FloatField(label=_("Maximum"), required=False)
+    unit = forms.CharField(label=_("Unit"), max_length=30, required=False)
+    pattern = forms.CharField(
+        label=_("Pattern (regular expression)"), max_length=200, required=False
+    )
+    max_length = forms.IntegerField(
+        label=_("Maximum length (characters)"), min_value=1, required=False
+    )
+    max_choices = forms.IntegerField(
+        label=_("Items to rank / maximum choices"), min_value=1, required=False
+    )
+    show_if = forms.CharField(
+        label=_("Show if (JSON rule)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            'E.g. {"q": "B1_USAGE", "op": "in", "value": ["routine", "evaluation"]}; '
+            "operators: equals, not_equals, in, not_in, gt, gte, lt, lte, answered; "
+            'combine with {"all": [...]}, {"any": [...]}, {"not": ...}.'
+        ),
+    )
+
+    def clean_options(self):
+        return parse_pairs(self.cleaned_data["options"])
+
+    def clean_rows(self):
+        return parse_pairs(self.cleaned_data["rows"])
+
+    def clean_show_if(self):
+        text = self.cleaned_data["show_if"].strip()
+        if not text:
+            return None
+        try:
+            rule = json.loads(text)
+        except ValueError as error:
+            raise forms.ValidationError(_("This rule is not valid JSON.")) from error
+        if not isinstance(rule, dict):
+            raise forms.ValidationError(_("A rule is a JSON object."))
+        return rule
+
+    def to_input(self) -> QuestionInput:
+        data = self.cleaned_data
+        return QuestionInput(**{k: data[k] for k in QuestionInput.__dataclass_fields__})
+
+    @classmethod
+    def initial_for(cls, question) -> dict:
+        initial = {
+            name: getattr(question, name)
+            for name in (
+                "code",
+                "type",
+                "label",
+                "label_en",
+                "help_text",
+                "required",
+                "allow_other",
+                "min_value",
+                "max_value",
+                "unit",
+                "pattern",
+                "max_length",
+                "max_choices",
+            )
+        }
+        initial["options"] = pairs_text((c.code, c.label) for c in question.options())
+        initial["rows"] = pairs_text((c.code, c.label) for c in question.rows())
+        initial["show_if"] = (
+            json.dumps(question.show_if, ensure_ascii=False) if question.show_if else ""
+        )
+        return initial
+
+
+ROLE_CHOICES = [("", _("Any member of the centre"))] + [
+    (r.value, r.label) for r in Role if r in CENTRE_ROLES
+]
+
+
+class CampaignForm(forms.ModelForm):
+    centres = forms.ModelMultipleChoiceField(
+        label=_("Centres surveyed"),
+        queryset=Centre.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["title", "version", "opens_on", "closes_on", "unit", "reminder_every_days"]
+        widgets = {"opens_on": DATE_WIDGET, "closes_on": DATE_WIDGET}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = QuestionnaireVersion.objects.filter(
+            status=VersionStatus.PUBLISHED
+        ).select_related("questionnaire")
+        if self.instance.pk:
+            self.fields["version"].disabled = True
+            self.fields["centres"].initial = list(self.instance.centres.all())
+            for section in self.instance.version.sections.order_by("order"):
+                name = f"role_{section.code}"
+                self.fields[name] = forms.ChoiceField(
+                    label=_("Section %(code)s. %(title)s is filled by")
+                    % {"code": section.code, "title": section.title},
+                    choices=ROLE_CHOICES,
+                    required=False,
+                    initial=self.instance.role_for_section(section.code),
+                )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opens_on") and data.get("closes_on") and data["closes_on"] < data["opens_on"]:
+            self.add_error("closes_on", _("The closing date is before the opening date."))
+        return data
+
+    def section_roles(self) -> dict:
+        return {
+            name.removeprefix("role_"): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("role_") and value
+        }
+
+
+class InviteForm(forms.Form):
+    centres = forms.ModelMultipleChoiceField(
+        label=_("Centres"),
+        queryset=Centre.objects.filter(is_active=True),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("Invite the members of these centres with the role"),
+        choices=[c for c in ROLE_CHOICES if c[0]],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=[Role.REFERENT],
+    )
+    emails = forms.CharField(
+        label=_("Other addresses (one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only when one centre is selected: the addresses are invited for it."),
+    )
+    role = forms.ChoiceField(
+        label=_("Role of these other addresses"), choices=ROLE_CHOICES, required=False
+    )
+    days = forms.IntegerField(
+        label=_("Link valid for (days)"), min_value=1, max_value=365, initial=60
+    )
+
+    def clean_emails(self):
+        emails = [line.strip() for line in self.cleaned_data["emails"].splitlines() if line.strip()]
+        for email in emails:
+            try:
+                validate_email(email)
+            except forms.ValidationError as error:
+                raise forms.ValidationError(
+                    _("“%(email)s” is not a valid e-mail address.") % {"email": email[:100]}
+                ) from error
+        return emails
+
+    def clean(self):
+        data = super().clean()
+        if data.get("emails") and len(data.get("centres") or []) != 1:
+            self.add_error("emails", _("Select exactly one centre to invite other addresses."))
+        if not data.get("emails") and not data.get("roles"):
+            self.add_error("roles", _("Choose roles to invite, or give addresses."))
+        return data
+
+
+class ReportForm(forms.Form):
+    introduction = forms.CharField(
+        label=_("Introduction"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    conclusions = forms.CharField(
+        label=_("Conclusions"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    cross_tabs = forms.CharField(
+        label=_("Cross-tabulations"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "One per line: “ROW_CODE × COLUMN_CODE” (e.g. B1_USAGE × SECTOR). "
+            "SECTOR is the sector of the centre."
+        ),
+    )
+
+    def clean_cross_tabs(self):
+        pairs = []
+        for number, line in enumerate(self.cleaned_data["cross_tabs"].splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = [t for t in line.replace("×", " ").split() if t.lower() != "x"]
+            if len(parts) != 2:
+                raise forms.ValidationError(
+                    _("Line %(n)d: write “ROW_CODE × COLUMN_CODE”.") % {"n": number}
+                )
+            pairs.append(parts)
+        return pairs
+
+
+class ReopenForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )

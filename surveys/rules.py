@@ -1,0 +1,181 @@
+"""Show-if rules: the one evaluator the server trusts (static/surveys/showif.js mirrors it).
+
+Pure Python, no Django. A rule is JSON:
+
+- ``{"q": "B1", "op": "equals", "value": "routine"}`` — ops: ``equals``, ``not_equals``,
+  ``in``, ``not_in``, ``gt``, ``gte``, ``lt``, ``lte``, ``answered``, ``not_answered``;
+  ``"row": "prostate"`` reads one row of a matrix answer;
+- ``{"all": [rule, ...]}`` (and), ``{"any": [rule, ...]}`` (or), ``{"not": rule}``.
+
+For a list answer (multiple choice, ranking, a row of a multi-select matrix), ``equals``
+means "contains" and ``in`` means "contains one of". A missing answer satisfies no
+comparison, so ``{"not": ...}`` of it is true. Visibility cascades: the answer to a hidden
+question counts as missing for the rules after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+OPS = ("equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "answered", "not_answered")
+COMBINATORS = {"all": "all", "and": "all", "any": "any", "or": "any"}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    na, nb = _number(a), _number(b)
+    return na is not None and nb is not None and na == nb
+
+
+def _compare(op: str, answer: Any, expected: Any) -> bool:
+    if op == "answered":
+        return not _is_empty(answer)
+    if op == "not_answered":
+        return _is_empty(answer)
+    if op in ("not_equals", "not_in"):
+        return not _compare(op.removeprefix("not_"), answer, expected)
+    if _is_empty(answer):
+        return False
+    if op == "equals":
+        if isinstance(answer, list):
+            return any(_same(item, expected) for item in answer)
+        return _same(answer, expected)
+    if op == "in":
+        options = expected if isinstance(expected, list) else [expected]
+        items = answer if isinstance(answer, list) else [answer]
+        return any(_same(item, option) for item in items for option in options)
+    a, b = _number(answer), _number(expected)
+    if a is None or b is None:
+        return False
+    return {"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op]
+
+
+def evaluate(rule: Mapping | None, answers: Mapping[str, Any]) -> bool:
+    """True when ``rule`` holds for ``answers`` (question code → value); no rule is true."""
+    if not rule:
+        return True
+    if "not" in rule:
+        return not evaluate(rule["not"], answers)
+    for key, kind in COMBINATORS.items():
+        if key in rule:
+            results = (evaluate(sub, answers) for sub in rule[key])
+            return all(results) if kind == "all" else any(results)
+    answer = answers.get(rule.get("q", ""))
+    row = rule.get("row")
+    if row is not None:
+        answer = answer.get(row) if isinstance(answer, dict) else None
+    return _compare(rule.get("op", "equals"), answer, rule.get("value"))
+
+
+def visible_codes(
+    questions: Sequence[tuple[str, Mapping | None]], answers: Mapping[str, Any]
+) -> set[str]:
+    """Codes of the visible questions, given ``(code, show_if)`` in questionnaire order."""
+    visible: set[str] = set()
+    effective: dict[str, Any] = {}
+    for code, rule in questions:
+        if evaluate(rule, effective):
+            visible.add(code)
+            if code in answers:
+                effective[code] = answers[code]
+    return visible
+
+
+def referenced_codes(rule: Mapping | None) -> set[str]:
+    if not rule:
+        return set()
+    if "not" in rule:
+        return referenced_codes(rule["not"])
+    for key in COMBINATORS:
+        if key in rule:
+            return set().union(*(referenced_codes(sub) for sub in rule[key]))
+    return {rule["q"]} if "q" in rule else set()
+
+
+def check(rule: Any, earlier_codes: Iterable[str]) -> list[tuple[str, str]]:
+    """Problems of ``rule`` as ``(kind, detail)``: ``structure``, ``operator``, ``unknown``."""
+    earlier = set(earlier_codes)
+    problems: list[tuple[str, str]] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict) or not node:
+            problems.append(("structure", str(node)[:80]))
+            return
+        if "not" in node:
+            walk(node["not"])
+            return
+        for key in COMBINATORS:
+            if key in node:
+                subs = node[key]
+                if not isinstance(subs, list) or not subs:
+                    problems.append(("structure", key))
+                    return
+                for sub in subs:
+                    walk(sub)
+                return
+        code, op = node.get("q"), node.get("op", "equals")
+        if not isinstance(code, str) or not code:
+            problems.append(("structure", str(node)[:80]))
+            return
+        if op not in OPS:
+            problems.append(("operator", str(op)))
+        if code not in earlier:
+            problems.append(("unknown", code))
+        if op in ("in", "not_in") and not isinstance(node.get("value"), list):
+            problems.append(("structure", f"{code} {op}"))
+        if op in ("gt", "gte", "lt", "lte") and _number(node.get("value")) is None:
+            problems.append(("structure", f"{code} {op}"))
+
+    if rule not in (None, {}, ""):
+        walk(rule)
+    return problems
+
+
+SYMBOLS = {
+    "equals": "=",
+    "not_equals": "≠",
+    "in": "∈",
+    "not_in": "∉",
+    "gt": ">",
+    "gte": "≥",
+    "lt": "<",
+    "lte": "≤",
+}
+
+
+def describe(rule: Mapping | None, words: Mapping[str, str]) -> str:
+    """A readable form of ``rule``; ``words`` gives "and", "or", "not", "answered"…"""
+    if not rule:
+        return ""
+    if "not" in rule:
+        return f"{words['not']} ({describe(rule['not'], words)})"
+    for key, kind in COMBINATORS.items():
+        if key in rule:
+            joiner = f" {words['and' if kind == 'all' else 'or']} "
+            return "(" + joiner.join(describe(sub, words) for sub in rule[key]) + ")"
+    target = rule.get("q", "?") + (f"[{rule['row']}]" if rule.get("row") else "")
+    op = rule.get("op", "equals")
+    if op in ("answered", "not_answered"):
+        return f"{target} {words[op]}"
+    value = rule.get("value")
+    shown = "{" + ", ".join(str(v) for v in value) + "}" if isinstance(value, list) else value
+    return f"{target} {SYMBOLS.get(op, op)} {shown}"

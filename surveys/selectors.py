@@ -1,0 +1,155 @@
+"""Reads: the structure of a version in a fixed number of queries, scoped lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from onco_hdf import permissions as core
+from surveys.answers import row_value
+from surveys.models import (
+    Answer,
+    Campaign,
+    Invitation,
+    Question,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+    ResponseStatus,
+    Section,
+)
+
+
+@dataclass
+class Structure:
+    """A version's sections and questions, loaded once (3 queries whatever their number)."""
+
+    version: QuestionnaireVersion
+    sections: list[Section]
+    questions: list[Question] = field(default_factory=list)
+    by_code: dict[str, Question] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for section in self.sections:
+            section.question_list = list(section.questions.all())
+            self.questions.extend(section.question_list)
+        self.by_code = {q.code: q for q in self.questions}
+
+    @property
+    def rule_list(self) -> list[tuple[str, Any]]:
+        return [(q.code, q.show_if) for q in self.questions]
+
+    def section(self, code: str) -> Section | None:
+        return next((s for s in self.sections if s.code == code), None)
+
+    def neighbours(self, code: str) -> tuple[Section | None, Section | None]:
+        index = next((i for i, s in enumerate(self.sections) if s.code == code), None)
+        if index is None:
+            return None, None
+        previous = self.sections[index - 1] if index > 0 else None
+        following = self.sections[index + 1] if index + 1 < len(self.sections) else None
+        return previous, following
+
+
+def version_structure(version: QuestionnaireVersion) -> Structure:
+    sections = list(
+        Section.objects.filter(version=version)
+        .order_by("order", "pk")
+        .prefetch_related(
+            Prefetch(
+                "questions",
+                queryset=Question.objects.order_by("order", "pk").prefetch_related("choices"),
+            )
+        )
+    )
+    return Structure(version=version, sections=sections)
+
+
+def response_values(response: Response, structure: Structure) -> tuple[dict, dict]:
+    """The stored answers as ``(values, other_texts)`` keyed by question code (one query)."""
+    by_id = {q.pk: q for q in structure.questions}
+    values: dict[str, Any] = {}
+    others: dict[str, str] = {}
+    for answer in Answer.objects.filter(response=response):
+        question = by_id.get(answer.question_id)
+        if question is None:
+            continue
+        values[question.code] = row_value(question, answer)
+        if answer.other_text:
+            others[question.code] = answer.other_text
+    return values, others
+
+
+def responses_values(responses: list[Response], structure: Structure) -> dict[int, tuple]:
+    """``{response id: (values, others)}`` for many responses in one query."""
+    by_id = {q.pk: q for q in structure.questions}
+    result: dict[int, tuple[dict, dict]] = {r.pk: ({}, {}) for r in responses}
+    answers = Answer.objects.filter(response__in=[r.pk for r in responses]).only(
+        "response_id",
+        "question_id",
+        "value_text",
+        "value_number",
+        "value_date",
+        "value_json",
+        "other_text",
+    )
+    for answer in answers.iterator(chunk_size=2000):
+        question = by_id.get(answer.question_id)
+        if question is None:
+            continue
+        values, others = result[answer.response_id]
+        values[question.code] = row_value(question, answer)
+        if answer.other_text:
+            others[question.code] = answer.other_text
+    return result
+
+
+# --- Scoped lists ---------------------------------------------------------------------
+def questionnaire_list_for_user(user) -> QuerySet[Questionnaire]:
+    if not core.is_regional_reader(user):
+        return Questionnaire.objects.none()
+    return Questionnaire.objects.prefetch_related("versions")
+
+
+def version_get_for_user(user, pk: int) -> QuestionnaireVersion:
+    return get_object_or_404(
+        QuestionnaireVersion.objects.select_related("questionnaire").filter(
+            questionnaire__in=questionnaire_list_for_user(user)
+        ),
+        pk=pk,
+    )
+
+
+def campaign_list_for_user(user) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.select_related("version", "version__questionnaire")
+    if core.is_regional_reader(user):
+        return campaigns
+    centre_ids = core.centre_ids_for(user)
+    return campaigns.filter(
+        Q(centres__in=centre_ids) | Q(invitations__centre__in=centre_ids)
+    ).distinct()
+
+
+def campaign_get_for_user(user, pk: int) -> Campaign:
+    return get_object_or_404(campaign_list_for_user(user), pk=pk)
+
+
+def response_list_for_user(user) -> QuerySet[Response]:
+    return core.scope_to_user(
+        Response.objects.select_related("campaign", "centre", "respondent"), user
+    )
+
+
+def response_get_for_user(user, pk: int) -> Response:
+    return get_object_or_404(response_list_for_user(user), pk=pk)
+
+
+def submitted_responses(campaign: Campaign) -> QuerySet[Response]:
+    return campaign.responses.filter(status=ResponseStatus.SUBMITTED).select_related("centre")
+
+
+def invitation_list(campaign: Campaign) -> QuerySet[Invitation]:
+    return campaign.invitations.select_related("centre").order_by("centre__name", "email")

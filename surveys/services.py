@@ -1,0 +1,974 @@
+"""Writes: versioning, the builder, campaigns, invitations, autosave, submission, reopening.
+
+Every service runs in a transaction and raises :class:`SurveyError` (a ValidationError with
+a French message for the user) when the action is not allowed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from onco_hdf.models import Centre, Membership, Role
+from surveys import answers, rules
+from surveys.models import (
+    CHOICE_CODE_RE,
+    CHOICE_TYPES,
+    CODE_RE,
+    EDITABLE_STATUSES,
+    MATRIX_TYPES,
+    NUMERIC_TYPES,
+    OTHER_CODE,
+    OTHER_TYPES,
+    Answer,
+    Campaign,
+    Choice,
+    ChoiceKind,
+    Invitation,
+    Question,
+    Questionnaire,
+    QuestionnaireVersion,
+    QuestionType,
+    Reminder,
+    ReminderKind,
+    Response,
+    ResponseStatus,
+    ResponseTransition,
+    ResponseUnit,
+    Section,
+    VersionStatus,
+)
+from surveys.selectors import Structure, response_values, version_structure
+
+JSON_FORMAT = "onco-hdf-questionnaire"
+# Pseudo question code of cross-tabulations: the sector of the centre.
+SECTOR = "SECTOR"
+INVITATION_DAYS = 60
+
+
+class SurveyError(ValidationError):
+    """An action the user may not do now; the message says why, in French."""
+
+
+# --- Questionnaire as a dict (JSON import/export, new versions, seeding) ---------------
+def version_to_dict(version: QuestionnaireVersion) -> dict:
+    structure = version_structure(version)
+    return {
+        "format": JSON_FORMAT,
+        "format_version": 1,
+        "code": version.questionnaire.code,
+        "title": version.title,
+        "introduction": version.introduction,
+        "sections": [
+            {
+                "code": s.code,
+                "title": s.title,
+                "description": s.description,
+                "questions": [_question_to_dict(q) for q in s.question_list],
+            }
+            for s in structure.sections
+        ],
+    }
+
+
+def _question_to_dict(q: Question) -> dict:
+    data = {
+        "code": q.code,
+        "type": q.type,
+        "label": q.label,
+        "required": q.required,
+        "options": [[c.code, c.label] for c in q.options()],
+    }
+    optional = {
+        "label_en": q.label_en,
+        "help_text": q.help_text,
+        "min_value": q.min_value,
+        "max_value": q.max_value,
+        "unit": q.unit,
+        "pattern": q.pattern,
+        "max_length": q.max_length,
+        "max_choices": q.max_choices,
+        "allow_other": q.allow_other or None,
+        "show_if": q.show_if,
+        "rows": [[c.code, c.label] for c in q.rows()],
+    }
+    data.update({k: v for k, v in optional.items() if v not in (None, "", [], False)})
+    return data
+
+
+def _fail(message: str) -> None:
+    raise SurveyError(message)
+
+
+def _clean_pairs(pairs: Any, where: str) -> list[tuple[str, str]]:
+
+    if not isinstance(pairs, list):
+        _fail(_("%(where)s: the choices must be a list.") % {"where": where})
+    result, seen = [], set()
+    for pair in pairs:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            _fail(_("%(where)s: each choice is a pair [code, label].") % {"where": where})
+        code, label = str(pair[0]).strip(), str(pair[1]).strip()
+        if not re.fullmatch(CHOICE_CODE_RE, code) or code == OTHER_CODE:
+            _fail(
+                _("%(where)s: the choice code “%(code)s” is not valid.")
+                % {"where": where, "code": code[:40]}
+            )
+        if code in seen:
+            _fail(
+                _("%(where)s: the choice code “%(code)s” is used twice.")
+                % {"where": where, "code": code}
+            )
+        if not label or len(label) > 300:
+            _fail(
+                _("%(where)s: each choice needs a label (300 characters at most).")
+                % {"where": where}
+            )
+        seen.add(code)
+        result.append((code, label))
+    return result
+
+
+def _number_or_none(value: Any, where: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        _fail(_("%(where)s: “%(value)s” is not a number.") % {"where": where, "value": value})
+    return None
+
+
+def validate_questionnaire_dict(data: Any) -> None:
+    """Check an imported questionnaire fully before anything is written."""
+
+    if not isinstance(data, dict) or data.get("format") != JSON_FORMAT:
+        _fail(_("This file is not a questionnaire exported by the platform."))
+    if not str(data.get("title", "")).strip():
+        _fail(_("The questionnaire has no title."))
+    sections = data.get("sections")
+    if not isinstance(sections, list) or not sections:
+        _fail(_("The questionnaire has no section."))
+    section_codes, earlier = set(), []
+    for s in sections:
+        if not isinstance(s, dict) or not re.fullmatch(CODE_RE, str(s.get("code", ""))):
+            _fail(_("A section has no valid code."))
+        if s["code"] in section_codes:
+            _fail(_("The section code “%(code)s” is used twice.") % {"code": s["code"]})
+        section_codes.add(s["code"])
+        if not isinstance(s.get("questions", []), list):
+            _fail(_("Section %(code)s: the questions must be a list.") % {"code": s["code"]})
+        for q in s.get("questions", []):
+            code = str(q.get("code", "")) if isinstance(q, dict) else ""
+            if not re.fullmatch(CODE_RE, code):
+                _fail(_("Section %(code)s: a question has no valid code.") % {"code": s["code"]})
+            where = _("Question %(code)s") % {"code": code}
+            if code in earlier:
+                _fail(_("The question code “%(code)s” is used twice.") % {"code": code})
+            if q.get("type") not in QuestionType.values:
+                _fail(
+                    _("%(where)s: unknown type “%(type)s”.")
+                    % {"where": where, "type": str(q.get("type"))[:30]}
+                )
+            if not str(q.get("label", "")).strip():
+                _fail(_("%(where)s: the label is empty.") % {"where": where})
+            options = _clean_pairs(q.get("options", []), where)
+            rows = _clean_pairs(q.get("rows", []), where)
+            _check_question_shape(q["type"], options, rows, where)
+            _number_or_none(q.get("min_value"), where)
+            _number_or_none(q.get("max_value"), where)
+            for key in ("max_length", "max_choices"):
+                value = q.get(key)
+                if value not in (None, "") and (not isinstance(value, int) or value < 1):
+                    _fail(
+                        _("%(where)s: “%(key)s” must be a positive whole number.")
+                        % {"where": where, "key": key}
+                    )
+            _check_pattern(q.get("pattern", ""), where)
+            _check_rule(q.get("show_if"), earlier, where)
+            earlier.append(code)
+
+
+def _check_question_shape(qtype: str, options: list, rows: list, where: str) -> None:
+    if qtype in CHOICE_TYPES and not options:
+        _fail(_("%(where)s: this type of question needs options.") % {"where": where})
+    if qtype in MATRIX_TYPES and not rows:
+        _fail(_("%(where)s: a matrix needs rows.") % {"where": where})
+
+
+def _check_pattern(pattern: str, where: str) -> None:
+
+    if not pattern:
+        return
+    try:
+        re.compile(pattern)
+    except re.error:
+        _fail(_("%(where)s: the pattern is not a valid regular expression.") % {"where": where})
+
+
+def _check_rule(rule: Any, earlier: list[str], where: str) -> None:
+    problems = rules.check(rule, earlier)
+    if not problems:
+        return
+    kind, detail = problems[0]
+    if kind == "unknown":
+        message = _(
+            "%(where)s: the show-if rule refers to “%(code)s”, which is not an earlier question."
+        ) % {"where": where, "code": detail}
+    elif kind == "operator":
+        message = _("%(where)s: unknown operator “%(op)s” in the show-if rule.") % {
+            "where": where,
+            "op": detail,
+        }
+    else:
+        message = _("%(where)s: the show-if rule is malformed (%(detail)s).") % {
+            "where": where,
+            "detail": detail,
+        }
+    _fail(message)
+
+
+def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
+    for s_index, s in enumerate(data["sections"]):
+        section = Section.objects.create(
+            version=version,
+            code=s["code"],
+            title=str(s.get("title", ""))[:200] or s["code"],
+            description=str(s.get("description", "")),
+            order=s_index,
+        )
+        for q_index, q in enumerate(s.get("questions", [])):
+            question = Question.objects.create(
+                version=version,
+                section=section,
+                code=q["code"],
+                type=q["type"],
+                label=str(q["label"]),
+                label_en=str(q.get("label_en", "")),
+                help_text=str(q.get("help_text", "")),
+                required=bool(q.get("required")),
+                order=q_index,
+                min_value=_number_or_none(q.get("min_value"), ""),
+                max_value=_number_or_none(q.get("max_value"), ""),
+                unit=str(q.get("unit", ""))[:30],
+                pattern=str(q.get("pattern", ""))[:200],
+                max_length=q.get("max_length") or None,
+                max_choices=q.get("max_choices") or None,
+                allow_other=bool(q.get("allow_other")) and q["type"] in OTHER_TYPES,
+                show_if=q.get("show_if") or None,
+            )
+            _replace_choices(
+                question,
+                _clean_pairs(q.get("options", []), ""),
+                _clean_pairs(q.get("rows", []), ""),
+            )
+
+
+def _replace_choices(question: Question, options: list, rows: list) -> None:
+    question.choices.all().delete()
+    Choice.objects.bulk_create(
+        [
+            Choice(question=question, kind=ChoiceKind.OPTION, code=c, label=lab, order=i)
+            for i, (c, lab) in enumerate(options)
+        ]
+        + [
+            Choice(question=question, kind=ChoiceKind.ROW, code=c, label=lab, order=i)
+            for i, (c, lab) in enumerate(rows)
+        ]
+    )
+
+
+@transaction.atomic
+def questionnaire_import(*, data: Any, user=None, is_demo: bool = False) -> QuestionnaireVersion:
+    """A new draft from a JSON dict: a new questionnaire, or the next version of its code."""
+    validate_questionnaire_dict(data)
+    code = str(data.get("code") or "").strip()[:60] or f"questionnaire-{secrets.token_hex(3)}"
+    questionnaire, _created = Questionnaire.objects.get_or_create(
+        code=code, defaults={"title": str(data["title"])[:200], "is_demo": is_demo}
+    )
+    number = (questionnaire.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = QuestionnaireVersion.objects.create(
+        questionnaire=questionnaire,
+        number=number,
+        title=str(data["title"])[:200],
+        introduction=str(data.get("introduction", "")),
+        created_by=user,
+    )
+    _fill_version(version, data)
+    return version
+
+
+@transaction.atomic
+def questionnaire_create(*, title: str, code: str, user) -> QuestionnaireVersion:
+    if Questionnaire.objects.filter(code=code).exists():
+        _fail(_("A questionnaire with this code already exists."))
+    questionnaire = Questionnaire.objects.create(code=code, title=title)
+    return QuestionnaireVersion.objects.create(
+        questionnaire=questionnaire, number=1, title=title, created_by=user
+    )
+
+
+def _lock_version(version: QuestionnaireVersion) -> QuestionnaireVersion:
+    return QuestionnaireVersion.objects.select_for_update().get(pk=version.pk)
+
+
+def _ensure_draft(version: QuestionnaireVersion) -> None:
+    if version.status != VersionStatus.DRAFT:
+        _fail(_("This version is published and frozen: create a new version to change it."))
+
+
+@transaction.atomic
+def version_publish(*, version: QuestionnaireVersion, user) -> QuestionnaireVersion:
+    version = _lock_version(version)
+    _ensure_draft(version)
+    data = version_to_dict(version)
+    if not any(s["questions"] for s in data["sections"]):
+        _fail(_("A questionnaire needs at least one question before it is published."))
+    validate_questionnaire_dict(data)
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = timezone.now()
+    version.save(update_fields=["status", "published_at"])
+    return version
+
+
+@transaction.atomic
+def version_new_draft(*, version: QuestionnaireVersion, user) -> QuestionnaireVersion:
+    """A new draft copying ``version`` (codes kept, so waves stay comparable)."""
+    if version.questionnaire.versions.filter(status=VersionStatus.DRAFT).exists():
+        _fail(_("A draft of this questionnaire already exists: edit it instead."))
+    return questionnaire_import(
+        data=version_to_dict(version), user=user, is_demo=version.questionnaire.is_demo
+    )
+
+
+@transaction.atomic
+def version_close(*, version: QuestionnaireVersion, user) -> QuestionnaireVersion:
+    version = _lock_version(version)
+    if version.status != VersionStatus.PUBLISHED:
+        _fail(_("Only a published version can be closed."))
+    version.status = VersionStatus.CLOSED
+    version.save(update_fields=["status"])
+    return version
+
+
+@transaction.atomic
+def version_update(*, version: QuestionnaireVersion, title: str, introduction: str):
+    version = _lock_version(version)
+    _ensure_draft(version)
+    version.title, version.introduction = title, introduction
+    version.save(update_fields=["title", "introduction"])
+    return version
+
+
+# --- Builder --------------------------------------------------------------------------
+@transaction.atomic
+def section_save(
+    *,
+    version: QuestionnaireVersion,
+    section: Section | None = None,
+    code: str,
+    title: str,
+    description: str = "",
+) -> Section:
+    version = _lock_version(version)
+    _ensure_draft(version)
+    clash = version.sections.filter(code=code).exclude(pk=getattr(section, "pk", None))
+    if clash.exists():
+        _fail(_("Another section already has this code."))
+    if section is None:
+        order = (version.sections.aggregate(n=Max("order"))["n"] or 0) + 1
+        section = Section(version=version, order=order)
+    section.code, section.title, section.description = code, title, description
+    section.save()
+    return section
+
+
+@transaction.atomic
+def section_delete(*, section: Section) -> None:
+    _ensure_draft(_lock_version(section.version))
+    section.delete()
+
+
+def _move(items: list, item, direction: str) -> None:
+    index = items.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    for position, obj in enumerate(items):
+        if obj.order != position:
+            obj.order = position
+            obj.save(update_fields=["order"])
+
+
+@transaction.atomic
+def section_move(*, section: Section, direction: str) -> None:
+    _ensure_draft(_lock_version(section.version))
+    _move(list(section.version.sections.order_by("order", "pk")), section, direction)
+    _check_version_rules(section.version)
+
+
+@dataclass
+class QuestionInput:
+    code: str
+    type: str
+    label: str
+    label_en: str = ""
+    help_text: str = ""
+    required: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    unit: str = ""
+    pattern: str = ""
+    max_length: int | None = None
+    max_choices: int | None = None
+    allow_other: bool = False
+    show_if: Any = None
+    options: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+
+
+def _check_version_rules(version: QuestionnaireVersion) -> None:
+    """After an edit or a move, every rule must still point to earlier questions."""
+    structure = version_structure(version)
+    earlier: list[str] = []
+    for question in structure.questions:
+        _check_rule(question.show_if, earlier, _("Question %(code)s") % {"code": question.code})
+        earlier.append(question.code)
+
+
+@transaction.atomic
+def question_save(
+    *, section: Section, data: QuestionInput, question: Question | None = None
+) -> Question:
+    version = _lock_version(section.version)
+    _ensure_draft(version)
+    where = _("Question %(code)s") % {"code": data.code}
+    if version.questions.filter(code=data.code).exclude(pk=getattr(question, "pk", None)).exists():
+        _fail(
+            _("Another question of this version already has the code “%(code)s”.")
+            % {"code": data.code}
+        )
+    options = _clean_pairs([list(p) for p in data.options], where)
+    rows = _clean_pairs([list(p) for p in data.rows], where)
+    _check_question_shape(data.type, options, rows, where)
+    _check_pattern(data.pattern, where)
+    if (
+        data.type in NUMERIC_TYPES
+        and data.min_value is not None
+        and data.max_value is not None
+        and data.min_value > data.max_value
+    ):
+        _fail(_("%(where)s: the minimum is greater than the maximum.") % {"where": where})
+    if data.type == QuestionType.RATING and (
+        data.min_value is None or data.max_value is None or data.max_value - data.min_value > 20
+    ):
+        _fail(
+            _("%(where)s: a rating scale needs a minimum and a maximum (20 steps at most).")
+            % {"where": where}
+        )
+    if question is None:
+        order = (section.questions.aggregate(n=Max("order"))["n"] or 0) + 1
+        question = Question(version=version, section=section, order=order)
+    for name in (
+        "code",
+        "type",
+        "label",
+        "label_en",
+        "help_text",
+        "required",
+        "min_value",
+        "max_value",
+        "unit",
+        "pattern",
+        "max_length",
+        "max_choices",
+        "show_if",
+    ):
+        setattr(question, name, getattr(data, name))
+    question.show_if = data.show_if or None
+    question.allow_other = data.allow_other and data.type in OTHER_TYPES
+    question.save()
+    _replace_choices(question, options, rows)
+    _check_version_rules(version)
+    return question
+
+
+@transaction.atomic
+def question_delete(*, question: Question) -> None:
+    _ensure_draft(_lock_version(question.version))
+    version = question.version
+    question.delete()
+    _check_version_rules(version)
+
+
+@transaction.atomic
+def question_move(*, question: Question, direction: str) -> None:
+    _ensure_draft(_lock_version(question.version))
+    _move(list(question.section.questions.order_by("order", "pk")), question, direction)
+    _check_version_rules(question.version)
+
+
+# --- Campaigns and invitations --------------------------------------------------------
+@transaction.atomic
+def campaign_save(*, campaign: Campaign, centres, user=None) -> Campaign:
+    if campaign.version.status != VersionStatus.PUBLISHED:
+        _fail(_("A campaign uses a published version of the questionnaire."))
+    if campaign.closes_on < campaign.opens_on:
+        _fail(_("The closing date is before the opening date."))
+    structure_codes = set(campaign.version.sections.values_list("code", flat=True))
+    campaign.section_roles = {
+        k: v
+        for k, v in (campaign.section_roles or {}).items()
+        if k in structure_codes and v in Role.values
+    }
+    if campaign.pk is None:
+        campaign.created_by = user
+    campaign.save()
+    campaign.centres.set(centres)
+    return campaign
+
+
+@transaction.atomic
+def campaign_close(*, campaign: Campaign, user) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.closed_at is None:
+        campaign.closed_at = timezone.now()
+        campaign.save(update_fields=["closed_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_report_update(
+    *, campaign: Campaign, introduction: str, conclusions: str, cross_tabs: list
+) -> Campaign:
+    import nh3
+
+    codes = set(campaign.version.questions.values_list("code", flat=True)) | {SECTOR}
+    for pair in cross_tabs:
+        if len(pair) != 2 or not set(pair) <= codes:
+            _fail(_("A cross-tabulation names a question code that does not exist."))
+    campaign.introduction = nh3.clean(
+        introduction, tags={"p", "br", "strong", "em", "ul", "ol", "li"}
+    )
+    campaign.conclusions = nh3.clean(
+        conclusions, tags={"p", "br", "strong", "em", "ul", "ol", "li"}
+    )
+    campaign.cross_tabs = [list(p) for p in cross_tabs]
+    campaign.save(update_fields=["introduction", "conclusions", "cross_tabs"])
+    return campaign
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The link's token, derived from a secret so a leaked database reveals no link."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"surveys.invitation:{invitation.nonce}".encode(),
+        hashlib.sha256,
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_url(invitation: Invitation) -> str:
+    path = reverse("surveys:token-start", args=[invitation_token(invitation)])
+    return settings.SITE_URL.rstrip("/") + path
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    campaign: Campaign,
+    centre: Centre,
+    email: str,
+    name: str = "",
+    role: str = "",
+    days: int = INVITATION_DAYS,
+    send: bool = True,
+    is_demo: bool = False,
+) -> Invitation:
+    if not campaign.centres.filter(pk=centre.pk).exists():
+        campaign.centres.add(centre)
+    existing = campaign.invitations.filter(
+        centre=centre, email__iexact=email, revoked_at__isnull=True
+    ).first()
+    if existing is not None:
+        return existing
+    nonce = secrets.token_hex(16)
+    invitation = Invitation(
+        campaign=campaign,
+        centre=centre,
+        email=email,
+        name=name,
+        role=role,
+        nonce=nonce,
+        expires_at=timezone.now() + timedelta(days=days),
+        is_demo=is_demo,
+    )
+    invitation.token_hash = token_hash(invitation_token(invitation))
+    invitation.save()
+    if send:
+        transaction.on_commit(lambda: invitation_send(invitation=invitation))
+    return invitation
+
+
+def _send(invitation: Invitation, template: str) -> None:
+    context = {
+        "invitation": invitation,
+        "campaign": invitation.campaign,
+        "url": invitation_url(invitation),
+        "centre": invitation.centre,
+    }
+    with translation.override("fr"):
+        subject = render_to_string(f"surveys/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"surveys/email/{template}_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+def invitation_send(*, invitation: Invitation) -> None:
+    _send(invitation, "invitation")
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+
+
+def invitation_resolve(token: str) -> Invitation:
+    """The valid invitation behind a token, or SurveyError (unknown, revoked, expired)."""
+    if not token or len(token) > 100:
+        _fail(_("This invitation link is not valid. Check that you copied the whole link."))
+    invitation = (
+        Invitation.objects.select_related("campaign", "campaign__version", "centre")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if invitation is None or invitation.revoked_at is not None:
+        _fail(_("This invitation link is not valid. Check that you copied the whole link."))
+    if invitation.expires_at < timezone.now():
+        _fail(_("This invitation link has expired. Ask the project manager for a new one."))
+    if invitation.opened_at is None:
+        Invitation.objects.filter(pk=invitation.pk).update(opened_at=timezone.now())
+    return invitation
+
+
+def invitations_to_remind(campaign: Campaign) -> list[Invitation]:
+    now = timezone.now()
+    pending = []
+    statuses = dict(campaign.responses.values_list("unit_key", "status"))
+    for invitation in campaign.invitations.select_related("centre").filter(
+        revoked_at__isnull=True, expires_at__gt=now
+    ):
+        if (
+            statuses.get(unit_key(campaign, invitation.centre, invitation=invitation))
+            != ResponseStatus.SUBMITTED
+        ):
+            pending.append(invitation)
+    return pending
+
+
+@transaction.atomic
+def campaign_remind(*, campaign: Campaign, kind: str = ReminderKind.MANUAL, user=None) -> int:
+    """E-mail every invitee whose response is not submitted; returns how many were sent."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not campaign.is_open():
+        _fail(_("The campaign is not open: no reminder was sent."))
+    pending = invitations_to_remind(campaign)
+    now = timezone.now()
+    for invitation in pending:
+        _send(invitation, "reminder")
+    Invitation.objects.filter(pk__in=[i.pk for i in pending]).update(last_reminded_at=now)
+    for invitation in pending:
+        Invitation.objects.filter(pk=invitation.pk).update(
+            reminder_count=invitation.reminder_count + 1
+        )
+    Reminder.objects.create(campaign=campaign, kind=kind, sent_count=len(pending), by=user)
+    return len(pending)
+
+
+def scheduled_reminders_send(*, today=None) -> int:
+    """Remind the open campaigns whose last reminder (or opening) is old enough."""
+    today = today or timezone.localdate()
+    sent = 0
+    for campaign in Campaign.objects.filter(
+        closed_at__isnull=True, opens_on__lte=today, closes_on__gte=today, reminder_every_days__gt=0
+    ):
+        last = campaign.reminders.order_by("-sent_at").first()
+        since = timezone.localdate(last.sent_at) if last else campaign.opens_on
+        if (today - since).days >= campaign.reminder_every_days:
+            sent += campaign_remind(campaign=campaign, kind=ReminderKind.SCHEDULED)
+    return sent
+
+
+# --- Responses ------------------------------------------------------------------------
+@dataclass
+class Actor:
+    """Who is answering: a logged-in member or the holder of an invitation link."""
+
+    label: str
+    user: Any = None
+    invitation: Invitation | None = None
+    roles: frozenset = frozenset()
+
+    @classmethod
+    def for_user(cls, user, centre: Centre) -> Actor:
+        roles = frozenset(
+            Membership.objects.filter(user=user, centre=centre).values_list("role", flat=True)
+        )
+        return cls(label=user.get_full_name() or user.username, user=user, roles=roles)
+
+    @classmethod
+    def for_invitation(cls, invitation: Invitation) -> Actor:
+        roles = frozenset({invitation.role}) if invitation.role else frozenset()
+        return cls(
+            label=_("invitation link (%(email)s)") % {"email": invitation.email},
+            invitation=invitation,
+            roles=roles,
+        )
+
+    def may_edit_section(self, campaign: Campaign, section_code: str) -> bool:
+        assigned = campaign.role_for_section(section_code)
+        if not assigned or (self.invitation is not None and not self.roles):
+            return True
+        return assigned in self.roles or Role.REFERENT in self.roles
+
+
+def unit_key(campaign: Campaign, centre: Centre, *, user=None, invitation=None) -> str:
+    if campaign.unit == ResponseUnit.CENTRE:
+        return f"centre:{centre.pk}"
+    if invitation is not None:
+        return f"person:{invitation.email.lower()}"
+    return f"person:{(user.email or user.username).lower()}"
+
+
+def response_open(
+    *, campaign: Campaign, centre: Centre, actor: Actor, is_demo: bool = False
+) -> Response:
+    """The response this actor fills for the campaign (created on the first visit)."""
+    key = unit_key(campaign, centre, user=actor.user, invitation=actor.invitation)
+    try:
+        response, created = Response.objects.get_or_create(
+            campaign=campaign,
+            unit_key=key,
+            defaults={
+                "centre": centre,
+                "respondent": actor.user,
+                "invitation": actor.invitation,
+                "is_demo": is_demo,
+            },
+        )
+    except IntegrityError:
+        response, created = Response.objects.get(campaign=campaign, unit_key=key), False
+    if created:
+        ResponseTransition.objects.create(
+            response=response, to_status=response.status, by=actor.user, by_label=actor.label
+        )
+    return response
+
+
+def _lock_response(response: Response) -> Response:
+    return (
+        Response.objects.select_for_update()
+        .select_related("campaign", "centre")
+        .get(pk=response.pk)
+    )
+
+
+def _ensure_can_write(response: Response) -> None:
+    if response.status not in EDITABLE_STATUSES:
+        _fail(
+            _(
+                "This response has been submitted: it can no longer be changed. Contact the "
+                "project manager to reopen it."
+            )
+        )
+    if not response.campaign.is_open():
+        _fail(_("This campaign is closed: answers can no longer be changed."))
+
+
+@dataclass
+class SaveResult:
+    parsed: dict[str, answers.Parsed]
+    errors: dict[str, str]
+    dropped: list[str]
+
+
+@transaction.atomic
+def response_save_section(
+    *, response: Response, section_code: str, data, actor: Actor, structure: Structure | None = None
+) -> SaveResult:
+    """Autosave one page: keep the valid answers, report the invalid ones, drop the hidden."""
+    response = _lock_response(response)
+    _ensure_can_write(response)
+    structure = structure or version_structure(response.campaign.version)
+    section = structure.section(section_code)
+    if section is None:
+        _fail(_("This section does not exist."))
+    if not actor.may_edit_section(response.campaign, section.code):
+        _fail(_("This section is filled by another role of your centre; you can read it."))
+    values, others = response_values(response, structure)
+    parsed = {q.code: answers.parse(q, data) for q in section.question_list}
+    merged = dict(values)
+    for code, result in parsed.items():
+        if not result.error:
+            merged[code] = result.value
+            others[code] = result.other
+    visible = rules.visible_codes(structure.rule_list, merged)
+    errors = {code: r.error for code, r in parsed.items() if r.error and code in visible}
+    new_values = {
+        code: merged.get(code) for code in parsed if code in visible and code not in errors
+    }
+    dropped = [code for code, value in values.items() if code not in visible and value is not None]
+    _write_answers(response, structure, new_values, others, dropped, actor)
+    response.last_section = section.code
+    response.save(update_fields=["last_section", "updated_at"])
+    return SaveResult(parsed=parsed, errors=errors, dropped=dropped)
+
+
+def _write_answers(
+    response: Response,
+    structure: Structure,
+    new_values: dict,
+    others: dict,
+    dropped: list[str],
+    actor: Actor,
+) -> None:
+    existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    to_delete = [structure.by_code[c].pk for c in dropped]
+    to_create, to_update = [], []
+    columns = ["value_text", "value_number", "value_date", "value_json", "other_text"]
+    for code, value in new_values.items():
+        question = structure.by_code[code]
+        if value in (None, "", [], {}):
+            to_delete.append(question.pk)
+            continue
+        fields = answers.row_fields(question, value, others.get(code, ""))
+        current = existing.get(question.pk)
+        if current is None:
+            to_create.append(
+                Answer(response=response, question=question, updated_by_label=actor.label, **fields)
+            )
+        elif any(getattr(current, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(current, k, v)
+            current.updated_by_label = actor.label
+            current.updated_at = timezone.now()
+            to_update.append(current)
+    if to_delete:
+        Answer.objects.filter(response=response, question_id__in=to_delete).delete()
+    if to_create:
+        Answer.objects.bulk_create(to_create)
+    if to_update:
+        Answer.objects.bulk_update(to_update, [*columns, "updated_by_label", "updated_at"])
+
+
+@dataclass
+class Problem:
+    code: str
+    section: str
+    label: str
+    message: str
+
+
+def response_problems(response: Response, structure: Structure) -> list[Problem]:
+    """What prevents submission: unanswered required visible questions."""
+    values, _others = response_values(response, structure)
+    visible = rules.visible_codes(structure.rule_list, values)
+    problems = []
+    for section in structure.sections:
+        for question in section.question_list:
+            if (
+                question.code in visible
+                and question.required
+                and not answers.is_complete(question, values.get(question.code))
+            ):
+                problems.append(
+                    Problem(
+                        question.code, section.code, question.label, _("This question is required.")
+                    )
+                )
+    return problems
+
+
+def response_snapshot(response: Response, structure: Structure) -> dict:
+    values, others = response_values(response, structure)
+    visible = rules.visible_codes(structure.rule_list, values)
+    return {
+        "questionnaire": structure.version.questionnaire.code,
+        "version": structure.version.number,
+        "campaign": response.campaign.title,
+        "centre": response.centre.name,
+        "submitted_at": timezone.now().isoformat(),
+        "answers": {
+            q.code: {
+                "value": answers.json_value(values[q.code]),
+                "other": others.get(q.code, ""),
+                "display": answers.display(q, values[q.code], others.get(q.code, "")),
+            }
+            for q in structure.questions
+            if q.code in values and q.code in visible
+        },
+    }
+
+
+class AlreadySubmitted(SurveyError):
+    pass
+
+
+@transaction.atomic
+def response_submit(*, response: Response, actor: Actor) -> Response:
+    response = _lock_response(response)
+    if response.status == ResponseStatus.SUBMITTED:
+        raise AlreadySubmitted(
+            _("This response had already been submitted: it is recorded once, nothing was lost.")
+        )
+    _ensure_can_write(response)
+    structure = version_structure(response.campaign.version)
+    problems = response_problems(response, structure)
+    if problems:
+        _fail(_("%(count)d required question(s) are not answered yet.") % {"count": len(problems)})
+    previous = response.status
+    response.snapshot = response_snapshot(response, structure)
+    response.status = ResponseStatus.SUBMITTED
+    response.submitted_at = timezone.now()
+    response.save(update_fields=["snapshot", "status", "submitted_at", "updated_at"])
+    ResponseTransition.objects.create(
+        response=response,
+        from_status=previous,
+        to_status=response.status,
+        by=actor.user,
+        by_label=actor.label,
+    )
+    return response
+
+
+@transaction.atomic
+def response_reopen(*, response: Response, user, comment: str = "") -> Response:
+    response = _lock_response(response)
+    if response.status != ResponseStatus.SUBMITTED:
+        _fail(_("Only a submitted response can be reopened."))
+    response.status = ResponseStatus.REOPENED
+    response.save(update_fields=["status", "updated_at"])
+    ResponseTransition.objects.create(
+        response=response,
+        from_status=ResponseStatus.SUBMITTED,
+        to_status=response.status,
+        by=user,
+        by_label=user.get_full_name() or user.username,
+        comment=comment,
+    )
+    return response
