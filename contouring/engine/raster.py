@@ -29,7 +29,7 @@ Rule = Literal["evenodd", "union"]
 _SLICE_TOLERANCE = 0.1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: comparing arrays element-wise is not equality
 class Mask:
     """A boolean structure mask stored in its bounding box.
 
