@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from html import escape
 
 from django.utils import formats
+from django.utils.safestring import SafeString
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 # Diverging scale for Likert items: disagreement in orange, agreement in blue.
@@ -22,16 +24,19 @@ GRID = "#c8c8c8"
 FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
 
 
-@dataclass(frozen=True)
-class Svg:
-    markup: str
+class Svg(SafeString):
+    """SVG markup built here with every text escaped, hence safe to insert as is."""
+
     title: str
 
-    def __html__(self) -> str:  # Django inserts objects with __html__ unescaped.
-        return self.markup
+    def __new__(cls, markup: str, title: str = "") -> Svg:
+        svg = super().__new__(cls, markup)
+        svg.title = title
+        return svg
 
-    def __str__(self) -> str:
-        return self.markup
+    @property
+    def markup(self) -> str:
+        return str.__str__(self)
 
 
 def fmt(value: float | None, decimals: int = 1) -> str:

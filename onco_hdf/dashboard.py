@@ -27,6 +27,19 @@ class NavItem:
 
 
 @dataclass(frozen=True)
+class NavGroup:
+    """A top-menu entry: a single link, or a drop-down of one app's pages."""
+
+    label: str
+    order: int
+    items: tuple[NavItem, ...]
+
+    @property
+    def url(self) -> str:
+        return self.items[0].url
+
+
+@dataclass(frozen=True)
 class Tile:
     key: str
     title: str
@@ -74,13 +87,21 @@ def project_tiles(user) -> list[Tile]:
     ]
 
 
-def navigation_for(user) -> list[NavItem]:
-    items = [NavItem(_("Home"), reverse("home"), order=0)]
+def navigation_for(user) -> list[NavGroup]:
+    """The top menu: each project app's pages grouped under the project's name."""
+    titles = {key: str(title) for key, title, _description in PROJECTS}
+    groups = [NavGroup(_("Home"), 0, (NavItem(_("Home"), reverse("home"), order=0),))]
     for module in app_modules("dashboard"):
         nav_fn = getattr(module, "nav_items", None)
-        if nav_fn is not None:
-            items.extend(nav_fn(user))
-    return sorted(items, key=lambda item: item.order)
+        items = sorted(nav_fn(user), key=lambda item: item.order) if nav_fn else []
+        if not items:
+            continue
+        app = module.__name__.split(".")[0]
+        if app in titles and len(items) > 1:
+            groups.append(NavGroup(titles[app], items[0].order, tuple(items)))
+        else:
+            groups.extend(NavGroup(item.label, item.order, (item,)) for item in items)
+    return sorted(groups, key=lambda group: group.order)
 
 
 def nav_items(user) -> list[NavItem]:
