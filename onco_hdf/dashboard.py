@@ -48,7 +48,7 @@ class Tile:
     counts: list[tuple[str, object]] = field(default_factory=list)
 
 
-# The four regional projects, in the order the COPIL reviews them.
+# The four regional projects, in the order the COPIL reviews them: key, title, description.
 PROJECTS = (
     (
         "surveys",
@@ -87,9 +87,18 @@ def project_tiles(user) -> list[Tile]:
     ]
 
 
+# Short names for the top menu, where the full titles would not fit.
+MENU_LABELS = {
+    "surveys": gettext_lazy("Surveys"),
+    "contouring": gettext_lazy("Contouring"),
+    "cyber_continuity": gettext_lazy("Cyber continuity"),
+    "habilitations": gettext_lazy("Habilitations"),
+}
+
+
 def navigation_for(user) -> list[NavGroup]:
-    """The top menu: each project app's pages grouped under the project's name."""
-    titles = {key: str(title) for key, title, _description in PROJECTS}
+    """The top menu: each project app's pages grouped under the project's short name."""
+    titles = {key: str(label) for key, label in MENU_LABELS.items()}
     groups = [NavGroup(_("Home"), 0, (NavItem(_("Home"), reverse("home"), order=0),))]
     for module in app_modules("dashboard"):
         nav_fn = getattr(module, "nav_items", None)
