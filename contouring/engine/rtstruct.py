@@ -200,7 +200,7 @@ def _read_contours(
             ignored[kind] += 1
             continue
         try:
-            data = np.asarray([float(v) for v in contour.get("ContourData") or []], dtype=float)
+            data = _contour_data(contour)
         except (TypeError, ValueError) as exc:
             raise EngineError(
                 "invalid_contour", file, index=index, roi=roi, detail="non-numeric ContourData"
@@ -230,3 +230,19 @@ def _read_contours(
             EngineIssue("contour_ignored", file, {"count": count, "kind": kind, "roi": roi})
         )
     return tuple(contours)
+
+
+def _contour_data(contour: Dataset) -> np.ndarray:
+    """ContourData as floats, parsed from the raw bytes when possible.
+
+    pydicom converts each DS value through Python's Decimal checks, which takes seconds
+    on a large RTSTRUCT; numpy parses the backslash-separated text directly.
+    """
+    if "ContourData" not in contour:
+        return np.zeros(0)
+    element = contour.get_item("ContourData")
+    raw = getattr(element, "value", None)
+    if isinstance(raw, bytes):
+        text = raw.decode("ascii").strip(" \x00")
+        return np.array(text.split("\\"), dtype=float) if text else np.zeros(0)
+    return np.asarray([float(v) for v in contour.ContourData], dtype=float)

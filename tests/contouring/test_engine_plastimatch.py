@@ -200,8 +200,8 @@ def test_separate_surfaces_match_plastimatch_dice(converted, tmp_path, case, fir
     _assert_same(ours, theirs)
 
 
+# (The breast Tumor Bed / Tumor Bed Block pair shows the same, at 20 s of dmap on 512².)
 OVERLAPPING_PAIRS = [
-    ("breast", "Tumor Bed", "Tumor Bed Block", None),
     ("matrad", "Volume1", "Volume2", None),
     ("sts1", "GTV_Mass_CT", None, (1, 3, -2)),
 ]

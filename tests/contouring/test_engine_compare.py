@@ -1,0 +1,89 @@
+"""Many-to-many comparison: pairs, name mapping, missing/empty structures, reuse, progress."""
+
+from __future__ import annotations
+
+import pytest
+
+from contouring.engine import compare as compare_module
+from contouring.engine.compare import compare_case
+from contouring.engine.errors import EngineError
+from contouring.engine.rtstruct import StructureSet, read_rtstruct
+from tests.contouring.engine_phantoms import make_geometry, square, write_rtstruct
+
+FOR = "1.2.3"  # make_geometry's frame of reference
+
+
+def _set(tmp_path, name: str, rois: dict) -> StructureSet:
+    planes = {
+        roi: [(float(z), square(*box)) for z in range(2, 8)] if box else []
+        for roi, box in rois.items()
+    }
+    return read_rtstruct(write_rtstruct(tmp_path / f"{name}.dcm", planes, frame_of_reference=FOR))
+
+
+@pytest.fixture
+def case(tmp_path):
+    geometry = make_geometry((10, 30, 30))
+    reference = _set(
+        tmp_path, "ref", {"PTV": (5, 5, 15, 15), "Heart": (18, 18, 25, 25), "Cord": None}
+    )
+    vendor_a = _set(tmp_path, "a", {"ptv": (6, 5, 16, 15), "HEART": (18, 18, 25, 25)})
+    vendor_b = _set(
+        tmp_path, "b", {"PTV_auto": (5, 5, 15, 15), "Heart": None, "Cord": (1, 1, 3, 3)}
+    )
+    return geometry, reference, {"A": vendor_a, "B": vendor_b}
+
+
+def test_every_pair_and_every_structure(case):
+    geometry, reference, tests = case
+    result = compare_case(geometry, reference, tests, structure_map={"B": {"PTV": "PTV_auto"}})
+    assert result.structures == ("PTV", "Heart", "Cord")
+    assert result.set_labels == ("reference", "A", "B")
+    assert len(result.pairs) == 3 * 3  # (ref, A), (ref, B), (A, B) per structure
+    assert len(result.against_reference()) == 6 and len(result.between_tests()) == 3
+
+    assert result.get("PTV", "reference", "A").dsc == pytest.approx(9 / 10)
+    assert result.get("PTV", "reference", "B").dsc == 1.0  # found through structure_map
+    assert result.get("PTV", "A", "B").dsc == pytest.approx(9 / 10)
+    assert result.get("Heart", "reference", "A").hausdorff_mm == 0.0  # case-insensitive match
+    assert result.get("Heart", "reference", "B").status == "test_empty"
+    assert result.get("Cord", "reference", "A").status == "test_missing"
+    assert result.get("Cord", "reference", "B").status == "reference_empty"
+    assert result.get("Cord", "A", "B").status == "reference_missing"
+    assert result.volumes_cc[("A", "Cord")] is None
+    assert result.volumes_cc[("reference", "PTV")] == pytest.approx(10 * 10 * 6 / 1000)
+
+
+def test_masks_and_surfaces_are_built_once(case, monkeypatch):
+    geometry, reference, tests = case
+    calls = []
+    real = compare_module.prepare_mask
+
+    def counting(mask):
+        calls.append(mask.name)
+        return real(mask)
+
+    monkeypatch.setattr(compare_module, "prepare_mask", counting)
+    compare_case(geometry, reference, tests, structure_map={"B": {"PTV": "PTV_auto"}})
+    # 3 + 2 + 3 ROIs exist; each is prepared once although it appears in 2 pairs.
+    assert len(calls) == 8
+
+
+def test_progress_reports_every_step(case):
+    geometry, reference, tests = case
+    seen = []
+    compare_case(
+        geometry, reference, tests, progress=lambda done, total: seen.append((done, total))
+    )
+    total = seen[0][1]
+    assert [done for done, _ in seen] == list(range(1, total + 1))
+    assert total == 7 + 9  # 7 masks found by name (PTV_auto is unmapped) + 9 pairs
+
+
+def test_unknown_mapped_structure_and_reserved_label(case):
+    geometry, reference, tests = case
+    with pytest.raises(EngineError) as info:
+        compare_case(geometry, reference, tests, structure_map={"A": {"PTV": "GTV"}})
+    assert info.value.code == "unknown_structure"
+    with pytest.raises(EngineError):
+        compare_case(geometry, reference, {"reference": tests["A"]})
