@@ -121,7 +121,8 @@ QUESTIONNAIRE = {
                 {
                     "code": "B3_MISE_EN_SERVICE",
                     "type": "month",
-                    "label": "Depuis quand la solution est-elle utilisée en clinique (mois/année) ?",
+                    "label": "Depuis quand la solution est-elle utilisée en clinique "
+                    "(mois/année) ?",
                     "show_if": ROUTINE,
                 },
                 {
@@ -181,8 +182,8 @@ QUESTIONNAIRE = {
                     "type": "matrix_multi",
                     "show_if": ROUTINE,
                     "required": True,
-                    "label": "Pour quelles localisations et quels types de structures utilisez-vous "
-                    "{{B2_SOLUTIONS}} ?",
+                    "label": "Pour quelles localisations et quels types de structures "
+                    "utilisez-vous {{B2_SOLUTIONS}} ?",
                     "rows": SITES,
                     "options": [
                         ["oar", "Organes à risque"],

@@ -231,7 +231,19 @@ def question_result(
                         hits += 1
                 counts.append(hits)
             result.matrix.append((row.label, counts))
-        if with_charts and result.answered:
+        if with_charts and result.answered and qtype == QuestionType.MATRIX:
+            # Rows × one answer (Likert-like columns): diverging stacked bars.
+            result.chart = charts.stacked_bar_chart(
+                [label for label, _c in result.matrix],
+                [
+                    (col, [counts[j] for _l, counts in result.matrix])
+                    for j, col in enumerate(result.columns)
+                ],
+                title=title,
+                diverging=len(codes) in (4, 5),
+            )
+        elif with_charts and result.answered:
+            # Rows × several answers: heatmap of the share of respondents ticking each cell.
             shares = [
                 [round(100.0 * n / result.answered, 0) for n in counts]
                 for _label, counts in result.matrix
@@ -245,16 +257,6 @@ def question_result(
                 vmax=100,
                 decimals=0,
             )
-            if qtype == QuestionType.MATRIX:
-                result.chart = charts.stacked_bar_chart(
-                    [label for label, _c in result.matrix],
-                    [
-                        (col, [counts[j] for _l, counts in result.matrix])
-                        for j, col in enumerate(result.columns)
-                    ],
-                    title=title,
-                    diverging=len(codes) in (4, 5),
-                )
     elif qtype == QuestionType.RANKING:
         top = question.max_choices or len(codes)
         points, firsts = Counter(), Counter()
