@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 
 # DeidentificationMethod is a LO (64 characters at most).
 PROFILE_DESCRIPTION = "PS3.15 E Basic Profile + Retain Device Identity; keyed UID remap"
@@ -171,7 +173,6 @@ def remap_uid(uid: str, key: bytes) -> str:
 
 def deidentify(ds: Dataset, *, key: bytes, pseudonym: str) -> Dataset:
     """De-identify ``ds`` in place (and return it) with the case ``key`` and ``pseudonym``."""
-    ds.remove_private_tags()
     _clean(ds, key)
     ds.PatientName = pseudonym
     ds.PatientID = pseudonym
@@ -194,29 +195,44 @@ def deidentify(ds: Dataset, *, key: bytes, pseudonym: str) -> Dataset:
 
 
 def _clean(ds: Dataset, key: bytes) -> None:
-    for elem in list(ds):
-        keyword = elem.keyword
-        group = elem.tag.group
-        if (group & 0xFF00) in CURVE_OVERLAY_GROUPS:
-            del ds[elem.tag]
+    # Elements are inspected raw (tag, VR) and only decoded when changed: decoding every
+    # ContourData value would cost far more than the de-identification itself.
+    for raw_tag in list(ds.keys()):
+        tag = Tag(raw_tag)
+        if tag.is_private or (tag.group & 0xFF00) in CURVE_OVERLAY_GROUPS:
+            del ds[tag]
             continue
+        keyword = keyword_for_tag(tag)
+        vr = _vr(ds, tag)
         if keyword in REMOVE_KEYWORDS:
-            del ds[elem.tag]
-            continue
-        if elem.VR == "SQ":
-            for item in elem.value or []:
+            del ds[tag]
+        elif vr == "SQ":
+            for item in ds[tag].value or []:
                 _clean(item, key)
-            continue
-        if keyword in NEUTRAL_TEXT_KEYWORDS:
-            elem.value = NEUTRAL_TEXT if elem.value not in (None, "") else elem.value
+        elif keyword in NEUTRAL_TEXT_KEYWORDS:
+            elem = ds[tag]
+            if elem.value not in (None, ""):
+                elem.value = NEUTRAL_TEXT
         elif keyword in DUMMY_DATE_KEYWORDS:
-            elem.value = DUMMY_DATE
+            ds[tag].value = DUMMY_DATE
         elif keyword in DUMMY_TIME_KEYWORDS:
-            elem.value = "000000"
-        elif elem.VR == "PN":
-            del ds[elem.tag]
-        elif elem.VR == "UI" and keyword not in KEEP_UID_KEYWORDS and elem.value:
-            elem.value = _remap_value(elem.value, key)
+            ds[tag].value = "000000"
+        elif vr == "PN":
+            del ds[tag]
+        elif vr == "UI" and keyword not in KEEP_UID_KEYWORDS:
+            elem = ds[tag]
+            if elem.value:
+                elem.value = _remap_value(elem.value, key)
+
+
+def _vr(ds: Dataset, tag: Tag) -> str | None:
+    vr = getattr(ds.get_item(tag), "VR", None)
+    if vr and vr not in ("UN", "OB or OW", "US or SS"):
+        return str(vr)
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return vr
 
 
 def _remap_value(value, key: bytes):

@@ -1,0 +1,89 @@
+"""Fixtures of the contouring app tests: phantom DICOM files written once per session."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from contouring import phantoms, services
+from contouring.models import Solution
+
+
+def uploaded(path: Path, name: str | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, Path(path).read_bytes())
+
+
+def zipped(files: dict[str, bytes], name: str = "serie.zip") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, content in files.items():
+            archive.writestr(member, content)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/zip")
+
+
+def ct_zip(
+    generated: phantoms.GeneratedCase, *, with_reference: bool = False
+) -> SimpleUploadedFile:
+    files = {f"CT/{p.name}": p.read_bytes() for p in generated.ct_files}
+    if with_reference:
+        files["RS_reference.dcm"] = generated.reference.read_bytes()
+    return zipped(files)
+
+
+@pytest.fixture(scope="session")
+def pelvis_files(tmp_path_factory) -> phantoms.GeneratedCase:
+    return phantoms.write_case(phantoms.PELVIS, tmp_path_factory.mktemp("pelvis"))
+
+
+@pytest.fixture(scope="session")
+def head_neck_files(tmp_path_factory) -> phantoms.GeneratedCase:
+    return phantoms.write_case(phantoms.HEAD_NECK, tmp_path_factory.mktemp("head_neck"))
+
+
+def create_case(generated: phantoms.GeneratedCase, user=None, title: str = "Cas test"):
+    return services.case_create(
+        title=title,
+        site=generated.spec.site,
+        description="",
+        ct_uploads=[ct_zip(generated)],
+        reference_upload=uploaded(generated.reference),
+        user=user,
+    )
+
+
+def solution_for(simulated: phantoms.SimulatedSolution) -> Solution:
+    solution, _created = Solution.objects.get_or_create(
+        vendor=simulated.vendor,
+        product=simulated.product,
+        model_version=simulated.version,
+        defaults={"ce_marking": simulated.ce_marking, "is_simulated": True},
+    )
+    return solution
+
+
+def submit(case, generated: phantoms.GeneratedCase, index: int, centre, user=None, confirm=True):
+    item = generated.solutions[index]
+    submission, warnings = services.submission_create(
+        case=case,
+        solution=solution_for(item.solution),
+        centre=centre,
+        upload=uploaded(item.path),
+        user=user,
+        attested=True,
+    )
+    if confirm:
+        services.mapping_confirm(
+            submission=submission,
+            user=user,
+            choices={m.structure_id: m.roi_id for m in submission.mappings.all()},
+        )
+    return submission, warnings
+
+
+@pytest.fixture
+def pelvis_case(pelvis_files, pm):
+    return create_case(pelvis_files, pm, title="Pelvis test")
