@@ -32,8 +32,10 @@ def _tasks_in_process():
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
+def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         check=False,
     )
 
