@@ -35,6 +35,8 @@ HD95_METHODS: tuple[str, ...] = ("max", "mean", "pooled")
 DEFAULT_TAUS: tuple[float, ...] = (1.0, 2.0, 3.0)
 # Distances are sums of squared multiples of the spacing: compare with τ up to rounding.
 _TAU_EPSILON = 1e-9
+# First, bounded pass of the surface-distance search, in voxels.
+_NEAR_SEARCH_VOXELS = 4
 # Slices are kept apart in the APL search by this many mm per slice index.
 _SLICE_SEPARATION_MM = 1.0e6
 
@@ -139,7 +141,8 @@ def prepare(mask: Mask) -> PreparedStructure:
     offset = np.asarray(mask.offset)
     surface = offset + np.argwhere(_surface(mask, axes=(0, 1, 2)))
     surface_mm = surface * spacing
-    keys = np.sort(np.ravel_multi_index(surface.T, mask.grid_shape))
+    # argwhere walks in C order, so these linear indices come out sorted.
+    keys = np.ravel_multi_index(surface.T, mask.grid_shape)
 
     # In-plane boundary for the added path length: the slice index is pushed far apart so a
     # 3D nearest-neighbour search never crosses to another slice.
@@ -153,11 +156,16 @@ def prepare(mask: Mask) -> PreparedStructure:
         surface_index=surface,
         surface_mm=surface_mm,
         surface_keys=keys,
-        tree=cKDTree(surface_mm),
+        tree=_tree(surface_mm),
         contour_mm=contour_mm,
-        contour_tree=cKDTree(contour_mm),
+        contour_tree=_tree(contour_mm),
         centroid_mm=centroid,
     )
+
+
+def _tree(points: np.ndarray) -> cKDTree:
+    # Unbalanced, non-compact trees build ~2x faster and query as fast on voxel surfaces.
+    return cKDTree(points, balanced_tree=False, compact_nodes=False)
 
 
 def _mean_index(data: np.ndarray) -> np.ndarray:
@@ -313,16 +321,20 @@ def directed_distances(source: PreparedStructure, target: PreparedStructure) -> 
     """Distance (mm) from each surface voxel of ``source`` to the surface of ``target``.
 
     Voxels on both surfaces are at distance 0 without a search; with similar contours that
-    is most of them.
+    is most of them. The others are searched within a few voxels first (a bounded search
+    prunes the tree much better) and only the far ones again without bound.
     """
-    shared = np.isin(
-        np.ravel_multi_index(source.surface_index.T, source.mask.grid_shape),
-        target.surface_keys,
-        assume_unique=True,
-    )
+    keys, target_keys = source.surface_keys, target.surface_keys
+    where = np.minimum(np.searchsorted(target_keys, keys), len(target_keys) - 1)
+    todo = np.flatnonzero(target_keys[where] != keys)
     distances = np.zeros(source.surface_count)
-    if not shared.all():
-        distances[~shared] = target.tree.query(source.surface_mm[~shared], k=1)[0]
+    if todo.size:
+        bound = _NEAR_SEARCH_VOXELS * max(source.mask.spacing)
+        near = target.tree.query(source.surface_mm[todo], k=1, distance_upper_bound=bound)[0]
+        far = ~np.isfinite(near)
+        if far.any():
+            near[far] = target.tree.query(source.surface_mm[todo[far]], k=1)[0]
+        distances[todo] = near
     return distances
 
 

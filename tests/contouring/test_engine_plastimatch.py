@@ -21,17 +21,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from contouring.engine.geometry import CTGeometry, load_ct_series
+from contouring.engine.geometry import load_ct_series
 from contouring.engine.metrics import PairMetrics, compare_masks, percentile95, prepare
 from contouring.engine.raster import Mask, rasterise
 from contouring.engine.rtstruct import read_rtstruct
+from tests.contouring.engine_phantoms import read_mha, write_mha
 from tests.requirements import need_binary, need_shared_data
 
 pytestmark = pytest.mark.plastimatch
@@ -42,36 +42,6 @@ CASES = {
     "breast": ("dicompyler-core-breast/ct-rebuilt", "dicompyler-core-breast/rtss.dcm"),
     "matrad": ("matrad-phantom", "matrad-phantom/RTstruct.dcm"),
 }
-
-
-# --- MetaImage files, the format plastimatch reads and writes ----------------------------
-
-
-def read_mha(path: Path) -> tuple[np.ndarray, dict[str, str]]:
-    raw = path.read_bytes()
-    marker = b"ElementDataFile = LOCAL\n"
-    end = raw.index(marker) + len(marker)
-    header = dict(line.split(" = ", 1) for line in raw[:end].decode().splitlines())
-    data = raw[end:]
-    if header.get("CompressedData") == "True":
-        data = zlib.decompress(data)
-    nx, ny, nz = (int(v) for v in header["DimSize"].split())
-    dtype = {"MET_UCHAR": np.uint8, "MET_FLOAT": np.float32}[header["ElementType"]]
-    return np.frombuffer(data, dtype=dtype).reshape(nz, ny, nx), header
-
-
-def write_mha(path: Path, array: np.ndarray, geometry: CTGeometry) -> Path:
-    dz, dy, dx = geometry.spacing
-    z0, y0, x0 = geometry.origin
-    nz, ny, nx = array.shape
-    header = (
-        "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
-        "CompressedData = False\nTransformMatrix = 1 0 0 0 1 0 0 0 1\n"
-        f"Offset = {x0!r} {y0!r} {z0!r}\nElementSpacing = {dx!r} {dy!r} {dz!r}\n"
-        f"DimSize = {nx} {ny} {nz}\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n"
-    )
-    path.write_bytes(header.encode() + array.astype(np.uint8).tobytes())
-    return path
 
 
 def plastimatch_dice(a: Path, b: Path) -> dict[str, float]:

@@ -1,0 +1,309 @@
+"""Benchmark of the contour engine against plastimatch on the same jobs (``make bench``).
+
+Two kinds of rows:
+
+- ``metrics``: the full metric set of one pair from two masks already on the grid (ours:
+  surfaces + KD-trees + every DESIGN.md §6 metric; plastimatch: ``dice --all`` on the same
+  masks written as MetaImage files). Targets: <= 0.1 s organ-sized, <= 1.5 s body-sized.
+- ``end-to-end``: from DICOM files to numbers (ours: read CT + 2 RTSTRUCTs, rasterise,
+  compare; plastimatch: ``convert`` of both RTSTRUCTs on the CT, then ``dice --all`` per
+  structure pair). Target: at least 10x faster.
+
+Synthetic cases use a 150 x 512 x 512 CT at 0.98 x 0.98 x 2.5 mm written to a temporary
+folder; shared-data cases compare each RTSTRUCT with a derived copy moved by +2 mm in x and
+-1 mm in y (labelled derived; none of the public data has two contour sets of one CT).
+Our code runs on one core (NumPy/SciPy single-threaded, KD-tree queries with one worker).
+Times are CPU seconds (ours: process time, best of 2-3 runs; plastimatch: user + system
+time of its processes, all threads), so a busy shared machine does not distort them.
+Peak memory: ours is the tracemalloc peak of Python and NumPy allocations in a separate
+repetition; plastimatch's is the maximum resident set size of its processes.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pydicom  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from contouring.engine.compare import compare_case  # noqa: E402
+from contouring.engine.geometry import CTGeometry, load_ct_series  # noqa: E402
+from contouring.engine.metrics import compare_masks  # noqa: E402
+from contouring.engine.raster import rasterise  # noqa: E402
+from contouring.engine.rtstruct import read_rtstruct  # noqa: E402
+from tests.contouring.engine_phantoms import (  # noqa: E402
+    write_ct_series,
+    write_mha,
+    write_rtstruct,
+)
+
+SHARED = Path(os.environ.get("ONCO_SHARED_DATA", REPO.parent / "shared" / "data"))
+SPACING = (2.5, 0.98, 0.98)
+SHAPE = (150, 512, 512)
+ORIGIN = (-187.5, -250.88, -250.88)  # (z, y, x) of voxel [0, 0, 0]
+PLASTIMATCH = shutil.which("plastimatch")
+
+
+def best_of(function: Callable[[], object], repeat: int) -> float:
+    """Smallest CPU time of ``repeat`` runs: the machine may be shared, CPU time is not."""
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        function()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def peak_mib(function: Callable[[], object]) -> float:
+    tracemalloc.start()
+    function()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+class Plastimatch:
+    """Runs plastimatch, summing CPU time (all threads) and keeping the largest RSS."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.rss_mib = 0.0
+
+    def __call__(self, *args: str) -> None:
+        process = subprocess.Popen(
+            [PLASTIMATCH, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise RuntimeError(f"plastimatch {args[0]} failed ({process.returncode})")
+        self.cpu += usage.ru_utime + usage.ru_stime
+        self.rss_mib = max(self.rss_mib, usage.ru_maxrss / 1024)
+
+
+# --- synthetic shapes: one polygon per slice ----------------------------------------------
+
+
+def ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 180) -> list[tuple[float, float]]:
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+def ellipsoid_planes(centre, radii) -> list[tuple[float, list[tuple[float, float]]]]:
+    """Axial sections of an ellipsoid (z, y, x radii in mm) on the benchmark slices."""
+    planes = []
+    for k in range(SHAPE[0]):
+        z = ORIGIN[0] + k * SPACING[0]
+        t = 1 - ((z - centre[0]) / radii[0]) ** 2
+        if t > 0.01:
+            s = np.sqrt(t)
+            planes.append((z, ellipse(centre[2], centre[1], radii[2] * s, radii[1] * s)))
+    return planes
+
+
+def body_planes(rx: float, ry: float, dx: float = 0.0) -> list[tuple[float, list]]:
+    """An elliptic cylinder through every slice, with a slow taper along z."""
+    planes = []
+    for k in range(SHAPE[0]):
+        z = ORIGIN[0] + k * SPACING[0]
+        scale = 1 - 0.1 * abs(k - SHAPE[0] / 2) / SHAPE[0]
+        planes.append((z, ellipse(dx, 0.0, rx * scale, ry * scale, n=360)))
+    return planes
+
+
+SYNTHETIC = {
+    "organ (ellipsoid ~180 cm³)": (
+        {"S": ellipsoid_planes((0.0, 10.0, 20.0), (40.0, 35.0, 30.0))},
+        {"S": ellipsoid_planes((2.0, 11.5, 19.0), (42.0, 33.0, 31.0))},
+    ),
+    "body (~25 L, every slice)": (
+        {"S": body_planes(180.0, 125.0)},
+        {"S": body_planes(182.0, 123.0, dx=1.5)},
+    ),
+}
+
+
+def derived_copy(source: Path, target: Path, dx: float = 2.0, dy: float = -1.0) -> Path:
+    """The RTSTRUCT with every contour moved in-plane (a derived 'test' contour set)."""
+    ds = pydicom.dcmread(source)
+    for item in ds.ROIContourSequence:
+        for contour in item.get("ContourSequence") or []:
+            xyz = np.asarray(contour.ContourData, dtype=float).reshape(-1, 3)
+            xyz[:, 0] += dx
+            xyz[:, 1] += dy
+            contour.ContourData = [f"{v:.3f}" for v in xyz.ravel()]
+    ds.SeriesDescription = "DERIVED: moved by (+2, -1) mm for benchmarking"
+    ds.save_as(target)
+    return target
+
+
+# --- measurements ------------------------------------------------------------------------
+
+
+def ours_end_to_end(ct: Path, reference: Path, test: Path) -> Callable[[], object]:
+    def job():
+        geometry = load_ct_series(ct)
+        return compare_case(geometry, read_rtstruct(reference), {"test": read_rtstruct(test)})
+
+    return job
+
+
+def plastimatch_end_to_end(ct: Path, reference: Path, test: Path, work: Path, names: list[str]):
+    """convert both RTSTRUCTs on the CT, then dice --all per structure."""
+    run = Plastimatch()
+    for label, rs in (("ref", reference), ("test", test)):
+        run("convert", "--input", str(rs), "--referenced-ct", str(ct),
+            "--output-prefix", str(work / label))  # fmt: skip
+    for name in names:
+        a, b = work / "ref" / f"{name}.mha", work / "test" / f"{name}.mha"
+        if a.exists() and b.exists():
+            run("dice", "--all", str(a), str(b))
+    return run
+
+
+def metrics_rows(geometry: CTGeometry, reference, test, work: Path, label: str) -> list[list[str]]:
+    """Per structure: full metric set from masks, ours vs plastimatch dice on those masks."""
+    rows = []
+    for roi in reference.rois:
+        other = test.get(roi.name)
+        if roi.is_empty or other is None or other.is_empty:
+            continue
+        a, b = rasterise(roi, geometry), rasterise(other, geometry)
+        ours = best_of(lambda a=a, b=b: compare_masks(a, b), 3)
+        memory = peak_mib(lambda a=a, b=b: compare_masks(a, b))
+        theirs = rss = None
+        if PLASTIMATCH:
+            files = [
+                write_mha(work / f"m{i}.mha", m.to_grid(), geometry) for i, m in ((0, a), (1, b))
+            ]
+            run = Plastimatch()
+            run("dice", "--all", str(files[0]), str(files[1]))
+            theirs, rss = run.cpu, run.rss_mib
+        rows.append(
+            row(
+                f"{label}: {roi.name} ({a.volume_cc:.0f} cm³)", "metrics", ours, theirs, memory, rss
+            )
+        )
+    return rows
+
+
+def row(case, kind, ours, theirs, memory, rss) -> list[str]:
+    ratio = f"{theirs / ours:.0f}×" if theirs else "—"
+    return [
+        case,
+        kind,
+        f"{ours:.3f}",
+        f"{theirs:.2f}" if theirs else "—",
+        ratio,
+        f"{memory:.0f}",
+        f"{rss:.0f}" if rss else "—",
+    ]
+
+
+def synthetic_rows(work: Path) -> list[list[str]]:
+    ct = work / "ct"
+    z = [ORIGIN[0] + k * SPACING[0] for k in range(SHAPE[0])]
+    write_ct_series(
+        ct, z, rows=SHAPE[1], columns=SHAPE[2], pixel_spacing=SPACING[1:],
+        origin_xy=(ORIGIN[2], ORIGIN[1]),
+    )  # fmt: skip
+    geometry = load_ct_series(ct)
+    rows = []
+    for label, (reference_rois, test_rois) in SYNTHETIC.items():
+        folder = work / label.split()[0]
+        folder.mkdir()
+        ref = write_rtstruct(
+            folder / "ref.dcm", reference_rois, frame_of_reference=geometry.frame_of_reference_uid
+        )
+        test = write_rtstruct(
+            folder / "test.dcm", test_rois, frame_of_reference=geometry.frame_of_reference_uid
+        )
+        rows += metrics_rows(
+            geometry, read_rtstruct(ref), read_rtstruct(test), folder, label.split()[0]
+        )
+        rows.append(
+            end_to_end_row(f"{label.split()[0]}: CT + 2 RTSTRUCTs", ct, ref, test, folder, ["S"])
+        )
+    return rows
+
+
+def end_to_end_row(label: str, ct: Path, ref: Path, test: Path, work: Path, names: list[str]):
+    job = ours_end_to_end(ct, ref, test)
+    ours = best_of(job, 2)
+    memory = peak_mib(job)
+    theirs = rss = None
+    if PLASTIMATCH:
+        run = plastimatch_end_to_end(ct, ref, test, work, names)
+        theirs, rss = run.cpu, run.rss_mib
+    return row(label, "end-to-end", ours, theirs, memory, rss)
+
+
+def shared_rows(work: Path) -> list[list[str]]:
+    cases = {
+        "breast": ("dicompyler-core-breast/ct-rebuilt", "dicompyler-core-breast/rtss.dcm"),
+        "STS_001": ("ibsi-sts/STS_001/image", "ibsi-sts/STS_001/mask/RS.dcm"),
+        "matRad": ("matrad-phantom", "matrad-phantom/RTstruct.dcm"),
+    }
+    rows = []
+    for label, (ct, rs) in cases.items():
+        ct, rs = SHARED / ct, SHARED / rs
+        if not rs.exists():
+            print(f"(skipped {label}: no shared data at {rs})")
+            continue
+        folder = work / label
+        folder.mkdir()
+        test = derived_copy(rs, folder / "derived.dcm")
+        geometry = load_ct_series(ct)
+        reference, derived = read_rtstruct(rs), read_rtstruct(test)
+        if label == "breast":
+            rows += metrics_rows(geometry, reference, derived, folder, label)
+        rows.append(
+            end_to_end_row(f"{label}: all structures", ct, rs, test, folder, reference.names)
+        )
+    return rows
+
+
+def main() -> None:
+    header = [
+        "case",
+        "job",
+        "ours (s)",
+        "plastimatch (s)",
+        "ratio",
+        "ours peak (MiB)",
+        "plastimatch RSS (MiB)",
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench_engine_") as tmp:
+        rows = synthetic_rows(Path(tmp)) + shared_rows(Path(tmp))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
+    machine = platform.processor() or platform.machine()
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {machine}, ", end="")
+    print(f"plastimatch: {PLASTIMATCH or 'not installed'}")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
