@@ -17,6 +17,14 @@ PUBLIC_URL_NAMES = {
     "password_reset_complete",
     "health",
     "set_language",
+    # Survey invitation links: the token is the credential (no account needed).
+    "surveys:token-start",
+    "surveys:token-section",
+    "surveys:token-autosave",
+    "surveys:token-review",
+    # Public verification of a habilitation sheet's code (name, centre, status only).
+    "habilitations:verify",
+    "habilitations:verify-code",
 }
 
 
@@ -77,3 +85,12 @@ def test_walker_sees_the_foundation_urls():
 @pytest.mark.parametrize("path", ["/compte/connexion/", "/compte/mot-de-passe/oubli/", "/sante/"])
 def test_public_pages_answer_anonymous(anonymous, path):
     assert anonymous.get(path).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("pattern", "name"), [(p, n) for p, n in all_urls() if n in PUBLIC_URL_NAMES]
+)
+def test_public_urls_never_fail_on_made_up_arguments(anonymous, pattern, name):
+    response = anonymous.get(_sample_path(pattern))
+    assert response.status_code in (200, 302, 404, 405, 410)
