@@ -9,15 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from habilitations.models import Level
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Text starting like a formula is prefixed with a quote so a spreadsheet shows it as is."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+from onco_hdf.exports import safe_cell
 
 
 def matrix_xlsx(matrix) -> bytes:
