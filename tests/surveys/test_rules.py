@@ -95,5 +95,6 @@ def test_describe_is_readable():
 
 def test_rules_module_does_not_import_django():
     module = sys.modules["surveys.rules"]
-    source = open(module.__file__, encoding="utf-8").read()
+    with open(module.__file__, encoding="utf-8") as handle:
+        source = handle.read()
     assert "django" not in source.split('"""', 2)[2]

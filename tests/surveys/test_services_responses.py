@@ -54,11 +54,11 @@ def test_typed_rows_for_every_type(response, actor):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("q-Q2", "150", "between 0 and 100"),
-        ("q-Q2", "abc", "Enter a number"),
-        ("q-Q1", "zzz", "does not exist"),
-        ("q-Q4", "x" * 21, "too long: 21 characters for 20"),
-        ("q-Q3", ["x", "hacked"], "does not exist"),
+        ("q-Q2", "150", "entre 0 et 100"),
+        ("q-Q2", "abc", "Saisissez un nombre"),
+        ("q-Q1", "zzz", "n'existe pas"),
+        ("q-Q4", "x" * 21, "trop long : 21 caractères pour 20"),
+        ("q-Q3", ["x", "hacked"], "n'existe pas"),
     ],
 )
 def test_invalid_answers_are_reported_and_the_valid_ones_kept(
@@ -77,16 +77,16 @@ def test_invalid_answers_are_reported_and_the_valid_ones_kept(
 
 def test_other_needs_its_text(response, actor):
     result = save(response, "S1", {**FULL_S1, "q-Q3-other": ""}, actor)
-    assert "specify" in result.errors["Q3"]
+    assert "Précisez la réponse « autre »" in result.errors["Q3"]
 
 
 def test_ranking_and_matrix_tampering(response, actor):
     result = save(response, "S2", {**FULL_S2, "q-R1-1": "p", "q-R1-2": "p"}, actor)
-    assert "only once" in result.errors["R1"]
+    assert "classé qu'une fois" in result.errors["R1"]
     result = save(response, "S2", {**FULL_S2, "q-M1-r9": "c1"}, actor)
-    assert "does not exist" in result.errors["M1"]
+    assert "n'existe pas" in result.errors["M1"]
     result = save(response, "S2", {**FULL_S2, "q-RT": "11"}, actor)
-    assert "between 0 and 10" in result.errors["RT"]
+    assert "entre 0 et 10" in result.errors["RT"]
 
 
 def test_answers_to_hidden_questions_are_dropped(response, actor):
@@ -112,7 +112,7 @@ def test_hidden_required_question_is_not_required(response, actor):
 
 def test_submit_needs_the_visible_required_answers(response, actor):
     save(response, "S1", {"q-Q1": "a"}, actor)
-    with pytest.raises(SurveyError, match="1 required"):
+    with pytest.raises(SurveyError, match="1 question"):
         services.response_submit(response=response, actor=actor)
     response.refresh_from_db()
     assert response.status == ResponseStatus.IN_PROGRESS
@@ -126,9 +126,9 @@ def test_submit_freezes_a_snapshot_then_locks(response, actor):
     assert response.status == ResponseStatus.SUBMITTED
     assert response.snapshot["answers"]["Q2"] == {"value": 42.0, "other": "", "display": "42 %"}
     assert response.snapshot["answers"]["D1"]["value"] == "2024-03-15"
-    with pytest.raises(AlreadySubmitted, match="already been submitted"):
+    with pytest.raises(AlreadySubmitted, match="déjà été envoyée"):
         services.response_submit(response=response, actor=actor)
-    with pytest.raises(SurveyError, match="submitted"):
+    with pytest.raises(SurveyError, match="a été envoyée"):
         save(response, "S1", {**FULL_S1, "q-Q2": "1"}, actor)
     assert values_of(response)[0]["Q2"] == 42.0
     assert response.transitions.filter(to_status=ResponseStatus.SUBMITTED).count() == 1
@@ -148,7 +148,7 @@ def test_reopen_is_recorded_and_allows_changes(response, actor, pm):
         "Erreur de saisie",
     )
     save(response, "S1", {"q-Q1": "c"}, actor)
-    with pytest.raises(SurveyError, match="Only a submitted"):
+    with pytest.raises(SurveyError, match="Seule une réponse envoyée"):
         services.response_reopen(response=response, user=pm)
     services.response_submit(response=response, actor=actor)
     assert response.history.count() >= 3
@@ -157,7 +157,7 @@ def test_reopen_is_recorded_and_allows_changes(response, actor, pm):
 def test_closed_campaign_refuses_changes(response, actor, campaign):
     services.campaign_close(campaign=campaign, user=None)
     response.campaign.refresh_from_db()
-    with pytest.raises(SurveyError, match="closed"):
+    with pytest.raises(SurveyError, match="clôturée"):
         save(response, "S1", FULL_S1, actor)
 
 
@@ -182,13 +182,13 @@ def test_section_assigned_to_a_role(campaign, centre_a, oncologist_a, physicist_
     response = services.response_open(
         campaign=campaign, centre=centre_a, actor=Actor.for_user(oncologist_a, centre_a)
     )
-    with pytest.raises(SurveyError, match="another role"):
+    with pytest.raises(SurveyError, match="autre rôle"):
         save(response, "S2", FULL_S2, Actor.for_user(oncologist_a, centre_a))
     save(response, "S1", FULL_S1, Actor.for_user(oncologist_a, centre_a))
     assert not save(response, "S2", FULL_S2, Actor.for_user(physicist_a, centre_a)).errors
     assert not save(response, "S2", FULL_S2, Actor.for_user(referent_a, centre_a)).errors
     invitation, _token = invite(campaign, centre_a, "onco@example.org", role=Role.ONCOLOGIST)
-    with pytest.raises(SurveyError, match="another role"):
+    with pytest.raises(SurveyError, match="autre rôle"):
         save(response, "S2", FULL_S2, Actor.for_invitation(invitation))
 
 
@@ -206,11 +206,11 @@ def test_tokens_are_stored_hashed_and_expire(campaign, centre_a):
     invitation, token = invite(campaign, centre_a)
     assert token not in (invitation.token_hash, invitation.nonce)
     assert services.invitation_resolve(token) == invitation
-    with pytest.raises(SurveyError, match="not valid"):
+    with pytest.raises(SurveyError, match="pas valide"):
         services.invitation_resolve(token[:-1] + ("A" if token[-1] != "A" else "B"))
     invitation.expires_at = timezone.now() - datetime.timedelta(minutes=1)
     invitation.save()
-    with pytest.raises(SurveyError, match="expired"):
+    with pytest.raises(SurveyError, match="a expiré"):
         services.invitation_resolve(token)
 
 

@@ -34,7 +34,7 @@ def test_export_then_import_round_trips():
 def test_published_version_is_frozen():
     version = published_version()
     section = version.sections.get(code="S1")
-    with pytest.raises(SurveyError, match="frozen"):
+    with pytest.raises(SurveyError, match="figée"):
         services.section_save(version=version, code="S9", title="Nouvelle")
     with pytest.raises(SurveyError):
         services.question_save(
@@ -59,13 +59,13 @@ def test_new_version_copies_codes_and_leaves_the_published_one_alone():
         data=QuestionInput(code="Q4", type="text", label="Nom modifié", max_length=30),
     )
     assert version.questions.get(code="Q4").label == "Nom court"
-    with pytest.raises(SurveyError, match="draft"):
+    with pytest.raises(SurveyError, match="brouillon"):
         services.version_new_draft(version=version, user=None)
 
 
 def test_publish_checks_the_draft():
     version = services.questionnaire_create(title="Vide", code="vide", user=None)
-    with pytest.raises(SurveyError, match="at least one question"):
+    with pytest.raises(SurveyError, match="au moins une question"):
         services.version_publish(version=version, user=None)
     version.refresh_from_db()
     assert version.status == VersionStatus.DRAFT
@@ -74,20 +74,20 @@ def test_publish_checks_the_draft():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda d: d.update(format="other"), "not a questionnaire"),
+        (lambda d: d.update(format="other"), "pas un questionnaire"),
         (
             lambda d: d["sections"][0]["questions"][1].update(
                 show_if={"q": "T1", "op": "answered"}
             ),
-            "not an earlier question",
+            "pas une question précédente",
         ),
-        (lambda d: d["sections"][0]["questions"][0].update(type="slider"), "unknown type"),
-        (lambda d: d["sections"][0]["questions"][0].update(options=[]), "needs options"),
-        (lambda d: d["sections"][1]["questions"][0].update(rows=[]), "needs rows"),
-        (lambda d: d["sections"][0]["questions"][3].update(code="Q1"), "used twice"),
-        (lambda d: d["sections"][0]["questions"][0].update(options=[["a b", "x"]]), "not valid"),
-        (lambda d: d["sections"][0]["questions"][3].update(pattern="(["), "regular expression"),
-        (lambda d: d["sections"][0]["questions"][1].update(min_value="abc"), "not a number"),
+        (lambda d: d["sections"][0]["questions"][0].update(type="slider"), "inconnu"),
+        (lambda d: d["sections"][0]["questions"][0].update(options=[]), "nécessite des options"),
+        (lambda d: d["sections"][1]["questions"][0].update(rows=[]), "nécessite des lignes"),
+        (lambda d: d["sections"][0]["questions"][3].update(code="Q1"), "deux fois"),
+        (lambda d: d["sections"][0]["questions"][0].update(options=[["a b", "x"]]), "pas valide"),
+        (lambda d: d["sections"][0]["questions"][3].update(pattern="(["), "expression régulière"),
+        (lambda d: d["sections"][0]["questions"][1].update(min_value="abc"), "pas un nombre"),
     ],
 )
 def test_import_refuses_bad_files_with_a_message_and_writes_nothing(mutate, message):
@@ -122,10 +122,10 @@ def test_builder_adds_moves_and_checks_rules():
         "Q4",
     ]
     # Q2 depends on Q1: moving Q1 below it would break the rule, so it is refused.
-    with pytest.raises(SurveyError, match="not an earlier question"):
+    with pytest.raises(SurveyError, match="pas une question précédente"):
         services.question_move(question=version.questions.get(code="Q1"), direction="down")
     assert list(s1.questions.order_by("order").values_list("code", flat=True))[:2] == ["Q1", "Q2"]
-    with pytest.raises(SurveyError, match="already has the code"):
+    with pytest.raises(SurveyError, match="a déjà le code"):
         services.question_save(section=s1, data=QuestionInput(code="Q1", type="text", label="x"))
 
 
@@ -145,7 +145,7 @@ def test_moving_a_section_reorders():
 
 def test_rating_needs_bounds():
     version = services.questionnaire_import(data=questionnaire_data())
-    with pytest.raises(SurveyError, match="rating scale"):
+    with pytest.raises(SurveyError, match="échelle de notation"):
         services.question_save(
             section=version.sections.first(),
             data=QuestionInput(code="RX", type="rating", label="Note"),
