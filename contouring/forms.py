@@ -72,9 +72,6 @@ class SolutionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["ce_marking"].choices = CeMarking.choices
 
-    def validate_unique(self):
-        """Uniqueness is checked by the service, with a clearer message."""
-
 
 class SubmissionForm(forms.Form):
     solution = forms.ModelChoiceField(label=_("Solution"), queryset=Solution.objects.none())
