@@ -1,0 +1,130 @@
+"""Results and report: numbers on a fixed data set, the centre view, the PDF text."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from onco_hdf.models import Job, JobStatus
+from surveys import results
+from surveys.reports import report_context
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_results_count_n_over_the_respondents_who_saw_the_question(dataset):
+    data = results.campaign_results(dataset)
+    q1 = data.by_code("Q1")
+    assert (q1.answered, q1.shown) == (3, 3)
+    assert [(c, n) for c, _l, n in q1.counts] == [("a", 2), ("b", 1), ("c", 0)]
+    assert [round(p) for *_x, p in q1.percentages] == [67, 33, 0]
+    q2 = data.by_code("Q2")
+    assert (q2.answered, q2.shown) == (2, 2)
+    assert (q2.stats.median, q2.stats.minimum, q2.stats.maximum) == (50, 42, 58)
+    rt = data.by_code("RT")
+    assert (rt.answered, rt.shown, rt.stats.median) == (2, 2, 7)
+    q3 = data.by_code("Q3")
+    assert dict((c, n) for c, _l, n in q3.counts) == {"x": 2, "y": 2, "z": 0, "other": 1}
+    assert q3.texts == ["Maison"]
+    r1 = data.by_code("R1")
+    assert [(label, round(score, 2), firsts) for label, score, firsts in r1.scores] == [
+        ("Temps", 1.33, 2), ("Prix", 1.0, 1), ("Confiance", 0.67, 0)]
+    m1 = data.by_code("M1")
+    assert m1.matrix[0] == ("Ligne 1", [1, 0, 2, 0])
+    assert m1.chart is not None
+    mm = data.by_code("MM")
+    assert (mm.answered, mm.shown) == (2, 3) and mm.heatmap is not None
+    assert mm.matrix[0] == ("ORL", [2, 1])
+
+
+def test_filters_by_sector(dataset):
+    public = results.campaign_results(dataset, sector="public")
+    assert [r.centre.short_name for r in public.responses] == ["A"]
+    assert public.by_code("Q1").answered == 1
+
+
+def test_participation(dataset, centre_a):
+    follow = results.participation(dataset)
+    assert (follow.expected, follow.submitted, round(follow.rate)) == (3, 3, 100)
+
+
+def test_centre_view_suppresses_small_cells(dataset, centre_a):
+    rows = {row.question.code: row for row in results.centre_comparison(dataset, centre_a)}
+    q1 = dict(rows["Q1"].regional)
+    assert rows["Q1"].own == "Oui"
+    assert q1 == {"Oui": "< 3", "Non": "< 3", "En projet": 0}
+    assert rows["Q2"].regional == [] and "Moins de 3 centres" in rows["Q2"].note
+    assert rows["T1"].regional == [] and rows["Q4"].note
+
+
+def test_centre_page_shows_own_answer_and_no_small_counts(dataset, oncologist_a):
+    page = login(oncologist_a).get(f"/enquetes/campagnes/{dataset.pk}/mon-centre/")
+    html = page.content.decode()
+    assert "Notre centre et la région" in html
+    assert "&lt; 3" in html and "Maison" in html
+    assert "Centre B (test)" not in html
+
+
+def test_report_context_numbers(dataset):
+    context = report_context(dataset)
+    assert context["participation"].submitted == 3
+    by_sector = context["crosstabs"][0]
+    assert by_sector.columns == ["Public", "Privé", "ESPIC (privé non lucratif)"]
+    assert by_sector.rows_counts[0] == ("Oui", [1, 0, 1])
+    assert by_sector.rows_counts[1] == ("Non", [0, 1, 0])
+    assert by_sector.total == 3
+    q1_y1 = context["crosstabs"][1]
+    assert q1_y1.counts == [[2, 0], [0, 1], [0, 0]]  # A and C: yes; B: no
+    free = {q.code: texts for q, texts in context["free_texts"]}
+    assert free["T1"] == ["-rm tout", "Très utile"]
+    assert free["Q4"] == ["=HYPERLINK(\"x\")", "Court"]
+
+
+def test_report_pdf_job_has_french_headings_and_figures(dataset, pm,
+                                                         django_capture_on_commit_callbacks):
+    dataset.introduction = "<p>Introduction <strong>régionale</strong></p><script>x</script>"
+    dataset.conclusions = "<p>Conclusion du COPIL</p>"
+    dataset.save()
+    client = login(pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/rapports/surveys.report/generer/",
+                               {"p_campaign": dataset.pk})
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert job.status == JobStatus.DONE, job.message
+    reader = PdfReader(io.BytesIO(job.result_file.read()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in ("Rapport d'enquête", "Méthodes", "Participation", "Résultats par question",
+                    "Tableaux croisés", "Réponses libres", "Conclusions",
+                    "Annexe : dictionnaire des variables", "Période de recueil"):
+        assert heading in text, heading
+    assert "3 réponses envoyées sur 3 centres : taux de réponse 100,0 %" in text
+    assert "n = 2 réponses / N = 2 répondants" in text
+    assert "Introduction régionale" in text and "Conclusion du COPIL" in text
+    assert "Maison" in text and "Très utile" in text
+    assert "<script>" not in text
+
+
+def test_report_job_fails_readably_on_bad_input(pm, django_capture_on_commit_callbacks):
+    client = login(pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/rapports/surveys.report/generer/", {"p_campaign": "999"})
+    job = Job.objects.get()
+    assert job.status == JobStatus.FAILED
+    assert job.message == "Cette campagne n'existe pas."
+
+
+def test_report_page_saves_sanitised_texts(dataset, pm):
+    client = login(pm)
+    response = client.post(f"/enquetes/campagnes/{dataset.pk}/rapport/", {
+        "introduction": "<p>Bonjour</p><img src=x onerror=alert(1)>",
+        "conclusions": "<em>Fin</em>", "cross_tabs": "Q1 × SECTOR\nY1 x Q1"})
+    assert response.status_code == 302
+    dataset.refresh_from_db()
+    assert dataset.introduction == "<p>Bonjour</p>"
+    assert dataset.cross_tabs == [["Q1", "SECTOR"], ["Y1", "Q1"]]
+    page = client.post(f"/enquetes/campagnes/{dataset.pk}/rapport/", {
+        "introduction": "", "conclusions": "", "cross_tabs": "Q1 × NOPE"})
+    assert page.status_code == 200
+    assert "n&#x27;existe pas" in page.content.decode()
