@@ -283,11 +283,11 @@ def main() -> None:
     header = [
         "case",
         "job",
-        "ours (s)",
-        "plastimatch (s)",
+        "ours (CPU s)",
+        "plastimatch (CPU s)",
         "ratio",
         "ours peak (MiB)",
-        "plastimatch RSS (MiB)",
+        "plastimatch max RSS (MiB)",
     ]
     with tempfile.TemporaryDirectory(prefix="bench_engine_") as tmp:
         rows = synthetic_rows(Path(tmp)) + shared_rows(Path(tmp))

@@ -111,12 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output = run_compare(args) if args.command == "compare" else run_inspect(args)
     except EngineError as exc:
-        print(
-            f"{label('error', args.lang)} [{exc.code}] : {exc.message(args.lang)}"
-            if args.lang == "fr"
-            else f"error [{exc.code}]: {exc.message('en')}",
-            file=sys.stderr,
-        )
+        colon = " :" if args.lang == "fr" else ":"  # French typography: space before colon
+        print(f"{label('error', args.lang)} [{exc.code}]{colon} {exc.message(args.lang)}",
+              file=sys.stderr)  # fmt: skip
         return 2
     sys.stdout.write(output)
     return 0
@@ -229,7 +226,7 @@ def _pair_order(result: CaseResult) -> list[tuple[str, str]]:
 def _warnings_text(warnings: Sequence[EngineIssue], lang: str) -> str:
     if not warnings:
         return ""
-    lines = [f"{label('warnings', lang)} :" if lang == "fr" else f"{label('warnings', lang)}:"]
+    lines = [label("warnings", lang) + (" :" if lang == "fr" else ":")]
     lines += [f"  - {w.message(lang)}" for w in warnings]
     return "\n".join(lines) + "\n"
 

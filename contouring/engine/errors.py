@@ -228,10 +228,6 @@ class EngineIssue:
         return _format(french if lang == "fr" else english, self.file, self.params)
 
 
-# A warning is a reported, non-fatal issue (kept apart so type hints read clearly).
-EngineWarning = EngineIssue
-
-
 class EngineError(Exception):
     """The one exception the engine raises for bad input; ``code`` is stable."""
 

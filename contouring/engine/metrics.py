@@ -1,9 +1,9 @@
 """Comparison metrics of two structure masks on one grid (DESIGN.md §6), in millimetres.
 
 Surfaces are voxel surfaces: a surface voxel is a voxel of the mask with at least one of
-its 6 face neighbours outside the mask. A neighbour beyond the CT grid does not count as
-outside (the end of the scan is not a surface of the organ); this is also plastimatch's
-``Image_boundary`` rule, which makes our figures comparable with its "(boundary)" ones.
+its 6 face neighbours outside the mask, the boundary plastimatch's "(boundary)" figures
+use. A neighbour beyond the CT grid does not count as outside: the end of the scan is not
+a surface of the organ (plastimatch 1.9.4 differs there, see benchmarks/engine_results.md).
 
 Surface distances are exact Euclidean distances between voxel centres, taken by a KD-tree
 on the other structure's surface voxels (measured faster than an exact EDT on the crop,
@@ -12,16 +12,23 @@ see benchmarks/engine_results.md). Both directed distance sets are kept so HD95 
 - ``"max"`` (default): max of the two directed 95th percentiles;
 - ``"mean"``: mean of the two directed 95th percentiles (plastimatch's "Percent (0.95)
   Hausdorff distance (boundary)");
-- ``"pooled"``: 95th percentile of the union of both sets (MedPy's ``hd95``; DESIGN.md).
+- ``"pooled"``: 95th percentile of the union of both sets (DESIGN.md §6; the set MedPy's
+  ``hd95`` uses, though MedPy interpolates linearly between ranks).
+
+Surface DSC at τ counts surface voxels (not surface areas): the share of both surfaces'
+voxels lying within τ of the other surface. The added path length counts, per slice, the
+reference's in-plane boundary pixels farther than τ from the test's, times the pixel size.
 
 The 95th percentile of n distances is the k-th smallest with k = floor(0.95·n) (computed in
 single precision, clamped to [1, n]), the order statistic plastimatch uses, so the
-``"mean"`` figure equals plastimatch's exactly.
+``"mean"`` figure is plastimatch's, up to its approximate (Danielsson) distance map inside
+structures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -65,10 +72,18 @@ class PreparedStructure:
     surface_index: np.ndarray = field(repr=False)  # (n, 3) global voxel indices
     surface_mm: np.ndarray = field(repr=False)  # (n, 3) voxel centres, mm
     surface_keys: np.ndarray = field(repr=False)  # sorted linear indices of surface voxels
-    tree: cKDTree | None = field(repr=False)
     contour_mm: np.ndarray = field(repr=False)  # (m, 3) in-plane boundary, slices far apart
-    contour_tree: cKDTree | None = field(repr=False)
     centroid_mm: np.ndarray | None = field(repr=False)
+
+    # KD-trees are built on first use: a structure that is only ever the reference of its
+    # pairs never needs the tree of its in-plane contour.
+    @cached_property
+    def tree(self) -> cKDTree | None:
+        return _tree(self.surface_mm) if len(self.surface_mm) else None
+
+    @cached_property
+    def contour_tree(self) -> cKDTree | None:
+        return _tree(self.contour_mm) if len(self.contour_mm) else None
 
     @property
     def is_empty(self) -> bool:
@@ -128,25 +143,19 @@ def prepare(mask: Mask) -> PreparedStructure:
     if mask.is_empty:
         nothing = np.zeros((0, 3))
         return PreparedStructure(
-            mask,
-            nothing.astype(np.int64),
-            nothing,
-            np.zeros(0, np.int64),
-            None,
-            nothing,
-            None,
-            None,
+            mask, nothing.astype(np.int64), nothing, np.zeros(0, np.int64), nothing, None
         )
     spacing = np.asarray(mask.spacing, dtype=float)
     offset = np.asarray(mask.offset)
-    surface = offset + np.argwhere(_surface(mask, axes=(0, 1, 2)))
+    surface_3d, boundary_2d = _surfaces(mask)
+    surface = offset + np.argwhere(surface_3d)
     surface_mm = surface * spacing
     # argwhere walks in C order, so these linear indices come out sorted.
     keys = np.ravel_multi_index(surface.T, mask.grid_shape)
 
     # In-plane boundary for the added path length: the slice index is pushed far apart so a
     # 3D nearest-neighbour search never crosses to another slice.
-    contour = offset + np.argwhere(_surface(mask, axes=(1, 2)))
+    contour = offset + np.argwhere(boundary_2d)
     contour_mm = contour * spacing
     contour_mm[:, 0] = contour[:, 0] * _SLICE_SEPARATION_MM
 
@@ -156,9 +165,7 @@ def prepare(mask: Mask) -> PreparedStructure:
         surface_index=surface,
         surface_mm=surface_mm,
         surface_keys=keys,
-        tree=_tree(surface_mm),
         contour_mm=contour_mm,
-        contour_tree=_tree(contour_mm),
         centroid_mm=centroid,
     )
 
@@ -179,32 +186,32 @@ def _mean_index(data: np.ndarray) -> np.ndarray:
     return np.array(means)
 
 
-def _surface(mask: Mask, axes: tuple[int, ...]) -> np.ndarray:
-    """Voxels of ``mask.data`` with a face neighbour along ``axes`` outside the mask.
+def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
+    """3D surface voxels (a face neighbour outside) and in-plane boundary pixels of a mask.
 
-    The data is padded with one layer: empty where the bounding box stops inside the grid,
-    a copy of the edge layer where it touches the grid border (no surface there).
+    Works on shifted views of the bounding box, no padded copy. Beyond the box's faces a
+    neighbour is outside, unless that face is the grid border (no surface there).
     """
     data = mask.data
-    padded = np.pad(data, 1, mode="constant", constant_values=False)
-    for axis in axes:
-        for side, at_edge in (
-            (0, mask.offset[axis] == 0),
-            (-1, mask.offset[axis] + data.shape[axis] == mask.grid_shape[axis]),
-        ):
-            if at_edge:
-                target = [slice(1, -1)] * 3
-                source = [slice(1, -1)] * 3
-                target[axis] = 0 if side == 0 else padded.shape[axis] - 1
-                source[axis] = 1 if side == 0 else padded.shape[axis] - 2
-                padded[tuple(target)] = padded[tuple(source)]
     interior = data.copy()
-    for axis in axes:
-        for shift in (0, 2):
-            window = [slice(1, -1)] * 3
-            window[axis] = slice(shift, shift + data.shape[axis])
-            interior &= padded[tuple(window)]
-    return data & ~interior
+    for axis in (1, 2, 0):  # in-plane first: its result is the in-plane boundary
+        if axis == 0:
+            contour = data & ~interior
+        n = data.shape[axis]
+        lower = [slice(None)] * 3
+        upper = [slice(None)] * 3
+        lower[axis], upper[axis] = slice(0, n - 1), slice(1, n)
+        interior[tuple(upper)] &= data[tuple(lower)]
+        interior[tuple(lower)] &= data[tuple(upper)]
+        for index, at_border in (
+            (0, mask.offset[axis] == 0),
+            (n - 1, mask.offset[axis] + n == mask.grid_shape[axis]),
+        ):
+            if not at_border:
+                face = [slice(None)] * 3
+                face[axis] = index
+                interior[tuple(face)] = False
+    return data & ~interior, contour
 
 
 def compare_masks(
