@@ -36,8 +36,14 @@ def actor(invitation):
 def centre_c(db):
     from onco_hdf.models import Centre
 
-    return Centre.objects.create(name="Centre C (test)", short_name="C", finess="620000003",
-                                 city="Arras", departement="62", sector="espic")
+    return Centre.objects.create(
+        name="Centre C (test)",
+        short_name="C",
+        finess="620000003",
+        city="Arras",
+        departement="62",
+        sector="espic",
+    )
 
 
 @pytest.fixture
@@ -54,8 +60,9 @@ def dataset(campaign, centre_a, centre_b, centre_c):
         actor = Actor.for_invitation(invitation)
         response = services.response_open(campaign=campaign, centre=centre, actor=actor)
         for section, data in DATASET[centre.short_name].items():
-            result = services.response_save_section(response=response, section_code=section,
-                                                    data=post(data), actor=actor)
+            result = services.response_save_section(
+                response=response, section_code=section, data=post(data), actor=actor
+            )
             assert not result.errors, result.errors
         services.response_submit(response=response, actor=actor)
     return campaign

@@ -41,7 +41,7 @@ def test_wide_csv_has_codes_labels_and_blank_hidden_answers(dataset):
     assert (a["MM__orl__ctv"], a["MM__sein__ctv"]) == ("1", "0")
     assert (a["R1__t"], a["R1__p"], a["R1__c"]) == ("1", "2", "")
     assert a["D1"] == "2024-03-15" and a["MO1"] == "2023-05"
-    assert b["Q4"] == "'=HYPERLINK(\"x\")"
+    assert b["Q4"] == '\'=HYPERLINK("x")'
     assert b["T1"] == "'-rm tout"
 
 
@@ -50,11 +50,12 @@ def test_xlsx_matches_the_csv(dataset):
     sheet = workbook.worksheets[0]
     values = list(sheet.values)
     header = list(values[0])
-    rows = {row[header.index("centre")][:8]: dict(zip(header, row, strict=True))
-            for row in values[1:]}
+    rows = {
+        row[header.index("centre")][:8]: dict(zip(header, row, strict=True)) for row in values[1:]
+    }
     assert rows["Centre A"]["Q2"] == 42
     assert rows["Centre A"]["Q1_label"] == "Oui"
-    assert rows["Centre B"]["Q4"] == "'=HYPERLINK(\"x\")"
+    assert rows["Centre B"]["Q4"] == '\'=HYPERLINK("x")'
     assert workbook.worksheets[1].title == "Dictionnaire des variables"
     csv_rows = read_csv(exports.export_csv(dataset))
     assert header == list(csv_rows[0].keys())
@@ -64,8 +65,11 @@ def test_long_format_one_row_per_atomic_answer(dataset):
     rows = read_csv(exports.export_long(dataset))
     a_q3 = [r for r in rows if r["centre"].startswith("Centre A") and r["question"] == "Q3"]
     assert {(r["item"], r["label"]) for r in a_q3} == {("x", "Xa"), ("other", "Autre")}
-    ranks = [(r["item"], r["value"]) for r in rows
-             if r["centre"].startswith("Centre C") and r["question"] == "R1"]
+    ranks = [
+        (r["item"], r["value"])
+        for r in rows
+        if r["centre"].startswith("Centre C") and r["question"] == "R1"
+    ]
     assert ranks == [("t", "1"), ("c", "2")]
     assert not [r for r in rows if r["centre"].startswith("Centre B") and r["question"] == "Q2"]
 

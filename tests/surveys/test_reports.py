@@ -29,7 +29,10 @@ def test_results_count_n_over_the_respondents_who_saw_the_question(dataset):
     assert q3.texts == ["Maison"]
     r1 = data.by_code("R1")
     assert [(label, round(score, 2), firsts) for label, score, firsts in r1.scores] == [
-        ("Temps", 1.33, 2), ("Prix", 1.0, 1), ("Confiance", 0.67, 0)]
+        ("Temps", 1.33, 2),
+        ("Prix", 1.0, 1),
+        ("Confiance", 0.67, 0),
+    ]
     m1 = data.by_code("M1")
     assert m1.matrix[0] == ("Ligne 1", [1, 0, 2, 0])
     assert m1.chart is not None
@@ -78,26 +81,34 @@ def test_report_context_numbers(dataset):
     assert q1_y1.counts == [[2, 0], [0, 1], [0, 0]]  # A and C: yes; B: no
     free = {q.code: texts for q, texts in context["free_texts"]}
     assert free["T1"] == ["-rm tout", "Très utile"]
-    assert free["Q4"] == ["=HYPERLINK(\"x\")", "Court"]
+    assert free["Q4"] == ['=HYPERLINK("x")', "Court"]
 
 
-def test_report_pdf_job_has_french_headings_and_figures(dataset, pm,
-                                                         django_capture_on_commit_callbacks):
+def test_report_pdf_job_has_french_headings_and_figures(
+    dataset, pm, django_capture_on_commit_callbacks
+):
     dataset.introduction = "<p>Introduction <strong>régionale</strong></p><script>x</script>"
     dataset.conclusions = "<p>Conclusion du COPIL</p>"
     dataset.save()
     client = login(pm)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/rapports/surveys.report/generer/",
-                               {"p_campaign": dataset.pk})
+        response = client.post("/rapports/surveys.report/generer/", {"p_campaign": dataset.pk})
     assert response.status_code == 302
     job = Job.objects.get()
     assert job.status == JobStatus.DONE, job.message
     reader = PdfReader(io.BytesIO(job.result_file.read()))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for heading in ("Rapport d'enquête", "Méthodes", "Participation", "Résultats par question",
-                    "Tableaux croisés", "Réponses libres", "Conclusions",
-                    "Annexe : dictionnaire des variables", "Période de recueil"):
+    for heading in (
+        "Rapport d'enquête",
+        "Méthodes",
+        "Participation",
+        "Résultats par question",
+        "Tableaux croisés",
+        "Réponses libres",
+        "Conclusions",
+        "Annexe : dictionnaire des variables",
+        "Période de recueil",
+    ):
         assert heading in text, heading
     assert "3 réponses envoyées sur 3 centres : taux de réponse 100,0 %" in text
     assert "n = 2 réponses / N = 2 répondants" in text
@@ -117,14 +128,21 @@ def test_report_job_fails_readably_on_bad_input(pm, django_capture_on_commit_cal
 
 def test_report_page_saves_sanitised_texts(dataset, pm):
     client = login(pm)
-    response = client.post(f"/enquetes/campagnes/{dataset.pk}/rapport/", {
-        "introduction": "<p>Bonjour</p><img src=x onerror=alert(1)>",
-        "conclusions": "<em>Fin</em>", "cross_tabs": "Q1 × SECTOR\nY1 x Q1"})
+    response = client.post(
+        f"/enquetes/campagnes/{dataset.pk}/rapport/",
+        {
+            "introduction": "<p>Bonjour</p><img src=x onerror=alert(1)>",
+            "conclusions": "<em>Fin</em>",
+            "cross_tabs": "Q1 × SECTOR\nY1 x Q1",
+        },
+    )
     assert response.status_code == 302
     dataset.refresh_from_db()
     assert dataset.introduction == "<p>Bonjour</p>"
     assert dataset.cross_tabs == [["Q1", "SECTOR"], ["Y1", "Q1"]]
-    page = client.post(f"/enquetes/campagnes/{dataset.pk}/rapport/", {
-        "introduction": "", "conclusions": "", "cross_tabs": "Q1 × NOPE"})
+    page = client.post(
+        f"/enquetes/campagnes/{dataset.pk}/rapport/",
+        {"introduction": "", "conclusions": "", "cross_tabs": "Q1 × NOPE"},
+    )
     assert page.status_code == 200
     assert "n&#x27;existe pas" in page.content.decode()

@@ -1,0 +1,35 @@
+"""The seeded auto-contouring questionnaire and the demo campaign."""
+
+import pytest
+from django.core.management import call_command
+
+from onco_hdf import demo as core_demo
+from surveys import demo
+from surveys.autocontouring import CODE
+from surveys.models import Campaign, QuestionnaireVersion, Response, ResponseStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_install_command_is_idempotent():
+    call_command("install_autocontouring_survey")
+    call_command("install_autocontouring_survey")
+    version = QuestionnaireVersion.objects.get(questionnaire__code=CODE)
+    assert version.status == "published"
+    assert 25 <= version.questions.count() <= 35
+    assert list(version.sections.values_list("code", flat=True)) == ["A", "B", "C", "D", "E", "F"]
+    assert version.questions.get(code="C1_SITES").show_if["value"] == "routine"
+
+
+def test_demo_seed_simulates_varied_responses_and_is_idempotent():
+    core_demo.seed()
+    demo.seed()
+    demo.seed()
+    campaign = Campaign.objects.get()
+    assert campaign.is_demo
+    submitted = campaign.responses.filter(status=ResponseStatus.SUBMITTED)
+    assert submitted.count() == 11
+    assert campaign.responses.filter(status=ResponseStatus.IN_PROGRESS).count() == 2
+    assert all(r.is_demo for r in Response.objects.all())
+    usages = {r.snapshot["answers"]["B1_USAGE"]["value"] for r in submitted}
+    assert len(usages) >= 3
