@@ -315,8 +315,7 @@ def _seed_exercise(centres, users) -> None:
         declare_now=False,
         started_at=start,
     )
-    crisis.is_demo = True
-    crisis.save()
+    Crisis.objects.filter(pk=crisis.pk).update(is_demo=True)
     services.crisis_transition(crisis=crisis, to_status="declared", user=referent)
     group = services.patient_group_add(
         crisis=crisis,
@@ -374,8 +373,7 @@ def _seed_exercise(centres, users) -> None:
     for row in CrisisTransition.objects.filter(crisis=crisis):
         row.at = start + timedelta(minutes=offsets.get(row.to_status, 0))
         row.save()
-    crisis.declared_at = start + timedelta(minutes=25)
-    crisis.save()
+    Crisis.objects.filter(pk=crisis.pk).update(declared_at=start + timedelta(minutes=25))
     Transfer.objects.filter(pk=transfer.pk).update(
         proposed_at=start + timedelta(minutes=70), responded_at=start + timedelta(minutes=95)
     )

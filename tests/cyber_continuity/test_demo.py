@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from cyber_continuity import demo
+from cyber_continuity.models import Convention, Crisis, TransferPlanEntry
+from onco_hdf import demo as foundation_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_region_is_populated_and_idempotent(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    foundation_demo.seed()
+    demo.seed()
+    counts = (Convention.objects.count(), TransferPlanEntry.objects.count(), Crisis.objects.count())
+    demo.seed()
+    assert (
+        Convention.objects.count(),
+        TransferPlanEntry.objects.count(),
+        Crisis.objects.count(),
+    ) == counts
+    statuses = set(Convention.objects.values_list("status", flat=True))
+    assert {"draft", "negotiation", "awaiting_signature", "in_force", "renewal_due"} <= statuses
+    assert any(c.is_outdated for c in Convention.objects.all())
+    exercise = Crisis.objects.get()
+    assert exercise.is_exercise and exercise.status == "retex"
+    from cyber_continuity.services import crisis_metrics
+
+    metrics = crisis_metrics(exercise)
+    assert metrics.to_declaration.total_seconds() == 25 * 60
+    assert metrics.to_first_acceptance.total_seconds() == 95 * 60
+    assert exercise.events.count() > 5 and exercise.actions.count() == 2

@@ -1,0 +1,143 @@
+"""Permission matrix: every URL of the app × every persona → expected status."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from cyber_continuity import services
+from cyber_continuity.models import Technique
+from tests.conftest import PERSONAS
+from tests.cyber_continuity.factories import CentreFactory, ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+OK, DENIED, HIDDEN = 200, 403, 404
+
+
+@pytest.fixture
+def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
+    centre_c = CentreFactory(short_name="C")
+    convention_bc = services.convention_create(
+        template_version=template_v1, centres=[centre_b, centre_c], title="Entraide B — C", user=pm
+    )
+    draft_version = services.template_version_create_next(template=template_v1.template)
+    crisis = services.crisis_declare(
+        centre=centre_a, systems_down=["ois"], description="", user=referent_a
+    )
+    group = services.patient_group_add(
+        crisis=crisis,
+        user=referent_a,
+        label="VMAT",
+        technique=Technique.IMRT_VMAT,
+        category=2,
+        patient_count=2,
+        fractions_left=5,
+        last_fraction_on="2026-01-05",
+    )
+    return {
+        "a": centre_a.pk,
+        "contact_a": ContactFactory(centre=centre_a).pk,
+        "v1": template_v1.pk,
+        "v2": draft_version.pk,
+        "ab": convention_ab.pk,
+        "ab_clause": convention_ab.clauses.filter(negotiable=True).first().pk,
+        "bc": convention_bc.pk,
+        "bc_clause": convention_bc.clauses.filter(negotiable=True).first().pk,
+        "crisis": crisis.pk,
+        "group": group.pk,
+    }
+
+
+ALL = (OK, OK, OK, OK, OK)
+REFERENT_A_ONLY = (DENIED, DENIED, OK, DENIED, DENIED)
+PM_ONLY = (OK, DENIED, DENIED, DENIED, DENIED)
+
+# name, args (keys of ``objects``), method, statuses for pm, copil, referent_a,
+# oncologist_a, oncologist_b (anonymous is always sent to the login page).
+MATRIX = [
+    ("registry-list", [], "get", ALL),
+    ("overview", [], "get", (OK, OK, DENIED, DENIED, DENIED)),
+    ("centre-detail", ["a"], "get", ALL),
+    ("profile-edit", ["a"], "get", REFERENT_A_ONLY),
+    ("capacity-edit", ["a"], "get", REFERENT_A_ONLY),
+    ("capacity-attest", ["a"], "post", (DENIED, DENIED, 302, DENIED, DENIED)),
+    ("contact-create", ["a"], "get", REFERENT_A_ONLY),
+    ("contact-update", ["contact_a"], "get", REFERENT_A_ONLY),
+    ("machine-create", ["a"], "get", REFERENT_A_ONLY),
+    ("system-create", ["a"], "get", REFERENT_A_ONLY),
+    ("template-list", [], "get", ALL),
+    ("template-create", [], "get", PM_ONLY),
+    ("template-version-detail", ["v1"], "get", ALL),
+    ("template-version-detail", ["v2"], "get", (OK, HIDDEN, HIDDEN, HIDDEN, HIDDEN)),
+    ("template-version-edit", ["v2"], "get", PM_ONLY),
+    ("convention-list", [], "get", ALL),
+    ("convention-create", [], "get", (OK, DENIED, OK, DENIED, DENIED)),
+    ("convention-detail", ["ab"], "get", ALL),
+    ("convention-detail", ["bc"], "get", (OK, OK, HIDDEN, HIDDEN, OK)),
+    ("convention-clause-edit", ["ab", "ab_clause"], "get", REFERENT_A_ONLY),
+    (
+        "convention-clause-edit",
+        ["bc", "bc_clause"],
+        "get",
+        (DENIED, DENIED, HIDDEN, HIDDEN, DENIED),
+    ),
+    ("convention-history", ["bc"], "get", (OK, OK, HIDDEN, HIDDEN, OK)),
+    ("convention-pdf", ["bc"], "get", (OK, OK, HIDDEN, HIDDEN, OK)),
+    ("convention-transition", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
+    ("convention-sign", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
+    ("plan-detail", ["a"], "get", ALL),
+    ("plan-entry-add", ["a"], "get", REFERENT_A_ONLY),
+    ("crisis-list", [], "get", ALL),
+    ("crisis-declare", [], "get", (OK, DENIED, OK, DENIED, DENIED)),
+    ("crisis-detail", ["crisis"], "get", (OK, OK, OK, OK, HIDDEN)),
+    ("crisis-transition", ["crisis"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("patient-group-add", ["crisis"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+    ("crisis-action-add", ["crisis"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+    ("crisis-event-add", ["crisis"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+    ("patient-group-match", ["group"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+]
+CASES = [
+    (name, args, method, persona, expected)
+    for name, args, method, statuses in MATRIX
+    for persona, expected in zip(PERSONAS, (302, *statuses), strict=True)
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "method", "persona", "expected"),
+    CASES,
+    ids=[f"{c[0]}-{'-'.join(c[1])}-{c[3]}" for c in CASES],
+)
+def test_permission_matrix(objects, as_persona, name, args, method, persona, expected):
+    client = as_persona(persona)
+    url = reverse(f"cyber_continuity:{name}", args=[objects[key] for key in args])
+    response = getattr(client, method)(url)
+    assert response.status_code == expected, f"{persona} {method.upper()} {url}"
+    if persona == "anonymous":
+        assert "/compte/connexion/" in response["Location"]
+
+
+def test_every_url_of_the_app_is_in_the_matrix():
+    from django.urls import get_resolver
+
+    from cyber_continuity.urls import urlpatterns
+
+    assert get_resolver() is not None
+    names = {p.name for p in urlpatterns}
+    covered = {row[0] for row in MATRIX} | {
+        # POST-only or item actions exercised in test_views.
+        "contact-delete",
+        "system-update",
+        "system-delete",
+        "machine-update",
+        "machine-delete",
+        "template-version-publish",
+        "template-version-create",
+        "plan-entry-move",
+        "plan-entry-delete",
+        "crisis-kit-pdf",
+        "transfer-update",
+        "crisis-action-done",
+    }
+    assert names <= covered, names - covered
