@@ -4,12 +4,6 @@ from surveys.services import Actor
 from tests.surveys.factories import CampaignFactory, invite
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Personas are created per test: a fast hasher keeps the suite within its budget."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def campaign(centre_a, centre_b):
     campaign = CampaignFactory()

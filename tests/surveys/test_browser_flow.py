@@ -1,0 +1,82 @@
+"""Playwright: an oncologist answers through the invitation link, resumes, submits; the
+project manager downloads the survey report."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from surveys.models import Response, ResponseStatus
+from tests.browser_helpers import log_in, verify_second_factor
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_oncologist_answers_with_branching_resumes_elsewhere_and_submits(
+    browser, live_server, token
+):
+    link = f"{live_server.url}/enquetes/r/{token}/"
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(link)
+    assert page.get_by_role("heading", level=1).inner_text() == "S1. Première page"
+    share = page.get_by_label("Part des patients")
+    assert not share.is_visible()  # shown only when the centre is equipped
+    page.get_by_label("Oui", exact=True).check()
+    share.wait_for(state="visible")
+    page.get_by_label("Non", exact=True).check()
+    share.wait_for(state="hidden")
+    page.get_by_label("Oui", exact=True).check()
+    share.fill("250")
+    page.get_by_label("Xa").check()
+    page.get_by_label("Nom court").fill("Mon centre")
+    page.get_by_role("button", name="Page suivante").click()
+    # Out of range: the page comes back with the message and every typed answer.
+    assert page.get_by_text("Saisissez un nombre entre 0 et 100.").is_visible()
+    assert page.get_by_label("Nom court").input_value() == "Mon centre"
+    page.get_by_label("Part des patients").fill("60")
+    page.get_by_role("button", name="Page suivante").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "S2. Deuxième page"
+    context.close()
+
+    # Another device: the same link finds the saved answers.
+    other = browser.new_context(locale="fr-FR")
+    page = other.new_page()
+    page.goto(link)
+    page.get_by_role("link", name="S1. Première page").click()
+    assert page.get_by_label("Nom court").input_value() == "Mon centre"
+    assert page.get_by_label("Part des patients").input_value() == "60"
+    page.get_by_role("link", name="Relire et envoyer").click()
+    assert page.get_by_text("Mon centre").is_visible()
+    page.get_by_role("button", name="Envoyer la réponse").click()
+    assert page.get_by_text("Merci : votre réponse a été envoyée.").is_visible()
+    other.close()
+    response = Response.objects.get()
+    assert response.status == ResponseStatus.SUBMITTED
+    assert response.snapshot["answers"]["Q2"]["value"] == 60.0
+
+
+def test_project_manager_downloads_the_survey_report(page, live_server, pm, dataset):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=pm, name="phone", confirmed=True)
+    log_in(page, live_server, "pm")
+    verify_second_factor(page, pm)
+    page.goto(f"{live_server.url}/enquetes/campagnes/{dataset.pk}/")
+    assert page.get_by_text("3 réponses envoyées sur 3 centres").is_visible()
+    page.get_by_role("link", name="Rapport d'enquête").click()
+    page.get_by_role("button", name="Télécharger le PDF").click()
+    page.wait_for_url("**/taches/*/")
+    result = page.get_by_role("link", name="Ouvrir le résultat")
+    result.wait_for(state="visible", timeout=60_000)
+    with page.expect_download() as download_info:
+        result.click()
+    download = download_info.value
+    assert download.suggested_filename == f"rapport-enquete-{dataset.pk}.pdf"
+    text = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages
+    )
+    assert "Rapport d'enquête" in text and "taux de réponse 100,0 %" in text
