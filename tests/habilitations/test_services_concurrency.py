@@ -1,0 +1,80 @@
+"""Two heads of department validate the same sheet at the same moment: exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from habilitations import services
+from habilitations.models import SheetStatus, SheetTransition
+from habilitations.services import TransitionError
+from tests.habilitations.factories import make_sheet
+from tests.requirements import need_postgres
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(workers):
+    barrier = threading.Barrier(len(workers))
+    outcomes = []
+
+    def run(work):
+        try:
+            barrier.wait(timeout=10)
+            work()
+            outcomes.append("won")
+        except TransitionError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(outcomes)
+
+
+def test_concurrent_head_validations_exactly_one_wins(
+    oncologist_a, head_a, second_head_a, centre_a, version
+):
+    need_postgres()
+    sheet = make_sheet(oncologist_a, centre_a, status=SheetStatus.SUBMITTED)
+    line_id = sheet.lines.get().pk
+
+    def validate(user):
+        def work():
+            services.sheet_validate_head(
+                sheet=sheet,
+                user=user,
+                grants={line_id: services.Grant(level=sheet.lines.get().level_requested)},
+                comment=f"par {user.username}",
+            )
+
+        return work
+
+    assert race([validate(head_a), validate(second_head_a)]) == ["refused", "won"]
+    sheet.refresh_from_db()
+    assert sheet.status == SheetStatus.HEAD_VALIDATED
+    assert SheetTransition.objects.filter(sheet=sheet, action="validate_head").count() == 1
+    assert sheet.revision == 2
+
+
+def test_concurrent_regional_validation_and_return_exactly_one_wins(
+    oncologist_a, pm, centre_a, version
+):
+    need_postgres()
+    sheet = make_sheet(oncologist_a, centre_a, status=SheetStatus.HEAD_VALIDATED)
+
+    def act(action):
+        return lambda: services.sheet_transition(
+            sheet=sheet, user=pm, action=action, comment="Décision"
+        )
+
+    assert race([act("validate_regional"), act("return_regional")]) == ["refused", "won"]
+    sheet.refresh_from_db()
+    assert sheet.status in (SheetStatus.REGIONAL_VALIDATED, SheetStatus.DRAFT)
+    assert SheetTransition.objects.filter(sheet=sheet).count() == 1
