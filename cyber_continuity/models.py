@@ -512,6 +512,7 @@ class CrisisStatus(models.TextChoices):
 DOWN_STATUSES = frozenset({CrisisStatus.DECLARED, CrisisStatus.TRANSFERS})
 DEGRADED_STATUSES = frozenset({CrisisStatus.ALERT, CrisisStatus.STABILISED, CrisisStatus.RETURN})
 OPEN_STATUSES = frozenset(set(CrisisStatus) - {CrisisStatus.CLOSED})
+ACUTE_STATUSES = DOWN_STATUSES | {CrisisStatus.ALERT, CrisisStatus.STABILISED}
 
 
 class Crisis(models.Model):

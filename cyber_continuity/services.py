@@ -712,6 +712,10 @@ class PlanRow:
     capable: bool
 
     @property
+    def linac_based(self) -> bool:
+        return self.entry.technique in LINAC_TECHNIQUES
+
+    @property
     def problems(self) -> list[str]:
         found = []
         if self.convention is None:
@@ -1161,7 +1165,7 @@ def transfer_update(
         _("%(centre)s: %(group)s — %(status)s.")
         % {
             "centre": transfer.receiving_centre.label,
-            "group": transfer.group,
+            "group": f"{transfer.patient_count} × {transfer.group.label}",
             "status": transfer.get_status_display(),
         }
         + (f" {comment}" if comment else ""),

@@ -32,6 +32,7 @@ from cyber_continuity.forms import (
     TransferUpdateForm,
 )
 from cyber_continuity.models import (
+    ACUTE_STATUSES,
     CentreProfile,
     ConventionClause,
     ConventionStatus,
@@ -599,6 +600,8 @@ def crisis_detail(request, pk: int):
             "event_form": EventForm(),
             "comment_form": CommentForm(),
             "systems_down": selectors.systems_down_labels(crisis),
+            # Once the crisis is lifted the countdown means nothing; the deadline stays shown.
+            "countdown": crisis.status in ACUTE_STATUSES,
         },
     )
 

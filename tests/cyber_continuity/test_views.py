@@ -297,3 +297,30 @@ def test_template_versioning_pages(pm, template_v1, convention_ab):
         .content.decode()
     )
     assert "version obsolète du modèle" in html
+
+
+def test_project_manager_sees_the_history_of_registry_edits(pm, referent_a, centre_a):
+    client = login(referent_a)
+    url = reverse("cyber_continuity:contact-create", args=[centre_a.pk])
+    client.post(
+        url,
+        {
+            "name": "Dr Garde",
+            "function": "Astreinte",
+            "mobile_phone": "0600",
+            "order": 1,
+            "available_24_7": "on",
+        },
+    )
+    contact = centre_a.crisis_contacts.get()
+    client.post(
+        reverse("cyber_continuity:contact-update", args=[contact.pk]),
+        {"name": "Dr Garde", "function": "Astreinte", "mobile_phone": "0611", "order": 1},
+    )
+    page = login(pm).get(reverse("cyber_continuity:centre-detail", args=[centre_a.pk]))
+    history_url = reverse(
+        "onco_hdf:object-history", args=["cyber_continuity", "crisiscontact", contact.pk]
+    )
+    assert history_url in page.content.decode()
+    html = login(pm).get(history_url).content.decode()
+    assert "0600" in html and "0611" in html
