@@ -71,6 +71,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "none": ("aucun", "none"),
     "error": ("erreur", "error"),
     "provenance": ("Provenance", "Provenance"),
+    "reference": ("la référence", "the reference"),
 }
 
 
@@ -206,13 +207,18 @@ def _compare_table(result: CaseResult, lang: str) -> str:
             for p in result.pairs
             if p.first == first and p.second == second
         ]
-        parts.append(f"== {label('vs', lang, first=second, second=first)} ==\n")
+        names = {"first": _set_name(second, lang), "second": _set_name(first, lang)}
+        parts.append(f"== {label('vs', lang, **names)} ==\n")
         parts.append(_format_table(_header(result.taus, lang), rows))
         parts.append("\n")
     method = label(f"hd95_{result.hd95_method}", lang)
     parts.append(label("hd95_def", lang, method=method) + "\n")
     parts.append(_warnings_text(result.warnings, lang))
     return "".join(parts)
+
+
+def _set_name(set_label: str, lang: str) -> str:
+    return label("reference", lang) if set_label == REFERENCE else set_label
 
 
 def _pair_order(result: CaseResult) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ def test_compare_table_in_french(breast, capsys):
     areola = next(line for line in out.splitlines() if line.startswith("Areola"))
     assert "structure vide des deux côtés" in areola and "—" in areola
     assert "HD95 : maximum des 95es centiles orientés" in out
+    assert "== rtss comparé à la référence ==" in out
 
 
 def test_compare_json_and_csv(capsys):
