@@ -192,11 +192,18 @@ class Question(models.Model):
     def __str__(self) -> str:
         return f"{self.code} — {self.label[:60]}"
 
+    def _choices_of(self, kind: str) -> list[Choice]:
+        # Memoised per instance: a page asks for them many times per question.
+        cache = self.__dict__.setdefault("_choice_cache", {})
+        if kind not in cache:
+            cache[kind] = [c for c in self.choices.all() if c.kind == kind]
+        return cache[kind]
+
     def options(self) -> list[Choice]:
-        return [c for c in self.choices.all() if c.kind == ChoiceKind.OPTION]
+        return self._choices_of(ChoiceKind.OPTION)
 
     def rows(self) -> list[Choice]:
-        return [c for c in self.choices.all() if c.kind == ChoiceKind.ROW]
+        return self._choices_of(ChoiceKind.ROW)
 
     @property
     def text_limit(self) -> int | None:

@@ -1,0 +1,239 @@
+"""Benchmark of the surveys app (``make bench``): filling page and survey report PDF.
+
+- ``filling page``: GET of one page of 40 questions through the invitation link (Django's
+  test client, whole request: middleware, selectors, template), median of 30 requests,
+  and its SQL query count; the same page with 10 questions and with 200 other responses in
+  the database shows the count does not grow. Target: median <= 50 ms.
+- ``report PDF``: the survey report for 50 submitted responses x 30 questions, from the
+  job's context builder to the PDF bytes; wall seconds and the tracemalloc peak of Python
+  allocations. Target: <= 10 s.
+
+Runs on a throw-away SQLite database in a temporary folder (migrated first), so it never
+touches the development database.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+_TMP = tempfile.mkdtemp(prefix="bench-surveys-")
+os.environ["DATABASE_URL"] = f"sqlite:///{_TMP}/bench.sqlite3"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onco_hdf.settings")
+os.environ.setdefault("MEDIA_ROOT", f"{_TMP}/media")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from onco_hdf.jobs import job_create  # noqa: E402
+from onco_hdf.models import Centre  # noqa: E402
+from onco_hdf.reports import report_render  # noqa: E402
+from surveys import services  # noqa: E402
+from surveys.demo import as_querydict  # noqa: E402
+from surveys.models import Campaign  # noqa: E402
+
+KINDS = [
+    "single",
+    "multiple",
+    "number",
+    "likert",
+    "matrix",
+    "ranking",
+    "text",
+    "yes_no",
+    "integer",
+    "matrix_multi",
+    "date",
+    "long_text",
+    "rating",
+]
+OPTIONS = [
+    ["a", "Première option"],
+    ["b", "Deuxième option"],
+    ["c", "Troisième option"],
+    ["d", "Quatrième option"],
+]
+ROWS = [["r1", "ORL"], ["r2", "Sein"], ["r3", "Prostate"]]
+
+
+def questionnaire(count: int, code: str) -> dict:
+    questions = []
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        q = {"code": f"Q{i:02d}", "type": kind, "label": f"Question {i} ({{{{Q00}}}})"}
+        if kind in ("single", "multiple", "likert", "matrix", "matrix_multi", "ranking"):
+            q["options"] = OPTIONS
+        if kind in ("matrix", "matrix_multi"):
+            q["rows"] = ROWS
+        if kind == "ranking":
+            q["max_choices"] = 3
+        if kind in ("number", "integer"):
+            q.update(min_value=0, max_value=100)
+        if kind == "rating":
+            q.update(min_value=0, max_value=10)
+        if i and i % 3 == 0:
+            q["show_if"] = {"q": "Q00", "op": "in", "value": ["a", "b", "c"]}
+        questions.append(q)
+    half = count // 2
+    return {
+        "format": "onco-hdf-questionnaire",
+        "code": code,
+        "title": f"Banc {count}",
+        "sections": [
+            {"code": "P1", "title": "Page 1", "questions": questions[:half]},
+            {"code": "P2", "title": "Page 2", "questions": questions[half:]},
+        ],
+    }
+
+
+def answers_for(version, rng: random.Random) -> dict:
+    data: dict = {}
+    for q in version.questions.all():
+        name = f"q-{q.code}"
+        if q.type in ("single", "likert"):
+            data[name] = rng.choice("abcd")
+        elif q.type == "multiple":
+            data[name] = rng.sample("abcd", rng.randint(1, 3))
+        elif q.type in ("number", "integer"):
+            data[name] = str(rng.randint(0, 100))
+        elif q.type == "rating":
+            data[name] = str(rng.randint(0, 10))
+        elif q.type == "yes_no":
+            data[name] = rng.choice(["yes", "no"])
+        elif q.type == "matrix":
+            for row in ("r1", "r2", "r3"):
+                data[f"{name}-{row}"] = rng.choice("abcd")
+        elif q.type == "matrix_multi":
+            for row in ("r1", "r2", "r3"):
+                data[f"{name}-{row}"] = rng.sample("abcd", rng.randint(1, 2))
+        elif q.type == "ranking":
+            for rank, code in enumerate(rng.sample("abcd", 3), 1):
+                data[f"{name}-{rank}"] = code
+        elif q.type == "date":
+            data[name] = f"2024-{rng.randint(1, 12):02d}-15"
+        else:
+            data[name] = rng.choice(["Gain de temps", "Retouches fréquentes", "Très utile"])
+    return data
+
+
+def campaign_with(count: int, code: str, centres: list[Centre]) -> Campaign:
+    version = services.questionnaire_import(data=questionnaire(count, code))
+    services.version_publish(version=version, user=None)
+    today = timezone.localdate()
+    campaign = Campaign.objects.create(
+        version=version, title=f"Banc {code}", opens_on=today, closes_on=today
+    )
+    campaign.centres.set(centres)
+    return campaign
+
+
+def fill(campaign: Campaign, centre: Centre, rng: random.Random, *, submit: bool):
+    invitation = services.invitation_create(
+        campaign=campaign, centre=centre, email=f"x@{centre.finess}.fr", send=False
+    )
+    actor = services.Actor.for_invitation(invitation)
+    response = services.response_open(campaign=campaign, centre=centre, actor=actor)
+    data = as_querydict(answers_for(campaign.version, rng))
+    for section in ("P1", "P2"):
+        services.response_save_section(
+            response=response, section_code=section, data=data, actor=actor
+        )
+    if submit:
+        services.response_submit(response=response, actor=actor)
+    return services.invitation_token(invitation)
+
+
+def page_timing(token: str, repeats: int = 30) -> tuple[float, float, int]:
+    """Median wall and CPU (process) milliseconds of one page, and its query count."""
+    client = Client()
+    url = f"/enquetes/r/{token}/page/P1/"
+    client.get(url)
+    walls, cpus = [], []
+    for _ in range(repeats):
+        start, cpu = time.perf_counter(), time.process_time()
+        response = client.get(url)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+        assert response.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, len(queries)
+
+
+def main() -> None:
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    rng = random.Random(7)
+    centres = [
+        Centre.objects.create(
+            name=f"Centre banc {i}",
+            short_name=f"B{i}",
+            finess=f"5900{i:05d}",
+            city="Lille",
+            departement="59",
+            sector=rng.choice(["public", "private", "espic"]),
+        )
+        for i in range(50)
+    ]
+    rows = []
+    small = campaign_with(20, "banc-10", centres)  # 10 questions on page P1
+    rows.append(
+        ("filling page, 10 questions", *page_timing(fill(small, centres[0], rng, submit=False)))
+    )
+    big = campaign_with(80, "banc-40", centres)  # 40 questions on page P1
+    token = fill(big, centres[0], rng, submit=False)
+    rows.append(("filling page, 40 questions", *page_timing(token)))
+    for centre in centres[1:]:
+        fill(small, centre, rng, submit=True)
+    rows.append(("filling page, 40 questions, +49 responses", *page_timing(token)))
+
+    report = campaign_with(30, "banc-report", centres)
+    for centre in centres:
+        fill(report, centre, rng, submit=True)
+    job = job_create(
+        kind="report",
+        label="banc",
+        params={"report": "surveys.report", "p_campaign": str(report.pk)},
+    )
+    start, cpu = time.perf_counter(), time.process_time()
+    outcome = report_render(job, lambda progress, message="": None)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    tracemalloc.start()
+    report_render(job, lambda progress, message="": None)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'filling page':<46} {'wall ms':>8} {'CPU ms':>8} {'queries':>8}")
+    for label, wall, cpu_ms, count in rows:
+        print(f"{label:<46} {wall:>8.1f} {cpu_ms:>8.1f} {count:>8}")
+    print("(medians of 30 requests; target <= 50 ms, queries constant)")
+    print()
+    print(f"{'report PDF':<46} {'wall s':>8} {'CPU s':>8} {'peak MB':>8}")
+    print(
+        f"{'50 responses x 30 questions':<46} {seconds:>8.2f} {cpu_seconds:>8.2f} "
+        f"{peak / 1e6:>8.1f}"
+    )
+    print(
+        f"(PDF {len(outcome['result_content']) / 1e3:.0f} kB; target <= 10 s; peak = "
+        "tracemalloc peak of Python allocations, second run)"
+    )
+
+
+if __name__ == "__main__":
+    main()
