@@ -502,11 +502,13 @@ def _activate(*, sheet: HabilitationSheet, user, reinstating: bool) -> None:
         sheet.save(update_fields=["valid_from", "valid_until"])
     previous = sheet.previous
     if previous is not None and previous.status in workflow.BY_ACTION["mark_renewed"].sources:
+        with translation.override(settings.LANGUAGE_CODE):
+            comment = _("Replaced by sheet no. %(n)s.") % {"n": sheet.pk}
         _transition(
             sheet_id=previous.pk,
             user=user,
             action="mark_renewed",
-            comment=_("Replaced by sheet no. %(n)s.") % {"n": sheet.pk},
+            comment=comment,
         )
 
 
@@ -808,7 +810,7 @@ def sheets_flag_for_renewal(*, on_date: dt.date) -> int:
     for sheet_id in HabilitationSheet.objects.filter(
         status=SheetStatus.ACTIVE, valid_until__lte=limit
     ).values_list("pk", flat=True):
-        with transaction.atomic():
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
             try:
                 _transition(
                     sheet_id=sheet_id,

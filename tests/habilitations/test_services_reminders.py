@@ -118,6 +118,7 @@ def test_daily_task_flags_renewal_and_reminds(active_sheet):
     assert active_sheet.status == SheetStatus.TO_RENEW
     step = active_sheet.transitions.get()
     assert step.actor is None and step.action == "flag_renewal"
+    assert step.comment == "Revue périodique à faire dans les 90 jours."  # stored in French
     assert len(mail.outbox) == 1
 
 
