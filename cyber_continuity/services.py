@@ -507,6 +507,11 @@ def text_diff(old: str, new: str) -> list[tuple[str, str]]:
     return pieces
 
 
+def _label(choices, value: str) -> str:
+    """The display label of a status; unknown values (bad input) shown as typed."""
+    return str(dict(choices.choices).get(value, value))
+
+
 @dataclass(frozen=True)
 class Move:
     label: str
@@ -546,7 +551,7 @@ def _convention_move(
     if move is None or (manual and not move.manual):
         raise TransitionError(
             _("A convention cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": convention.get_status_display(), "to": ConventionStatus(to_status).label}
+            % {"from": convention.get_status_display(), "to": _label(ConventionStatus, to_status)}
         )
     from_status = convention.status
     convention.status = to_status
@@ -860,7 +865,7 @@ def _crisis_move(crisis: Crisis, to_status: str, user, comment: str = "") -> Cri
     if move is None:
         raise TransitionError(
             _("A crisis cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": crisis.get_status_display(), "to": CrisisStatus(to_status).label}
+            % {"from": crisis.get_status_display(), "to": _label(CrisisStatus, to_status)}
         )
     from_status = crisis.status
     crisis.status = to_status
@@ -882,7 +887,7 @@ def _crisis_move(crisis: Crisis, to_status: str, user, comment: str = "") -> Cri
     _event(
         crisis,
         user,
-        _("Status: %(status)s.") % {"status": CrisisStatus(to_status).label}
+        _("Status: %(status)s.") % {"status": _label(CrisisStatus, to_status)}
         + (f" {comment}" if comment else ""),
         at=now,
     )
@@ -1147,7 +1152,7 @@ def transfer_update(
     if (transfer.status, to_status) not in TRANSFER_MOVES:
         raise TransitionError(
             _("This transfer is “%(status)s”: it cannot become “%(to)s”.")
-            % {"status": transfer.get_status_display(), "to": TransferStatus(to_status).label}
+            % {"status": transfer.get_status_display(), "to": _label(TransferStatus, to_status)}
         )
     transfer.status = to_status
     if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
@@ -1159,17 +1164,20 @@ def transfer_update(
     else:
         transfer.returned_on = on or timezone.localdate()
     transfer.save()
-    _event(
-        transfer.group.crisis,
-        user,
-        _("%(centre)s: %(group)s — %(status)s.")
-        % {
-            "centre": transfer.receiving_centre.label,
-            "group": f"{transfer.patient_count} × {transfer.group.label}",
-            "status": transfer.get_status_display(),
-        }
-        + (f" {comment}" if comment else ""),
-    )
+    crisis = transfer.group.crisis
+    summary = _("%(centre)s: %(group)s — %(status)s.") % {
+        "centre": transfer.receiving_centre.label,
+        "group": f"{transfer.patient_count} × {transfer.group.label}",
+        "status": transfer.get_status_display(),
+    } + (f" {comment}" if comment else "")
+    _event(crisis, user, summary)
+    if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
+        # The attacked centre has lost its e-mail: its contacts get the answer by SMS too.
+        notify_crisis_contacts(
+            centres=[crisis.centre],
+            subject=_crisis_prefix(crisis) + _("Answer to your transfer request"),
+            message=summary,
+        )
     return transfer
 
 

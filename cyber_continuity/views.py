@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -241,9 +241,13 @@ def template_version_edit(request, pk: int):
         return redirect("cyber_continuity:template-version-detail", pk=version.pk)
     formset = TemplateClauseFormSet(request.POST or None, instance=version)
     if request.method == "POST" and formset.is_valid():
-        services.template_clauses_save(formset=formset)
-        messages.success(request, _("Clauses saved."))
-        return redirect("cyber_continuity:template-version-detail", pk=version.pk)
+        try:
+            services.template_clauses_save(formset=formset)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("Clauses saved."))
+            return redirect("cyber_continuity:template-version-detail", pk=version.pk)
     return render(
         request,
         "cyber_continuity/template_version_edit.html",
@@ -326,6 +330,10 @@ def convention_create(request):
 @registry_reader
 def convention_detail(request, pk: int):
     convention = selectors.convention_get_for_user(request.user, pk)
+    return _render_convention_detail(request, convention, CommentForm())
+
+
+def _render_convention_detail(request, convention, comment_form):
     user = request.user
     own = centre_ids_for(user, [Role.REFERENT])
     parties = list(convention.parties.select_related("centre", "signed_by"))
@@ -344,7 +352,7 @@ def convention_detail(request, pk: int):
             if perms.can_sign_convention(user, convention)
             else [],
             "latest_version": convention.template_version.template.latest_published(),
-            "comment_form": CommentForm(),
+            "comment_form": comment_form,
         },
     )
 
@@ -353,8 +361,11 @@ def convention_detail(request, pk: int):
 def convention_clause_edit(request, pk: int, clause_pk: int):
     convention = selectors.convention_get_for_user(request.user, pk)
     clause = get_object_or_404(ConventionClause, convention=convention, pk=clause_pk)
-    if not perms.can_edit_convention(request.user, convention) or not clause.negotiable:
+    if not perms.is_party_referent(request.user, convention) or not clause.negotiable:
         raise PermissionDenied
+    if request.method == "GET" and not perms.can_edit_convention(request.user, convention):
+        messages.error(request, _("This convention can no longer be edited."))
+        return redirect("cyber_continuity:convention-detail", pk=convention.pk)
     form = ClauseEditForm(
         request.POST or None, initial={"body": clause.body, "version": clause.version}
     )
@@ -399,21 +410,21 @@ def convention_transition(request, pk: int):
     if not perms.can_transition_convention(request.user, convention):
         raise PermissionDenied
     form = CommentForm(request.POST)
-    form.is_valid()
     try:
+        if not form.is_valid():
+            raise ValidationError(_("The comment is too long."))
         services.convention_transition(
             convention=convention,
             to_status=request.POST.get("to", ""),
             user=request.user,
-            comment=form.cleaned_data.get("comment", ""),
+            comment=form.cleaned_data["comment"],
         )
-    except (ValidationError, ValueError) as error:
-        messages.error(
-            request,
-            _error_text(error) if isinstance(error, ValidationError) else _("Unknown status."),
-        )
-    else:
-        messages.success(request, _("Status changed."))
+    except ValidationError as error:
+        # Refused: show why, on the page, with the comment still typed in.
+        messages.error(request, _error_text(error))
+        convention.refresh_from_db()
+        return _render_convention_detail(request, convention, form)
+    messages.success(request, _("Status changed."))
     return redirect("cyber_continuity:convention-detail", pk=convention.pk)
 
 
@@ -511,7 +522,7 @@ def plan_entry_add(request, pk: int):
 def _plan_entry(request, pk: int) -> TransferPlanEntry:
     entry = get_object_or_404(TransferPlanEntry, pk=pk)
     if not perms.can_edit_centre_registry(request.user, entry.centre):
-        raise Http404
+        raise PermissionDenied
     return entry
 
 
@@ -578,6 +589,10 @@ def crisis_declare(request):
 @registry_reader
 def crisis_detail(request, pk: int):
     crisis = selectors.crisis_get_for_user(request.user, pk)
+    return _render_crisis_detail(request, crisis, CommentForm())
+
+
+def _render_crisis_detail(request, crisis, comment_form):
     user = request.user
     can_manage = perms.can_manage_crisis(user, crisis)
     own = centre_ids_for(user, [Role.REFERENT])
@@ -598,7 +613,7 @@ def crisis_detail(request, pk: int):
             "group_form": PatientGroupForm(),
             "action_form": CrisisActionForm(),
             "event_form": EventForm(),
-            "comment_form": CommentForm(),
+            "comment_form": comment_form,
             "systems_down": selectors.systems_down_labels(crisis),
             # Once the crisis is lifted the countdown means nothing; the deadline stays shown.
             "countdown": crisis.status in ACUTE_STATUSES,
@@ -634,21 +649,20 @@ def _managed_crisis(request, pk: int):
 def crisis_transition(request, pk: int):
     crisis = _managed_crisis(request, pk)
     form = CommentForm(request.POST)
-    form.is_valid()
     try:
+        if not form.is_valid():
+            raise ValidationError(_("The comment is too long."))
         services.crisis_transition(
             crisis=crisis,
             to_status=request.POST.get("to", ""),
             user=request.user,
-            comment=form.cleaned_data.get("comment", ""),
+            comment=form.cleaned_data["comment"],
         )
-    except (ValidationError, ValueError) as error:
-        messages.error(
-            request,
-            _error_text(error) if isinstance(error, ValidationError) else _("Unknown status."),
-        )
-    else:
-        messages.success(request, _("Status changed."))
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        crisis.refresh_from_db()
+        return _render_crisis_detail(request, crisis, form)
+    messages.success(request, _("Status changed."))
     return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
 
 

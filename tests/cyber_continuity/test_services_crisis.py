@@ -140,12 +140,16 @@ def test_crisis_workflow_timeline_and_notifications(
     assert crisis.status == CrisisStatus.TRANSFERS
     assert transfer.plan_transferable
     assert len(mail.outbox) == 2 and "transfert" in mail.outbox[1].subject
-    services.transfer_update(
-        transfer=transfer,
-        to_status=TransferStatus.ACCEPTED,
-        user=referent_b,
-        comment="OK demain 8 h",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.transfer_update(
+            transfer=transfer,
+            to_status=TransferStatus.ACCEPTED,
+            user=referent_b,
+            comment="OK demain 8 h",
+        )
+    # The attacked centre hears the answer, by e-mail and SMS.
+    assert mail.outbox[2].to == [region["a"].crisis_contacts.get().email]
+    assert "OK demain 8 h" in mail.outbox[2].body and len(SMS_SENT) == 3
     services.transfer_update(
         transfer=transfer, to_status=TransferStatus.TREATING, user=referent_b, on=date(2026, 1, 5)
     )

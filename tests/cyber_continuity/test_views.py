@@ -75,8 +75,11 @@ def test_convention_workflow_through_the_pages(convention_ab, referent_a, refere
     client = login(referent_a)
     detail = reverse("cyber_continuity:convention-detail", args=[convention_ab.pk])
     transition = reverse("cyber_continuity:convention-transition", args=[convention_ab.pk])
-    response = client.post(transition, {"to": "in_force"}, follow=True)
-    assert "ne peut pas passer de « Brouillon » à « En vigueur »" in response.content.decode()
+    response = client.post(transition, {"to": "in_force", "comment": "Mon commentaire"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "ne peut pas passer de « Brouillon » à « En vigueur »" in html
+    assert ">Mon commentaire</textarea>" in html  # nothing typed is lost
     client.post(transition, {"to": "negotiation"})
     client.post(transition, {"to": "awaiting_signature", "comment": "Relu par les DPO"})
     sign = reverse("cyber_continuity:convention-sign", args=[convention_ab.pk])
