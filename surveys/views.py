@@ -296,7 +296,12 @@ def token_review(request, token: str):
 def response_start(request, pk: int):
     """A member opens (or starts) the response of their centre for a campaign."""
     campaign = campaign_get_for_user(request.user, pk)
-    centre_ids = sorted(core.centre_ids_for(request.user))
+    surveyed = set(campaign.centres.values_list("pk", flat=True)) | set(
+        campaign.invitations.values_list("centre_id", flat=True)
+    )
+    centre_ids = sorted(core.centre_ids_for(request.user) & surveyed)
+    if not centre_ids:
+        raise Http404
     wanted = request.GET.get("centre", "")
     centre_id = int(wanted) if wanted.isdigit() and int(wanted) in centre_ids else centre_ids[0]
     centre = get_object_or_404(Centre, pk=centre_id)
@@ -337,6 +342,7 @@ def response_detail(request, pk: int):
             "campaign": response.campaign,
             "summary": filling.summary(structure, values, others),
             "transitions": response.transitions.select_related("by"),
+            "can_view_history": core.can_view_history(request.user),
             "can_reopen": perms.can_reopen_response(request.user)
             and response.status == ResponseStatus.SUBMITTED,
             "reopen_form": ReopenForm(),
@@ -682,7 +688,7 @@ def campaign_invite(request, pk: int):
                 centre=centre,
                 email=email,
                 name=name,
-                role=role if campaign.section_roles else "",
+                role=role,
                 days=data["days"],
             )
         if targets:
