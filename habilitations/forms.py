@@ -137,8 +137,25 @@ class SheetForm(forms.ModelForm):
         )
         self.fields["physician"].queryset = physicians.distinct().order_by("last_name")
         self.fields["physician"].initial = user.pk
+        self._user = user
+        self._head_centres = set(head_centres.values_list("centre", flat=True))
         if self.fields["centre"].queryset.count() == 1:
             self.fields["centre"].initial = self.fields["centre"].queryset.first().pk
+
+    def clean(self):
+        cleaned = super().clean()
+        physician, centre = cleaned.get("physician"), cleaned.get("centre")
+        if (
+            physician is not None
+            and centre is not None
+            and physician != self._user
+            and centre.pk not in self._head_centres
+        ):
+            self.add_error(
+                "physician",
+                _("Only the head of department of this centre may create a sheet for a colleague."),
+            )
+        return cleaned
 
 
 class SheetLineForm(forms.ModelForm):

@@ -236,7 +236,7 @@ def test_matrix_export_neutralises_formulas(head_a, centre_a, version):
     response = login(head_a).get(reverse("habilitations:matrix-export"))
     book = load_workbook(io.BytesIO(response.content))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert rows[0][:3] == ("Médecin", "Centre", "État")
+    assert rows[0][:2] == ("Médecin", "Centre")
     assert rows[1][0].startswith("'=HYPERLINK")
     assert rows[1][3] == "Sous supervision"
     counts = list(book.worksheets[1].iter_rows(values_only=True))
@@ -285,3 +285,43 @@ def test_physician_home_shows_what_is_due(oncologist_a, centre_a, version):
     page = login(oncologist_a).get(reverse("habilitations:home")).content.decode()
     assert "Mes échéances" in page
     assert "Formation à la radioprotection des patients" in page
+
+
+def test_head_cannot_create_a_sheet_for_a_physician_of_a_centre_they_do_not_lead(
+    oncologist_a, centre_a, centre_b, version
+):
+    from onco_hdf.models import Membership, Role
+
+    Membership.objects.create(user=oncologist_a, centre=centre_b, role=Role.HEAD_OF_DEPARTMENT)
+    colleague = Membership.objects.create(
+        user=oncologist_a.__class__.objects.create(username="colleague"),
+        centre=centre_b,
+        role=Role.ONCOLOGIST,
+    ).user
+    Membership.objects.create(user=colleague, centre=centre_a, role=Role.ONCOLOGIST)
+    response = login(oncologist_a).post(
+        reverse("habilitations:sheet-create"),
+        sheet_form(physician=colleague.pk, centre=centre_a.pk),
+    )
+    assert "Seul le chef de service de ce centre" in response.content.decode()
+    assert not HabilitationSheet.objects.exists()
+
+
+def test_centre_panel_tag_for_the_foundation_centre_page(
+    rf, head_a, oncologist_b, centre_a, oncologist_a, version
+):
+    from django.template import Context, Template
+
+    make_sheet(
+        oncologist_a,
+        centre_a,
+        status=SheetStatus.ACTIVE,
+        valid_until=services.today() + dt.timedelta(days=12),
+    )
+    template = Template("{% load habilitations_tags %}{% habilitations_centre_panel centre %}")
+    request = rf.get("/")
+    request.user = head_a
+    html = template.render(Context({"request": request, "centre": centre_a}))
+    assert "Revue périodique de la fiche" in html and "Oncologist Test" in html
+    request.user = oncologist_b
+    assert template.render(Context({"request": request, "centre": centre_a})).strip() == ""
