@@ -14,7 +14,7 @@ from onco_hdf.models import Sector
 from onco_hdf.reports import ReportSpec
 from surveys import answers
 from surveys.exports import codebook_rows
-from surveys.models import Campaign, QuestionType
+from surveys.models import MATRIX_TYPES, Campaign, QuestionType
 from surveys.results import CampaignResults, campaign_results, participation
 from surveys.services import SECTOR
 
@@ -41,18 +41,24 @@ def _categories(data: CampaignResults, code: str):
     if code == SECTOR:
         return (_("Sector"), list(Sector.choices), lambda r: [r.centre.sector])
     question = data.structure.by_code[code]
-    if question.type not in CATEGORICAL:
+    matrix = question.type in MATRIX_TYPES
+    if question.type not in CATEGORICAL and not matrix and question.type != QuestionType.RANKING:
         raise JobInputError(
             _("The cross-tabulation uses %(code)s, which is not a choice question.")
             % {"code": code}
         )
-    labels = answers.option_labels(question)
-    keys = [(c, labels[c]) for c in answers.option_codes(question)]
+    if matrix:  # a matrix counts by row: the rows the respondent filled (e.g. sites used)
+        keys = [(r.code, r.label) for r in question.rows()]
+    else:
+        labels = answers.option_labels(question)
+        keys = [(c, labels[c]) for c in answers.option_codes(question)]
 
     def value_of(response):
         if code not in data.visible[response.pk]:
             return []
         value = data.values[response.pk][0].get(code)
+        if matrix:
+            return [row for row, cell in (value or {}).items() if cell]
         return value if isinstance(value, list) else ([value] if value else [])
 
     return (f"{code} — {question.label}", keys, value_of)

@@ -54,6 +54,7 @@ from surveys.models import (
     Section,
     VersionStatus,
 )
+from surveys.richtext import sanitise
 from surveys.selectors import Structure, response_values, version_structure
 
 JSON_FORMAT = "onco-hdf-questionnaire"
@@ -557,18 +558,20 @@ def campaign_close(*, campaign: Campaign, user) -> Campaign:
 def campaign_report_update(
     *, campaign: Campaign, introduction: str, conclusions: str, cross_tabs: list
 ) -> Campaign:
-    import nh3
-
-    codes = set(campaign.version.questions.values_list("code", flat=True)) | {SECTOR}
+    types = dict(campaign.version.questions.values_list("code", "type"))
+    allowed = CHOICE_TYPES | {QuestionType.YES_NO}
     for pair in cross_tabs:
-        if len(pair) != 2 or not set(pair) <= codes:
+        unknown = [c for c in pair if c != SECTOR and c not in types]
+        if len(pair) != 2 or unknown:
             _fail(_("A cross-tabulation names a question code that does not exist."))
-    campaign.introduction = nh3.clean(
-        introduction, tags={"p", "br", "strong", "em", "ul", "ol", "li"}
-    )
-    campaign.conclusions = nh3.clean(
-        conclusions, tags={"p", "br", "strong", "em", "ul", "ol", "li"}
-    )
+        for code in pair:
+            if code != SECTOR and types[code] not in allowed:
+                _fail(
+                    _("The cross-tabulation uses %(code)s, which is not a choice question.")
+                    % {"code": code}
+                )
+    campaign.introduction = sanitise(introduction)
+    campaign.conclusions = sanitise(conclusions)
     campaign.cross_tabs = [list(p) for p in cross_tabs]
     campaign.save(update_fields=["introduction", "conclusions", "cross_tabs"])
     return campaign

@@ -571,10 +571,17 @@ def question_edit(request, section_pk: int | None = None, pk: int | None = None)
                 reverse("surveys:version-detail", args=[section.version_id])
                 + f"#section-{section.pk}"
             )
+    structure = version_structure(section.version)
     return render(
         request,
         "surveys/question_form.html",
-        {"form": form, "section": section, "question": question, "version": section.version},
+        {
+            "form": form,
+            "section": section,
+            "question": question,
+            "version": section.version,
+            "structure": structure,
+        },
     )
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import base64
 
-import nh3
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from surveys.richtext import sanitise
+
 register = template.Library()
-
-RICH_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li"}
-
-
-def sanitise(text: str) -> str:
-    return nh3.clean(text or "", tags=RICH_TAGS, attributes={})
 
 
 @register.filter(name="rich_text")

@@ -146,3 +146,17 @@ def test_report_page_saves_sanitised_texts(dataset, pm):
     )
     assert page.status_code == 200
     assert "n&#x27;existe pas" in page.content.decode()
+
+
+def test_cross_tab_by_matrix_rows_and_refusal_of_free_text(dataset, pm):
+    from surveys import services
+    from surveys.reports import cross_tab
+
+    data = results.campaign_results(dataset, with_charts=False)
+    table = cross_tab(data, "MM", "SECTOR")
+    assert table.rows == ["ORL", "Sein"]
+    assert table.rows_counts[0] == ("ORL", [1, 1, 0])  # A (public) and B (private) use ORL
+    with pytest.raises(services.SurveyError, match="pas une question à choix"):
+        services.campaign_report_update(
+            campaign=dataset, introduction="", conclusions="", cross_tabs=[["T1", "SECTOR"]]
+        )
