@@ -235,7 +235,12 @@ def _seed_conventions(centres, users) -> None:
     for title, parties, status, number in CONVENTIONS:
         if Convention.objects.filter(title=title).exists():
             continue
-        user = users.get("referent.lille") or pm
+        # The referent of the first party drives the negotiation when the demo has one.
+        referents = {
+            "CHU Lille": users.get("referent.lille"),
+            "CHU Amiens": users.get("referent.amiens"),
+        }
+        user = referents.get(parties[0]) or pm
         convention = services.convention_create(
             template_version=versions[number],
             centres=[centres[p] for p in parties],
@@ -246,7 +251,11 @@ def _seed_conventions(centres, users) -> None:
         for step in PATHS[status]:
             if step == "sign":
                 for party in convention.parties.all():
-                    services.convention_sign(convention=convention, centre=party.centre, user=user)
+                    services.convention_sign(
+                        convention=convention,
+                        centre=party.centre,
+                        user=referents.get(party.centre.label) or pm,
+                    )
             elif step == "renewal_due":
                 convention.refresh_from_db()
                 convention.end_date = timezone.localdate() + timedelta(days=40)
@@ -297,6 +306,26 @@ def _seed_plans(centres) -> None:
                     receiving_centre=centres[receiver],
                     defaults={"rank": rank},
                 )
+
+
+# When each timeline event of the demo exercise happened, in minutes after the alert, in
+# the order the services write them.
+EXERCISE_EVENT_MINUTES = [
+    0,  # alert raised
+    25,  # declared
+    26,  # receiving centres notified
+    40,  # group "VMAT prostate"
+    45,  # group "VMAT ORL"
+    70,  # status: transfers in progress
+    70,  # transfer proposed to Abbeville
+    95,  # accepted
+    1440,  # first fraction in Abbeville
+    6 * 1440,  # back home
+    300,  # stabilised
+    5 * 1440,  # return in progress
+    6 * 1440 + 60,  # lifted
+    14 * 1440,  # RETEX
+]
 
 
 def _seed_exercise(centres, users) -> None:
@@ -367,7 +396,7 @@ def _seed_exercise(centres, users) -> None:
         "transfers": 70,
         "stabilised": 300,
         "return": 5 * 1440,
-        "lifted": 6 * 1440,
+        "lifted": 6 * 1440 + 60,
         "retex": 14 * 1440,
     }
     for row in CrisisTransition.objects.filter(crisis=crisis):
@@ -377,8 +406,9 @@ def _seed_exercise(centres, users) -> None:
     Transfer.objects.filter(pk=transfer.pk).update(
         proposed_at=start + timedelta(minutes=70), responded_at=start + timedelta(minutes=95)
     )
-    for minutes, event in enumerate(CrisisEvent.objects.filter(crisis=crisis).order_by("pk")):
-        event.at = start + timedelta(minutes=5 * minutes)
+    events = CrisisEvent.objects.filter(crisis=crisis).order_by("pk")
+    for event, minutes in zip(events, EXERCISE_EVENT_MINUTES, strict=False):
+        event.at = start + timedelta(minutes=minutes)
         event.save()
     CrisisAction.objects.create(
         crisis=crisis,

@@ -1075,28 +1075,38 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
     return sorted(candidates, key=Candidate.sort_key)
 
 
+# Transfers are proposed while the crisis is acute.
+PROPOSAL_STATUSES = frozenset({C.DECLARED, C.TRANSFERS, C.STABILISED})
+
+
+def patients_left_to_place(group: PatientGroup) -> int:
+    """Patients of the group not yet in a proposed or accepted transfer."""
+    placed = (
+        group.transfers.exclude(status=TransferStatus.REFUSED).aggregate(n=Sum("patient_count"))[
+            "n"
+        ]
+        or 0
+    )
+    return max(group.patient_count - placed, 0)
+
+
 @transaction.atomic
 def transfer_propose(
     *, group: PatientGroup, receiving_centre: Centre, patient_count: int, user
 ) -> Transfer:
     crisis = Crisis.objects.select_for_update().get(pk=group.crisis_id)
-    if crisis.status not in (C.DECLARED, C.TRANSFERS, C.STABILISED):
+    if crisis.status not in PROPOSAL_STATUSES:
         raise TransitionError(_("Transfers can be proposed only once the crisis is declared."))
     candidate = next(
         (c for c in match_receivers(group) if c.centre.pk == receiving_centre.pk), None
     )
     if candidate is None:
         raise ValidationError(_("This centre does not offer the technique of the group."))
-    already = (
-        group.transfers.exclude(status=TransferStatus.REFUSED).aggregate(n=Sum("patient_count"))[
-            "n"
-        ]
-        or 0
-    )
-    if patient_count < 1 or already + patient_count > group.patient_count:
+    remaining = patients_left_to_place(group)
+    if patient_count < 1 or patient_count > remaining:
         raise ValidationError(
             _("Between 1 and %(n)d patient(s) of this group remain to be placed.")
-            % {"n": group.patient_count - already}
+            % {"n": remaining}
         )
     transfer = Transfer.objects.create(
         group=group,

@@ -763,6 +763,9 @@ def patient_group_match(request, pk: int):
             "group": group,
             "candidates": services.match_receivers(group),
             "transfers": group.transfers.select_related("receiving_centre"),
+            "remaining": services.patients_left_to_place(group),
+            "can_propose": crisis.status in services.PROPOSAL_STATUSES,
+            "countdown": crisis.status in ACUTE_STATUSES,
         },
     )
 

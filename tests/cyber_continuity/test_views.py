@@ -327,3 +327,57 @@ def test_project_manager_sees_the_history_of_registry_edits(pm, referent_a, cent
     assert history_url in page.content.decode()
     html = login(pm).get(history_url).content.decode()
     assert "0600" in html and "0611" in html
+
+
+def _formset_data(version, **changes):
+    clauses = list(version.clauses.order_by("order"))
+    data = {
+        "clauses-TOTAL_FORMS": len(clauses) + 1,
+        "clauses-INITIAL_FORMS": len(clauses),
+        "clauses-MIN_NUM_FORMS": 0,
+        "clauses-MAX_NUM_FORMS": 1000,
+    }
+    for index, clause in enumerate(clauses):
+        prefix = f"clauses-{index}-"
+        data.update(
+            {
+                prefix + "id": clause.pk,
+                prefix + "version": version.pk,
+                prefix + "order": clause.order,
+                prefix + "kind": clause.kind,
+                prefix + "title": clause.title,
+                prefix + "body": clause.body,
+                prefix + "negotiable": "on" if clause.negotiable else "",
+            }
+        )
+    data.update(changes)
+    return data
+
+
+def test_project_manager_edits_a_draft_version(pm, template_v1):
+    v2 = services.template_version_create_next(template=template_v1.template)
+    client = login(pm)
+    url = reverse("cyber_continuity:template-version-edit", args=[v2.pk])
+    bad = _formset_data(v2, **{"clauses-0-body": "Entre {{centre_a.nom}} et les autres"})
+    response = client.post(url, bad)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Champs de fusion inconnus : {{centre_a.nom}}" in html
+    assert "Entre {{centre_a.nom}} et les autres" in html  # typed text kept
+    good = _formset_data(
+        v2,
+        **{
+            "clauses-0-body": "Entre {{centre_a.name}} et {{centre_b.name}}",
+            "clauses-11-order": 12,
+            "clauses-11-kind": "other",
+            "clauses-11-title": "Exercices annuels",
+            "clauses-11-body": "Un exercice commun par an.",
+            "clauses-11-negotiable": "on",
+        },
+    )
+    assert client.post(url, good).status_code == 302
+    assert v2.clauses.count() == template_v1.clauses.count() + 1
+    assert v2.clauses.get(order=1).body == "Entre {{centre_a.name}} et {{centre_b.name}}"
+    # The published version is frozen.
+    frozen = client.get(reverse("cyber_continuity:template-version-edit", args=[template_v1.pk]))
+    assert frozen.status_code == 302
