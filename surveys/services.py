@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
+import smtplib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -56,6 +58,8 @@ from surveys.models import (
 )
 from surveys.richtext import sanitise
 from surveys.selectors import Structure, response_values, version_structure
+
+logger = logging.getLogger(__name__)
 
 JSON_FORMAT = "onco-hdf-questionnaire"
 # Pseudo question code of cross-tabulations: the sector of the centre.
@@ -633,7 +637,8 @@ def invitation_create(
     return invitation
 
 
-def _send(invitation: Invitation, template: str) -> None:
+def _send(invitation: Invitation, template: str) -> bool:
+    """Send one e-mail; a refused delivery is logged and reported as False (never a 500)."""
     context = {
         "invitation": invitation,
         "campaign": invitation.campaign,
@@ -643,12 +648,20 @@ def _send(invitation: Invitation, template: str) -> None:
     with translation.override("fr"):
         subject = render_to_string(f"surveys/email/{template}_subject.txt", context).strip()
         body = render_to_string(f"surveys/email/{template}_body.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Survey e-mail to invitation %s not delivered", invitation.pk)
+        return False
+    return True
 
 
-def invitation_send(*, invitation: Invitation) -> None:
-    _send(invitation, "invitation")
+def invitation_send(*, invitation: Invitation) -> bool:
+    """Send the invitation e-mail; ``sent_at`` is set only when the server accepted it."""
+    if not _send(invitation, "invitation"):
+        return False
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+    return True
 
 
 def invitation_resolve(token: str) -> Invitation:
@@ -690,17 +703,12 @@ def campaign_remind(*, campaign: Campaign, kind: str = ReminderKind.MANUAL, user
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if not campaign.is_open():
         _fail(_("The campaign is not open: no reminder was sent."))
-    pending = invitations_to_remind(campaign)
-    now = timezone.now()
-    for invitation in pending:
-        _send(invitation, "reminder")
-    Invitation.objects.filter(pk__in=[i.pk for i in pending]).update(last_reminded_at=now)
-    for invitation in pending:
-        Invitation.objects.filter(pk=invitation.pk).update(
-            reminder_count=invitation.reminder_count + 1
-        )
-    Reminder.objects.create(campaign=campaign, kind=kind, sent_count=len(pending), by=user)
-    return len(pending)
+    sent = [i.pk for i in invitations_to_remind(campaign) if _send(i, "reminder")]
+    Invitation.objects.filter(pk__in=sent).update(
+        last_reminded_at=timezone.now(), reminder_count=F("reminder_count") + 1
+    )
+    Reminder.objects.create(campaign=campaign, kind=kind, sent_count=len(sent), by=user)
+    return len(sent)
 
 
 def scheduled_reminders_send(*, today=None) -> int:

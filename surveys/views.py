@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from onco_hdf import permissions as core
 from onco_hdf.models import Centre, Membership
-from surveys import exports, filling, results, services
+from surveys import answers, exports, filling, results, services
 from surveys import permissions as perms
 from surveys.forms import (
     CampaignForm,
@@ -109,6 +109,11 @@ def _read_only_reason(access: Access, section_code: str) -> str:
     return ""
 
 
+def _posted(section, request) -> dict:
+    """What the page posted, to show it again as typed when it could not be saved."""
+    return {q.code: answers.parse(q, request.POST) for q in section.question_list}
+
+
 def _section_page(request, access: Access, section_code: str):
     response = access.response
     structure = version_structure(response.campaign.version)
@@ -120,9 +125,7 @@ def _section_page(request, access: Access, section_code: str):
     if request.method == "POST":
         if reason:
             messages.error(request, reason)
-            parsed = {
-                q.code: services.answers.parse(q, request.POST) for q in section.question_list
-            }
+            parsed = _posted(section, request)
         else:
             try:
                 result = services.response_save_section(
@@ -134,9 +137,7 @@ def _section_page(request, access: Access, section_code: str):
                 )
             except SurveyError as error:
                 messages.error(request, _error_text(error))
-                parsed = {
-                    q.code: services.answers.parse(q, request.POST) for q in section.question_list
-                }
+                parsed = _posted(section, request)
             else:
                 if result.errors:
                     messages.error(
@@ -187,10 +188,9 @@ def _next_url(request, access: Access, structure, current: str) -> str:
 
 
 def _autosave(request, access: Access, section_code: str):
-    if _read_only_reason(access, section_code):
-        return JsonResponse(
-            {"ok": False, "message": _read_only_reason(access, section_code)}, status=409
-        )
+    reason = _read_only_reason(access, section_code)
+    if reason:
+        return JsonResponse({"ok": False, "message": reason}, status=409)
     try:
         result = services.response_save_section(
             response=access.response,

@@ -86,3 +86,25 @@ def test_beat_schedule_has_the_reminder_task():
         == "surveys.scheduled_reminders_send"
     )
     assert "surveys-reminders" in app.conf.beat_schedule
+
+
+def test_refused_delivery_is_not_counted_and_not_a_500(
+    campaign, centre_a, centre_b, pm, monkeypatch
+):
+    import smtplib
+
+    invite(campaign, centre_a, "a@example.org")
+    invite(campaign, centre_b, "b@example.org")
+    real_send = services.send_mail
+
+    def flaky(subject, body, sender, recipients):
+        if recipients == ["a@example.org"]:
+            raise smtplib.SMTPRecipientsRefused({"a@example.org": (550, b"unknown")})
+        return real_send(subject, body, sender, recipients)
+
+    monkeypatch.setattr(services, "send_mail", flaky)
+    page = login(pm).post(f"/enquetes/campagnes/{campaign.pk}/relancer/", follow=True)
+    assert page.status_code == 200
+    assert "1 relance(s) envoyée(s)." in page.content.decode()
+    assert campaign.invitations.get(email="a@example.org").reminder_count == 0
+    assert campaign.invitations.get(email="b@example.org").reminder_count == 1
