@@ -243,3 +243,26 @@ def test_empty_structure_is_a_warning_and_a_new_upload_replaces_the_old(pelvis_f
     assert not submission.is_current and second.is_current
     assert Submission.objects.filter(case=case).count() == 2
     assert second.sha256 != submission.sha256
+
+
+def test_choice_of_structures(pelvis_files, pm, centre_a):
+    case = create_case(pelvis_files, pm)
+    submission, _warnings = submit(case, pelvis_files, 0, centre_a, pm)
+    body = case.structures.get(name="Body")
+    bladder = case.structures.get(name="Bladder")
+    services.case_structures_choose(case=case, structure_ids=[bladder.pk])
+    assert list(case.structures.filter(is_compared=True)) == [bladder]
+    with pytest.raises(ValidationError):
+        services.case_structures_choose(case=case, structure_ids=[])
+    # Choosing a structure again keeps the mapping already confirmed for it.
+    services.case_structures_choose(case=case, structure_ids=[bladder.pk, body.pk])
+    submission.refresh_from_db()
+    mapping = submission.mappings.get(structure=body)
+    assert mapping.roi.name == "Body" and mapping.status == "confirmed"
+    assert submission.is_mapped
+    # An empty reference structure cannot be chosen.
+    body.volume_cc = 0
+    body.save()
+    with pytest.raises(ValidationError) as error:
+        services.case_structures_choose(case=case, structure_ids=[body.pk])
+    assert error.value.code == "empty_structure"

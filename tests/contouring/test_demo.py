@@ -1,0 +1,37 @@
+"""The demo seed: two synthetic cases with simulated solutions, compared, idempotent."""
+
+from __future__ import annotations
+
+from contouring import demo
+from contouring.models import ClinicalCase, ComparisonRun, ResultKind, Solution, Submission
+
+
+def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_commit_callbacks):
+    from onco_hdf import demo as core_demo
+
+    core_demo.seed()
+    with django_capture_on_commit_callbacks(execute=True):
+        pelvis, head_neck = demo.seed()
+    assert ClinicalCase.objects.filter(is_demo=True).count() == 2
+    assert all(s.is_simulated and "simulé" in s.product for s in Solution.objects.all())
+    for case in (pelvis, head_neck):
+        run = case.runs.get()
+        assert run.job.status == "done", run.job.message
+        assert (
+            case.submissions.filter(is_demo=True, mapping_confirmed_at__isnull=False).count() == 5
+        )
+        assert case.results.filter(kind=ResultKind.CONSENSUS).exists()
+        grown = case.results.get(
+            kind=ResultKind.VS_REFERENCE,
+            structure__name="Body",
+            test__solution__product="AutoContour A (simulé)",
+        )
+        assert grown.volume_ratio > 1
+    centres = set(Submission.objects.values_list("centre__short_name", flat=True))
+    assert {"CHU Lille", "CHU Amiens", "CLCC Lille", "Valenciennes"} <= centres
+
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.seed()
+    assert ClinicalCase.objects.count() == 2
+    assert Submission.objects.count() == 10
+    assert ComparisonRun.objects.count() == 2
