@@ -161,6 +161,7 @@ def _section_page(request, access: Access, section_code: str):
             "structure": structure,
             "section": section,
             "questions": views,
+            "any_visible": any(not view.hidden for view in views),
             "previous": previous,
             "following": following,
             "read_only_reason": reason,

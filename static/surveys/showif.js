@@ -83,12 +83,16 @@
 
   function refresh(form, stored) {
     var answers = Object.assign({}, stored);
+    var anyVisible = false;
     form.querySelectorAll(".survey-question").forEach(function (box) {
       var rule = box.dataset.showIf ? JSON.parse(box.dataset.showIf) : null;
       var show = evaluate(rule, answers);
       box.hidden = !show;
+      anyVisible = anyVisible || show;
       if (show) { answers[box.dataset.code] = valueOf(box); } else { delete answers[box.dataset.code]; }
     });
+    var none = document.getElementById("survey-none");
+    if (none) { none.hidden = anyVisible; }
   }
 
   var form = document.getElementById("survey-form");

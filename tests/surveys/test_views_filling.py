@@ -211,3 +211,44 @@ def page_queries(centre, count: int) -> int:
 
 def test_page_query_count_does_not_grow_with_questions(centre_a):
     assert page_queries(centre_a, 8) == page_queries(centre_a, 40)
+
+
+def test_page_with_every_question_hidden_says_so(campaign, centre_a):
+    version = services.questionnaire_import(
+        data={
+            "format": "onco-hdf-questionnaire",
+            "code": "cache",
+            "title": "Caché",
+            "sections": [
+                {
+                    "code": "A",
+                    "title": "A",
+                    "questions": [{"code": "U", "type": "yes_no", "label": "Équipé ?"}],
+                },
+                {
+                    "code": "B",
+                    "title": "B",
+                    "questions": [
+                        {
+                            "code": "V",
+                            "type": "text",
+                            "label": "Lequel ?",
+                            "show_if": {"q": "U", "op": "equals", "value": "yes"},
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+    services.version_publish(version=version, user=None)
+    other = CampaignFactory(version=version)
+    _invitation, token = invite(other, centre_a)
+    client = Client()
+    client.post(section_url(token, "A"), {"q-U": "no", "action": "next"})
+    html = client.get(section_url(token, "B")).content.decode()
+    survey_none = html[html.index('id="survey-none"') :][:40]
+    assert "hidden" not in survey_none
+    assert "aucune question de cette page ne vous concerne" in html
+    client.post(section_url(token, "A"), {"q-U": "yes", "action": "next"})
+    html = client.get(section_url(token, "B")).content.decode()
+    assert "hidden" in html[html.index('id="survey-none"') :][:40]
