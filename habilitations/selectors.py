@@ -121,6 +121,13 @@ def expiring_for(sheets, *, on_date: dt.date, within_days: int = max(REMINDER_DA
     return sorted(rows, key=lambda row: row.date)
 
 
+def reminder_list_for_centre(centre) -> QuerySet[Reminder]:
+    """Reminders sent about the centre's sheets (callers check the user may see the centre)."""
+    return Reminder.objects.filter(sheet__centre=centre).select_related(
+        "sheet__physician", "line__activity"
+    )
+
+
 def expiring_for_user(user, *, on_date: dt.date, centre=None):
     sheets = watched_sheets().filter(pk__in=sheet_list_for_user(user).values("pk"))
     if centre is not None:

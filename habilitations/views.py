@@ -415,9 +415,22 @@ def line_edit(request, sheet_pk: int, pk: int | None = None):
             "form": form,
             "sheet": sheet,
             "line": line,
-            "levels": Level.choices,
+            "activity_help": _activity_help(sheet.catalogue_version),
         },
     )
+
+
+def _activity_help(version) -> dict:
+    """What the catalogue expects for each activity, shown next to the line form."""
+    return {
+        str(a.pk): {
+            "label": f"{a.code} — {a.label}",
+            "prerequisites": a.prerequisites,
+            "min_cases": a.min_supervised_cases,
+            "levels": [[str(level), text] for level, text in a.evidence_by_level()],
+        }
+        for a in version.activities.all()
+    }
 
 
 @require_POST
@@ -568,17 +581,9 @@ def centre_detail(request, pk: int):
             "expiring": selectors.expiring_for_user(
                 request.user, on_date=services.today(), centre=centre
             ),
-            "reminders": centre_reminders(centre),
+            "reminders": selectors.reminder_list_for_centre(centre)[:50],
         },
     )
-
-
-def centre_reminders(centre):
-    from habilitations.models import Reminder
-
-    return Reminder.objects.filter(sheet__centre=centre).select_related(
-        "sheet__physician", "line__activity"
-    )[:50]
 
 
 @require(perms.can_view_habilitations)

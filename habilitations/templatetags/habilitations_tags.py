@@ -7,7 +7,6 @@ from django import template
 
 from habilitations import permissions as perms
 from habilitations import selectors, services
-from habilitations.views import centre_reminders
 
 register = template.Library()
 
@@ -26,5 +25,5 @@ def habilitations_centre_panel(context, centre):
         "show": True,
         "centre": centre,
         "expiring": selectors.expiring_for_user(user, on_date=services.today(), centre=centre),
-        "reminders": centre_reminders(centre)[:10],
+        "reminders": selectors.reminder_list_for_centre(centre)[:10],
     }

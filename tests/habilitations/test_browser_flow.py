@@ -47,6 +47,9 @@ def test_sheet_from_first_draft_to_regional_validation(
 
     doctor.get_by_role("link", name="Ajouter une activité").click()
     doctor.get_by_label("Activité").select_option(str(version.activities.get(code="CONT-SEIN").pk))
+    help_box = doctor.locator("#hab-activity-help")
+    assert "CONT-SEIN — Activité CONT-SEIN" in help_box.inner_text()
+    assert "Cas supervisés requis pour l'autonomie : 5" in help_box.inner_text()
     doctor.get_by_label("Niveau demandé").select_option(label="Sous supervision")
     doctor.get_by_label("Cas supervisés").fill("12")
     doctor.get_by_role("button", name="Enregistrer").click()

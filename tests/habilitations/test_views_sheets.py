@@ -325,3 +325,14 @@ def test_centre_panel_tag_for_the_foundation_centre_page(
     assert "Revue périodique de la fiche" in html and "Oncologist Test" in html
     request.user = oncologist_b
     assert template.render(Context({"request": request, "centre": centre_a})).strip() == ""
+
+
+def test_project_manager_sees_the_sheet_history(pm, oncologist_a, centre_a, version):
+    sheet = make_sheet(oncologist_a, centre_a)
+    sheet.post = "Praticien hospitalier universitaire"
+    services.sheet_update(sheet=sheet)
+    url = reverse("onco_hdf:object-history", args=["habilitations", "habilitationsheet", sheet.pk])
+    page = login(pm).get(url).content.decode()
+    assert "Praticien hospitalier universitaire" in page
+    detail = login(pm).get(reverse("habilitations:sheet-detail", args=[sheet.pk]))
+    assert url in detail.content.decode()
