@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -408,7 +409,9 @@ def evidence_add(*, line: SheetLine, user, upload, kind: str, description: str =
         original_name=upload.name[-200:],
         size=upload.size,
     )
-    evidence.file.save(upload.name, upload, save=False)
+    # Stored under a random name: the typed name is kept for display and download only.
+    extension = upload.name.rsplit(".", 1)[-1].lower()
+    evidence.file.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
     evidence.save()
     return evidence
 
@@ -633,7 +636,7 @@ class Verification:
 def verification_lookup(code: str) -> Verification:
     code = (code or "").strip().upper()
     head, _sep, _rest = code.partition("-")
-    if not head.isdigit():
+    if not head.isdigit() or len(head) > 18:  # beyond any id: never a database error
         return Verification(sheet=None)
     sheet = (
         HabilitationSheet.objects.select_related("centre", "physician").filter(pk=int(head)).first()

@@ -511,7 +511,7 @@ def _matrix_scope(request):
         centres = centres.filter(pk__in=perms.head_centre_ids(request.user))
     centre = None
     centre_id = request.GET.get("centre", "")
-    if centre_id.isdigit():
+    if centre_id.isdigit() and len(centre_id) <= 18:
         centre = get_object_or_404(centres, pk=int(centre_id))
         sheets = sheets.filter(centre=centre)
     return sheets, centres, centre

@@ -105,3 +105,11 @@ def test_draft_sheet_pdf_says_draft(oncologist_a, centre_a, version):
         login(oncologist_a).get(reverse("habilitations:sheet-pdf", args=[sheet.pk])).content
     )
     assert "Brouillon" in text and "Aucune étape pour l'instant" in text
+
+
+def test_absurd_codes_never_fail(anonymous, db):
+    for code in ("9" * 40, "12345678901234567890-AAAA", "-", "é"):
+        response = anonymous.get(reverse("habilitations:verify"), {"code": code})
+        assert response.status_code == 200
+    response = anonymous.get(reverse("habilitations:verify-code", args=["9" * 30 + "-AAAA"]))
+    assert "Code de vérification inconnu" in response.content.decode()

@@ -158,10 +158,12 @@ def test_evidence_size_is_checked(settings, oncologist_a, centre_a, version):
     assert response.status_code == 302
     evidence = Evidence.objects.get()
     assert (evidence.original_name, evidence.size) == ("petit.png", len(PNG))
+    assert "petit" not in evidence.file.name and evidence.file.name.endswith(".png")
     download = login(oncologist_a).get(
         reverse("habilitations:evidence-download", args=[evidence.pk])
     )
     assert b"".join(download.streaming_content) == PNG
+    assert 'filename="petit.png"' in download["Content-Disposition"]
 
 
 def test_review_returns_with_comment_then_validates(oncologist_a, head_a, centre_a, version):
@@ -336,3 +338,9 @@ def test_project_manager_sees_the_sheet_history(pm, oncologist_a, centre_a, vers
     assert "Praticien hospitalier universitaire" in page
     detail = login(pm).get(reverse("habilitations:sheet-detail", args=[sheet.pk]))
     assert url in detail.content.decode()
+
+
+def test_matrix_with_absurd_centre_is_a_404(head_a, version):
+    client = login(head_a)
+    assert client.get(reverse("habilitations:matrix"), {"centre": "9" * 30}).status_code == 200
+    assert client.get(reverse("habilitations:matrix"), {"centre": "424242"}).status_code == 404
