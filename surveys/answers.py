@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from surveys.models import (
     MATRIX_TYPES,
     OTHER_CODE,
+    PIPE_RE,
     Answer,
     Question,
     QuestionType,
@@ -349,9 +350,6 @@ def display(question: Question, value: Any, other: str = "") -> str:
             parts.append(f"{rows.get(row, row)} : {shown}")
         return " ; ".join(parts)
     return str(value)
-
-
-PIPE_RE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 
 
 def pipe(label: str, displays: dict[str, str]):

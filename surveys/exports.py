@@ -77,7 +77,7 @@ def _index(codes: list[str]) -> Callable[[Any], Any]:
 
 
 def question_variables(question: Question) -> list[Variable]:
-    code, qtype, label = question.code, question.type, question.label
+    code, qtype, label = question.code, question.type, question.plain_label
     codes = answers.option_codes(question)
     labels = answers.option_labels(question)
     yes_no = {1: _("Yes"), 0: _("No")}

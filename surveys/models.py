@@ -8,6 +8,8 @@ typed row per question, and the whole response is frozen as JSON when it is subm
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -26,6 +28,8 @@ CHOICE_CODE_RE = r"^[A-Za-z0-9_]{1,40}$"
 choice_code_validator = RegexValidator(
     CHOICE_CODE_RE, _("A choice code has only letters, digits and underscores (40 at most).")
 )
+# "{{CODE}}" in a label inserts the answer to an earlier question (piping).
+PIPE_RE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 # Reserved choice code of the "other, please specify" option.
 OTHER_CODE = "other"
 
@@ -204,6 +208,11 @@ class Question(models.Model):
 
     def rows(self) -> list[Choice]:
         return self._choices_of(ChoiceKind.ROW)
+
+    @property
+    def plain_label(self) -> str:
+        """The label outside a response (results, exports): ``{{CODE}}`` shown as ``[CODE]``."""
+        return PIPE_RE.sub(r"[\1]", self.label)
 
     @property
     def text_limit(self) -> int | None:

@@ -61,7 +61,7 @@ def _categories(data: CampaignResults, code: str):
             return [row for row, cell in (value or {}).items() if cell]
         return value if isinstance(value, list) else ([value] if value else [])
 
-    return (f"{code} — {question.label}", keys, value_of)
+    return (f"{code} — {question.plain_label}", keys, value_of)
 
 
 def cross_tab(data: CampaignResults, row_code: str, column_code: str) -> CrossTab:

@@ -114,3 +114,8 @@ def test_export_views_send_files(dataset, pm):
         assert response.status_code == 200, fmt
         assert "attachment" in response["Content-Disposition"]
     assert client.get(f"/enquetes/campagnes/{dataset.pk}/export/pdf/").status_code == 404
+
+
+def test_piped_labels_read_plainly_outside_a_response(dataset):
+    rows = {r["variable"]: r for r in read_csv(exports.export_codebook(dataset))}
+    assert rows["Q3__x"]["label"] == "Solutions de [Q1] — Xa"
