@@ -79,6 +79,16 @@ def sheets_awaiting_head(user) -> QuerySet[HabilitationSheet]:
     )
 
 
+def sheets_returned_to(user) -> list[tuple[HabilitationSheet, str]]:
+    """The user's draft sheets sent back to them, with the comment that came with them."""
+    returned = []
+    for sheet in sheet_list_for_user(user).filter(physician=user, status=SheetStatus.DRAFT):
+        last = sheet.transitions.order_by("-at", "-pk").first()
+        if last is not None and last.action in ("return", "return_regional"):
+            returned.append((sheet, last.comment))
+    return returned
+
+
 def sheets_awaiting_regional(user) -> QuerySet[HabilitationSheet]:
     if not is_project_manager(user):
         return HabilitationSheet.objects.none()

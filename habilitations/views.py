@@ -49,6 +49,7 @@ def home(request):
         "own_expiring": selectors.expiring_for(
             services.watched_sheets().filter(physician=user), on_date=today
         ),
+        "returned": selectors.sheets_returned_to(user),
         "awaiting_head": selectors.sheets_awaiting_head(user),
         "awaiting_regional": selectors.sheets_awaiting_regional(user),
         "head_centres": Centre.objects.filter(pk__in=perms.head_centre_ids(user)),

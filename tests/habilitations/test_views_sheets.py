@@ -344,3 +344,13 @@ def test_matrix_with_absurd_centre_is_a_404(head_a, version):
     client = login(head_a)
     assert client.get(reverse("habilitations:matrix"), {"centre": "9" * 30}).status_code == 200
     assert client.get(reverse("habilitations:matrix"), {"centre": "424242"}).status_code == 404
+
+
+def test_physician_home_lists_sheets_returned_with_the_comment(
+    oncologist_a, head_a, centre_a, version
+):
+    sheet = make_sheet(oncologist_a, centre_a, status=SheetStatus.SUBMITTED)
+    services.sheet_return(sheet=sheet, user=head_a, comment="Registre manquant")
+    page = login(oncologist_a).get(reverse("habilitations:home")).content.decode()
+    assert "Fiches qui m'ont été renvoyées" in page
+    assert "Registre manquant" in page
