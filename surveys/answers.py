@@ -18,6 +18,7 @@ from django.utils import formats
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
+from surveys import rules
 from surveys.models import (
     MATRIX_TYPES,
     OTHER_CODE,
@@ -362,3 +363,15 @@ def pipe(label: str, displays: dict[str, str]):
         last = match.end()
     parts.append(label[last:])
     return format_html_join("", "{}", ((p,) for p in parts))
+
+
+def describe_rule(rule) -> str:
+    """A show-if rule in words, for the builder, the codebook and the report."""
+    words = {
+        "and": _("AND"),
+        "or": _("OR"),
+        "not": _("NOT"),
+        "answered": _("answered"),
+        "not_answered": _("not answered"),
+    }
+    return rules.describe(rule, words)

@@ -20,7 +20,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from surveys import answers, rules
+from surveys import answers
 from surveys.models import (
     MATRIX_TYPES,
     NUMERIC_TYPES,
@@ -342,7 +342,7 @@ def codebook_rows(campaign: Campaign) -> list[list]:
                         question.unit,
                         "" if question.min_value is None else question.min_value,
                         "" if question.max_value is None else question.max_value,
-                        rules.describe(question.show_if, RULE_WORDS),
+                        answers.describe_rule(question.show_if),
                         json.dumps(question.show_if, ensure_ascii=False)
                         if question.show_if
                         else "",

@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from surveys.answers import describe_rule
 from surveys.richtext import sanitise
 
 register = template.Library()
@@ -31,3 +32,8 @@ def svg_img(chart) -> str:
         encoded,
         getattr(chart, "title", ""),
     )
+
+
+@register.filter(name="rule_text")
+def rule_text(rule) -> str:
+    return describe_rule(rule)
