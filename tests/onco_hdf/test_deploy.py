@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
 def manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **PRODUCTION_ENV}
     env.pop("TWO_FACTOR_REQUIRED", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their thread
     env.update(extra_env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
