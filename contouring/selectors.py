@@ -79,9 +79,16 @@ def latest_run(case: ClinicalCase) -> ComparisonRun | None:
 
 
 def submissions_with_rois(case: ClinicalCase, user) -> QuerySet[Submission]:
+    """Every visible submission of the case, replaced ones included (they are kept)."""
     from contouring.models import StructureMapping
 
-    return current_submissions(case, user).prefetch_related(
-        "rois",
-        Prefetch("mappings", queryset=StructureMapping.objects.select_related("roi", "structure")),
+    return (
+        submission_list_for_user(user)
+        .filter(case=case)
+        .prefetch_related(
+            "rois",
+            Prefetch(
+                "mappings", queryset=StructureMapping.objects.select_related("roi", "structure")
+            ),
+        )
     )
