@@ -245,12 +245,12 @@ def case_create(
             raise ValidationError(
                 _("The reference RTSTRUCT contains no contour."), code="empty_reference"
             )
-        ordered = sorted(zip(geometry.files, range(len(ct_paths)), strict=True))
         with storing() as stored, transaction.atomic():
             base = f"{CASES_DIR}/{pseudonym}"
             ct_names = [
                 stored.save(f"{base}/ct/CT{position:04d}.dcm", Path(path))
-                for position, (path, _index) in enumerate(ordered)
+                # geometry.files is sorted by z: slice k of the grid is ct_files[k].
+                for position, path in enumerate(geometry.files)
             ]
             ref_name = stored.save(f"{base}/RS_reference.dcm", ref_path)
             case = ClinicalCase.objects.create(

@@ -58,10 +58,22 @@ def test_case_from_a_zip_holding_ct_and_reference(head_neck_files, pm):
     assert len(case.ct_sha256) == 64 and len(case.reference_sha256) == 64
 
 
-def test_case_from_several_files(head_neck_files, pm):
-    files = [uploaded(p) for p in head_neck_files.ct_files]
+def test_case_from_several_files_in_any_order(head_neck_files, pm):
+    from django.core.files.storage import default_storage
+
+    files = [uploaded(p) for p in reversed(head_neck_files.ct_files)]
     case = _create(files, uploaded(head_neck_files.reference), pm)
     assert case.ct_slice_count == len(files)
+    # Stored in slice order whatever the upload order: ct_files[k] is slice k.
+    z = [
+        float(
+            pydicom.dcmread(
+                default_storage.path(name), stop_before_pixels=True
+            ).ImagePositionPatient[2]
+        )
+        for name in case.ct_files
+    ]
+    assert z == sorted(z) and len(set(z)) == len(z)
 
 
 @pytest.mark.parametrize(
