@@ -751,34 +751,46 @@ def reminder_recipients(sheet: HabilitationSheet) -> list[str]:
 
 
 def reminders_send(*, on_date: dt.date) -> int:
-    """Send the due reminders, one e-mail per sheet; each reminder is claimed by its row
-    first (unique constraint), so a second run, even concurrent, never sends it again."""
+    """Send the due reminders, one e-mail per sheet.
+
+    Each reminder is claimed by its row (unique constraint) in the same transaction as its
+    e-mail: a second run, even concurrent, never sends it twice, and a failed e-mail rolls
+    its rows back so the next run sends it again.
+    """
     by_sheet: dict[int, list[DueReminder]] = {}
     for item in reminders_due(on_date=on_date):
-        recipients = reminder_recipients(item.sheet)
-        try:
-            with transaction.atomic():
-                Reminder.objects.create(
-                    sheet=item.sheet,
-                    target=item.target,
-                    line=item.line,
-                    target_key=item.target_key,
-                    expiry_date=item.expiry_date,
-                    days_before=item.days_before,
-                    sent_on=on_date,
-                    recipients=", ".join(recipients),
-                )
-        except IntegrityError:
-            continue  # another run claimed it
         by_sheet.setdefault(item.sheet.pk, []).append(item)
+    sent = 0
     for items in by_sheet.values():
-        _reminder_mail(items)
-    return sum(len(items) for items in by_sheet.values())
+        recipients = reminder_recipients(items[0].sheet)
+        with transaction.atomic():
+            claimed = [item for item in items if _claim(item, on_date, recipients)]
+            if claimed:
+                _reminder_mail(claimed, recipients)
+        sent += len(claimed)
+    return sent
 
 
-def _reminder_mail(items: list[DueReminder]) -> None:
+def _claim(item: DueReminder, on_date: dt.date, recipients: list[str]) -> bool:
+    try:
+        with transaction.atomic():
+            Reminder.objects.create(
+                sheet=item.sheet,
+                target=item.target,
+                line=item.line,
+                target_key=item.target_key,
+                expiry_date=item.expiry_date,
+                days_before=item.days_before,
+                sent_on=on_date,
+                recipients=", ".join(recipients),
+            )
+    except IntegrityError:
+        return False  # another run claimed it
+    return True
+
+
+def _reminder_mail(items: list[DueReminder], recipients: list[str]) -> None:
     sheet = items[0].sheet
-    recipients = reminder_recipients(sheet)
     if not recipients:
         return
     with translation.override(settings.LANGUAGE_CODE):

@@ -136,3 +136,18 @@ def test_beat_schedule_is_registered(settings):
     entry = app.conf.beat_schedule["habilitations-daily"]
     assert entry["task"] == "habilitations.habilitations_daily"
     assert "habilitations-daily" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_a_failed_mail_is_sent_again_next_run(active_sheet, monkeypatch):
+    day = EXPIRY - dt.timedelta(days=30)
+
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(services, "send_mail", broken)
+    with pytest.raises(ConnectionRefusedError):
+        services.reminders_send(on_date=day)
+    assert not Reminder.objects.exists()
+    monkeypatch.undo()
+    assert services.reminders_send(on_date=day) == 1
+    assert len(mail.outbox) == 1
