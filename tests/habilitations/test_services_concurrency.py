@@ -78,3 +78,26 @@ def test_concurrent_regional_validation_and_return_exactly_one_wins(
     sheet.refresh_from_db()
     assert sheet.status in (SheetStatus.REGIONAL_VALIDATED, SheetStatus.DRAFT)
     assert SheetTransition.objects.filter(sheet=sheet).count() == 1
+
+
+def test_concurrent_reminder_runs_send_each_reminder_once(oncologist_a, centre_a, version):
+    import datetime as dt
+
+    from django.core import mail
+
+    from habilitations.models import Reminder
+
+    need_postgres()
+    day = services.today()
+    make_sheet(
+        oncologist_a, centre_a, status=SheetStatus.ACTIVE, valid_until=day + dt.timedelta(days=7)
+    )
+    counts = []
+
+    def send():
+        counts.append(services.reminders_send(on_date=day))
+
+    race([send, send])
+    assert sorted(counts) == [0, 1]
+    assert Reminder.objects.count() == 1
+    assert len(mail.outbox) == 1
