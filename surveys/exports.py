@@ -367,9 +367,18 @@ def _stat_name(name: str, used: set[str], limit: int) -> str:
     return candidate
 
 
+class ExportUnavailable(Exception):
+    """The export cannot be produced on this installation (the message says why, in French)."""
+
+
 def _stat_file(campaign: Campaign, fmt: str) -> bytes:
-    import pandas as pd
-    import pyreadstat
+    try:
+        import pandas as pd
+        import pyreadstat
+    except ImportError as error:  # pyreadstat writes only from a pandas (or polars) frame
+        raise ExportUnavailable(
+            _("SPSS and Stata exports need the pandas package, which is not installed.")
+        ) from error
 
     all_vars, rows, _structure = wide_rows(campaign)
     limit = 32 if fmt == "dta" else 64

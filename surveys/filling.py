@@ -65,7 +65,7 @@ def question_view(
 ) -> QuestionView:
     view = QuestionView(
         question=question,
-        label=answers.pipe(question.label, displays),
+        label=answers.pipe(question.display_label, displays),
         raw=raw,
         error=error,
         hidden=hidden,
@@ -184,7 +184,7 @@ def summary(structure: Structure, values: dict, others: dict) -> list[tuple]:
     result = []
     for section in structure.sections:
         items = [
-            SummaryItem(q, answers.pipe(q.label, displays), displays.get(q.code, ""))
+            SummaryItem(q, answers.pipe(q.display_label, displays), displays.get(q.code, ""))
             for q in section.question_list
             if q.code in visible
         ]

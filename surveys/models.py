@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -208,6 +209,13 @@ class Question(models.Model):
 
     def rows(self) -> list[Choice]:
         return self._choices_of(ChoiceKind.ROW)
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language (English when given and the page is English)."""
+        if self.label_en and get_language() == "en":
+            return self.label_en
+        return self.label
 
     @property
     def plain_label(self) -> str:

@@ -782,7 +782,11 @@ def campaign_export(request, pk: int, fmt: str):
     campaign = campaign_get_for_user(request.user, pk)
     if fmt not in exports.FORMATS:
         raise Http404
-    content, content_type, filename = exports.export(campaign, fmt)
+    try:
+        content, content_type, filename = exports.export(campaign, fmt)
+    except exports.ExportUnavailable as error:
+        messages.error(request, str(error))
+        return redirect("surveys:campaign-detail", pk=pk)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

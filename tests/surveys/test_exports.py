@@ -119,3 +119,19 @@ def test_export_views_send_files(dataset, pm):
 def test_piped_labels_read_plainly_outside_a_response(dataset):
     rows = {r["variable"]: r for r in read_csv(exports.export_codebook(dataset))}
     assert rows["Q3__x"]["label"] == "Solutions de [Q1] — Xa"
+
+
+def test_missing_pandas_gives_a_message_not_a_500(dataset, pm, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    page = login(pm).get(f"/enquetes/campagnes/{dataset.pk}/export/sav/", follow=True)
+    assert page.status_code == 200
+    assert "nécessitent le paquet pandas" in page.content.decode()

@@ -252,3 +252,14 @@ def test_page_with_every_question_hidden_says_so(campaign, centre_a):
     client.post(section_url(token, "A"), {"q-U": "yes", "action": "next"})
     html = client.get(section_url(token, "B")).content.decode()
     assert "hidden" in html[html.index('id="survey-none"') :][:40]
+
+
+def test_english_label_when_the_page_is_in_english(campaign, token):
+    question = campaign.version.questions.get(code="Q4")
+    question.label_en = "Short name"
+    question.save()
+    client = Client()
+    french = client.get(section_url(token, "S1")).content.decode()
+    english = client.get(section_url(token, "S1"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Nom court" in french and "Short name" not in french
+    assert "Short name" in english
