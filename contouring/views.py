@@ -24,7 +24,7 @@ from contouring.overlays import render_overlay, slice_choices
 from contouring.results import case_results as arrange_results
 from contouring.results import metric_headers
 from onco_hdf.models import Centre
-from onco_hdf.permissions import require
+from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
 
 
@@ -107,6 +107,8 @@ def case_detail(request, pk: int):
             "can_manage": can_manage,
             "can_upload": permissions.can_upload_submission(request.user),
             "run": run,
+            # Only who may read the job polls it; the others see its status as text.
+            "follow_job": run is not None and can_view_job(request.user, run.job),
             "payload": job_payload(run.job) if run else None,
             "ready_count": services.comparison_ready_submissions(case).count(),
         },

@@ -128,6 +128,9 @@ def test_physicist_uploads_maps_and_project_manager_compares(
     assert run.job.status == JobStatus.DONE, run.job.message
     detail = text(manager.get(reverse("contouring:case-detail", args=[case.pk])))
     assert "data-job-status-url" in detail and "100 %" in detail
+    # The physicist did not start the job: its status as text, no polling of a 404.
+    seen = text(physicist.get(reverse("contouring:case-detail", args=[case.pk])))
+    assert "data-job-status-url" not in seen and "Dernière comparaison" in seen
 
     results = text(manager.get(reverse("contouring:case-results", args=[case.pk])))
     assert "Rapport de volumes" in results and "HD95" in results and "<svg" in results
