@@ -4,6 +4,7 @@ contour drawn in its colour, and a legend, as a PNG (Pillow)."""
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from contouring.engine.rtstruct import read_rtstruct
 from contouring.models import CaseStructure, ClinicalCase, Submission
+
+logger = logging.getLogger(__name__)
 
 REFERENCE_COLOUR = (255, 215, 0)
 # Okabe–Ito colours without yellow (kept for the reference).
@@ -135,9 +138,14 @@ def render_overlay(
 
     with local_paths([case.ct_files[k]]) as (path,):
         ds = pydicom.dcmread(path)
-    hu = ds.pixel_array.astype(np.float32) * float(ds.get("RescaleSlope", 1) or 1) + float(
-        ds.get("RescaleIntercept", 0) or 0
-    )
+    try:
+        pixels = ds.pixel_array.astype(np.float32)
+    except (NotImplementedError, RuntimeError, ValueError) as error:
+        # A compressed transfer syntax without its decoder: contours on a blank slice.
+        logger.warning("CT slice %s of case %s not decoded: %s", k, case.pk, error)
+        pixels = np.full((int(ds.Rows), int(ds.Columns)), -1000.0, dtype=np.float32)
+        ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+    hu = pixels * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
     width, level = case.window
     grey = np.clip((hu - (level - width / 2)) / width * 255, 0, 255).astype(np.uint8)
     x0, y0, z = (float(v) for v in ds.ImagePositionPatient)
