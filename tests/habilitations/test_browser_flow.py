@@ -16,20 +16,30 @@ from tests.habilitations.factories import catalogue
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
 def new_page(browser):
-    context = browser.new_context(locale="fr-FR", accept_downloads=True)
-    context.set_default_timeout(15_000)
-    return context.new_page()
+    """One browser context per person (their own cookies), closed after the test."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(locale="fr-FR", accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 def test_sheet_from_first_draft_to_regional_validation(
-    browser, live_server, oncologist_a, head_a, pm, centre_a
+    new_page, live_server, oncologist_a, head_a, pm, centre_a
 ):
     version = catalogue()
     TOTPDevice.objects.create(user=pm, name="test", confirmed=True)
 
     # The physician fills the sheet and one activity, then submits.
-    doctor = new_page(browser)
+    doctor = new_page()
     log_in(doctor, live_server, "oncologist_a")
     doctor.goto(f"{live_server.url}/habilitations/")
     doctor.get_by_role("link", name="Nouvelle fiche d'habilitation").click()
@@ -59,7 +69,7 @@ def test_sheet_from_first_draft_to_regional_validation(
     assert sheet.status == SheetStatus.SUBMITTED
 
     # The head of department returns it with a comment.
-    head = new_page(browser)
+    head = new_page()
     log_in(head, live_server, "head_a")
     head.goto(f"{live_server.url}/habilitations/")
     head.get_by_role("link", name="Oncologist Test").first.click()
@@ -84,7 +94,7 @@ def test_sheet_from_first_draft_to_regional_validation(
     head.get_by_text("Fiche validée ; elle attend maintenant la validation régionale.").wait_for()
 
     # The project manager records the regional validation and downloads the PDF.
-    manager = new_page(browser)
+    manager = new_page()
     log_in(manager, live_server, "pm")
     verify_second_factor(manager, pm)
     manager.goto(f"{live_server.url}/habilitations/fiches/{sheet.pk}/")
