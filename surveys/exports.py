@@ -20,6 +20,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from onco_hdf.exports import safe_cell
 from surveys import answers
 from surveys.models import (
     MATRIX_TYPES,
@@ -40,14 +41,6 @@ FORMATS = {
     "sav": gettext_lazy("SPSS (.sav)"),
     "dta": gettext_lazy("Stata (.dta)"),
 }
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A text starting like a formula is prefixed with ' so no spreadsheet evaluates it."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass
