@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from io import BytesIO
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,11 +30,24 @@ def evidence_summary(line) -> str:
     return "; ".join(parts) or "—"
 
 
+def qr_data_uri(text: str) -> str:
+    """A QR code as an SVG ``data:`` URI (the PDF renderer fetches nothing else)."""
+    import qrcode
+    import qrcode.image.svg
+
+    buffer = BytesIO()
+    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=6).save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def build_sheet_context(sheet: HabilitationSheet) -> dict:
     lines = list(
         sheet.lines.select_related("activity__domain", "tutor").prefetch_related("evidence")
     )
     code = services.verification_code(sheet)
+    verification_url = settings.SITE_URL.rstrip("/") + reverse(
+        "habilitations:verify-code", args=[code]
+    )
     return {
         "report_title": _("Physician habilitation sheet"),
         "report_subtitle": f"{sheet.physician_name} — {sheet.centre.name}",
@@ -41,8 +57,8 @@ def build_sheet_context(sheet: HabilitationSheet) -> dict:
         "rows": [(line, evidence_summary(line)) for line in lines],
         "transitions": list(sheet.transitions.select_related("actor")),
         "verification_code": code,
-        "verification_url": settings.SITE_URL.rstrip("/")
-        + reverse("habilitations:verify-code", args=[code]),
+        "verification_url": verification_url,
+        "verification_qr": qr_data_uri(verification_url),
     }
 
 

@@ -113,3 +113,17 @@ def test_absurd_codes_never_fail(anonymous, db):
         assert response.status_code == 200
     response = anonymous.get(reverse("habilitations:verify-code", args=["9" * 30 + "-AAAA"]))
     assert "Code de vérification inconnu" in response.content.decode()
+
+
+def test_pdf_context_carries_a_qr_code_of_the_public_url(validated, settings):
+    import base64
+
+    from habilitations.reports import build_sheet_context
+
+    settings.SITE_URL = "https://onco-hdf.example"
+    context = build_sheet_context(validated)
+    code = services.verification_code(validated)
+    assert context["verification_url"] == f"https://onco-hdf.example/habilitations/verifier/{code}/"
+    prefix = "data:image/svg+xml;base64,"
+    assert context["verification_qr"].startswith(prefix)
+    assert b"<svg" in base64.b64decode(context["verification_qr"][len(prefix) :])
