@@ -103,6 +103,8 @@ def _nice_max(value: float) -> float:
 def _axis(
     x0: float, width: float, y_top: float, y_bottom: float, max_value: float, unit: str
 ) -> list[str]:
+    # A short unit (" %", " mm") goes on every tick; a long one only on the last.
+    short = len(unit.strip()) <= 3
     parts = []
     for i in range(5):
         value = max_value * i / 4
@@ -111,7 +113,12 @@ def _axis(
             f'<line x1="{x:.1f}" y1="{y_top:.1f}" x2="{x:.1f}" y2="{y_bottom:.1f}" '
             f'stroke="{GRID}" stroke-width="0.6"/>'
         )
-        parts.append(_text(x, y_bottom + 14, f"{fmt(value)}{unit}", size=10, anchor="middle"))
+        last = i == 4
+        tick = f"{fmt(value)}{unit}" if short or last else fmt(value)
+        anchor = "end" if last and not short else "middle"
+        parts.append(
+            _text(x + (6 if anchor == "end" else 0), y_bottom + 14, tick, size=10, anchor=anchor)
+        )
     return parts
 
 
