@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -45,3 +46,18 @@ def nav_items(user) -> list[NavItem]:
     if perms.can_view_matrix(user):
         items.append(NavItem(_("Competence matrix"), reverse("habilitations:matrix"), order=41))
     return items
+
+
+def centre_panel(request, centre) -> str:
+    """Expiries and reminders of the centre, for the foundation's centre page."""
+    if not perms.can_view_centre_habilitations(request.user, centre):
+        return ""
+    context = {
+        "show": True,
+        "centre": centre,
+        "expiring": selectors.expiring_for_user(
+            request.user, on_date=services.today(), centre=centre
+        ),
+        "reminders": selectors.reminder_list_for_centre(centre)[:10],
+    }
+    return render_to_string("habilitations/includes/centre_panel.html", context, request=request)

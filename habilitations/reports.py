@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from io import BytesIO
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,6 +9,7 @@ from django.utils.translation import gettext as _
 from habilitations import services
 from habilitations.models import HabilitationSheet, Level
 from onco_hdf import charts, pdf
+from onco_hdf.qr import qr_data_uri
 
 
 def evidence_summary(line) -> str:
@@ -28,16 +26,6 @@ def evidence_summary(line) -> str:
     if files:
         parts.append(_("%(n)d file(s) attached") % {"n": files})
     return "; ".join(parts) or "—"
-
-
-def qr_data_uri(text: str) -> str:
-    """A QR code as an SVG ``data:`` URI (the PDF renderer fetches nothing else)."""
-    import qrcode
-    import qrcode.image.svg
-
-    buffer = BytesIO()
-    qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=6).save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def build_sheet_context(sheet: HabilitationSheet) -> dict:
@@ -58,7 +46,7 @@ def build_sheet_context(sheet: HabilitationSheet) -> dict:
         "transitions": list(sheet.transitions.select_related("actor")),
         "verification_code": code,
         "verification_url": verification_url,
-        "verification_qr": qr_data_uri(verification_url),
+        "verification_qr": qr_data_uri(verification_url, box_size=6),
     }
 
 

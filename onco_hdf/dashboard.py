@@ -1,7 +1,9 @@
 """Home dashboard tiles and the navigation, gathered from the apps' ``dashboard`` hooks.
 
 An app's ``dashboard.py`` may define ``tile(user) -> Tile | None`` (its project tile with
-live counts) and ``nav_items(user) -> list[NavItem]`` (its entries in the top menu).
+live counts), ``nav_items(user) -> list[NavItem]`` (its entries in the top menu) and
+``centre_panel(request, centre) -> str`` (a rendered section for the centre's page, empty
+when the user may not see it).
 """
 
 from __future__ import annotations
@@ -94,6 +96,16 @@ MENU_LABELS = {
     "cyber_continuity": gettext_lazy("Cyber continuity"),
     "habilitations": gettext_lazy("Habilitations"),
 }
+
+
+def centre_panels(request, centre) -> list[str]:
+    panels = []
+    for module in app_modules("dashboard"):
+        panel_fn = getattr(module, "centre_panel", None)
+        html = panel_fn(request, centre) if panel_fn is not None else ""
+        if html and html.strip():
+            panels.append(html)
+    return panels
 
 
 def navigation_for(user) -> list[NavGroup]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from io import BytesIO
 
 from django.apps import apps
 from django.contrib import messages
@@ -22,11 +21,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf import permissions, reports, services
-from onco_hdf.dashboard import project_tiles, regional_summary, sector_chart
+from onco_hdf.dashboard import centre_panels, project_tiles, regional_summary, sector_chart
 from onco_hdf.forms import CentreForm, MembershipForm, OtpTokenForm, UserInviteForm
 from onco_hdf.jobs import job_create, job_enqueue
 from onco_hdf.models import Centre, Job, Membership
 from onco_hdf.permissions import require
+from onco_hdf.qr import qr_data_uri
 from onco_hdf.tasks import report_render_task, worker_check_task
 
 User = get_user_model()
@@ -58,7 +58,11 @@ def centre_detail(request, pk: int):
         Centre.objects.all(), request.user, centre_field="pk", pk=pk
     )
     members = centre.memberships.select_related("user").order_by("role", "user__last_name")
-    return render(request, "onco_hdf/centre_detail.html", {"centre": centre, "members": members})
+    return render(
+        request,
+        "onco_hdf/centre_detail.html",
+        {"centre": centre, "members": members, "panels": centre_panels(request, centre)},
+    )
 
 
 @require(permissions.can_manage_centres)
@@ -264,7 +268,7 @@ def otp_setup(request):
         "account/otp_setup.html",
         {
             "form": form,
-            "qr_svg": _qr_svg(device.config_url),
+            "qr_svg": qr_data_uri(device.config_url),
             "secret": secret,
             "next": _safe_next(request),
         },
@@ -284,13 +288,3 @@ def otp_verify(request):
                 return redirect(_safe_next(request))
         form.add_error("token", _("This code is not valid. Check your phone's clock and retry."))
     return render(request, "account/otp_verify.html", {"form": form, "next": _safe_next(request)})
-
-
-def _qr_svg(data: str) -> str:
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buffer = BytesIO()
-    image.save(buffer)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()

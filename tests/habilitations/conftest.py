@@ -18,9 +18,3 @@ def head_b(centre_b):
 @pytest.fixture
 def second_head_a(centre_a):
     return make_user("second_head_a", Role.HEAD_OF_DEPARTMENT, centre_a)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The persona fixtures create many users; hashing them with PBKDF2 dominates the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

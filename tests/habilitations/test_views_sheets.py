@@ -309,24 +309,20 @@ def test_head_cannot_create_a_sheet_for_a_physician_of_a_centre_they_do_not_lead
     assert not HabilitationSheet.objects.exists()
 
 
-def test_centre_panel_tag_for_the_foundation_centre_page(
-    rf, head_a, oncologist_b, centre_a, oncologist_a, version
+def test_centre_page_of_the_foundation_shows_the_habilitations_panel(
+    head_a, oncologist_b, pm, centre_a, oncologist_a, version
 ):
-    from django.template import Context, Template
-
     make_sheet(
         oncologist_a,
         centre_a,
         status=SheetStatus.ACTIVE,
         valid_until=services.today() + dt.timedelta(days=12),
     )
-    template = Template("{% load habilitations_tags %}{% habilitations_centre_panel centre %}")
-    request = rf.get("/")
-    request.user = head_a
-    html = template.render(Context({"request": request, "centre": centre_a}))
+    url = reverse("onco_hdf:centre-detail", args=[centre_a.pk])
+    html = login(head_a).get(url).content.decode()
     assert "Revue périodique de la fiche" in html and "Oncologist Test" in html
-    request.user = oncologist_b
-    assert template.render(Context({"request": request, "centre": centre_a})).strip() == ""
+    assert "Revue périodique de la fiche" in login(pm).get(url).content.decode()
+    assert login(oncologist_b).get(url).status_code == 404
 
 
 def test_project_manager_sees_the_sheet_history(pm, oncologist_a, centre_a, version):
