@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cyber_continuity.models import (
+    HARM_TOLERANCE_DAYS,
     CentreProfile,
     ConventionTemplate,
     ConventionTemplateVersion,
@@ -262,6 +263,17 @@ class PatientGroupForm(forms.ModelForm):
             "last_fraction_on",
         ]
         widgets = {"last_fraction_on": DATE_WIDGET}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].help_text = _(
+            "Days an interruption may last before it harms the patient: %(table)s."
+        ) % {
+            "table": ", ".join(
+                _("category %(c)d: %(d)d days") % {"c": c, "d": d}
+                for c, d in HARM_TOLERANCE_DAYS.items()
+            )
+        }
 
     def clean_patient_count(self):
         value = self.cleaned_data["patient_count"]

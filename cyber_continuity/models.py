@@ -584,6 +584,20 @@ class UrgencyCategory(models.IntegerChoices):
     CATEGORY_3 = 3, _("Category 3 — palliative or benign")
 
 
+# Days an interrupted treatment may wait before the interruption itself harms the patient,
+# by urgency category. Adapted from the Royal College of Radiologists' categories ("The
+# timely delivery of radical radiotherapy"): category 1 = tumours whose control falls
+# with every extra day of overall treatment time (head and neck and cervix squamous
+# carcinomas, lung, oesophagus, anal canal...): no more than 2 days of prolongation;
+# category 2 = other curative treatments (prostate, breast...): a few days; category 3 =
+# palliative or benign: about ten days. Regional defaults, to be confirmed by the COPIL.
+HARM_TOLERANCE_DAYS = {1: 2, 2: 5, 3: 10}
+
+
+def harm_deadline(*, category: int, last_fraction_on: date) -> date:
+    return last_fraction_on + timedelta(days=HARM_TOLERANCE_DAYS[category])
+
+
 class PatientGroup(models.Model):
     """Patients under treatment grouped WITHOUT identity ("6 patients, VMAT prostate…")."""
 
@@ -607,8 +621,6 @@ class PatientGroup(models.Model):
         return f"{self.patient_count} × {self.label}"
 
     def harm_deadline(self) -> date:
-        from cyber_continuity.services import harm_deadline
-
         return harm_deadline(category=self.category, last_fraction_on=self.last_fraction_on)
 
     def days_before_harm(self, today: date | None = None) -> int:

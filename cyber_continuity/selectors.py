@@ -5,19 +5,27 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from cyber_continuity.models import (
+    DEGRADED_STATUSES,
+    DOWN_STATUSES,
+    OPEN_STATUSES,
     UNSIGNED_STATUSES,
-    CapacityDeclaration,
     Convention,
+    ConventionParty,
+    ConventionStatus,
     ConventionTemplate,
     ConventionTemplateVersion,
     Crisis,
+    CrisisAction,
+    DownSystem,
     Transfer,
 )
 from cyber_continuity.permissions import can_manage_templates, can_view_registry
-from onco_hdf.models import Centre
-from onco_hdf.permissions import centre_ids_for, is_regional_reader
+from cyber_continuity.services import CENTRE_FIELDS, OTHER_PLACEHOLDERS
+from onco_hdf.models import Centre, Role
+from onco_hdf.permissions import centre_ids_for, is_project_manager, is_regional_reader
 
 
 def centre_list_for_user(user) -> QuerySet[Centre]:
@@ -29,12 +37,6 @@ def centre_list_for_user(user) -> QuerySet[Centre]:
 
 def centre_get_for_user(user, pk: int) -> Centre:
     return get_object_or_404(centre_list_for_user(user), pk=pk)
-
-
-def capacity_list_for_user(user) -> QuerySet[CapacityDeclaration]:
-    if not can_view_registry(user):
-        return CapacityDeclaration.objects.none()
-    return CapacityDeclaration.objects.select_related("centre", "attested_by")
 
 
 def template_list_for_user(user) -> QuerySet[ConventionTemplate]:
@@ -70,16 +72,6 @@ def convention_get_for_user(user, pk: int) -> Convention:
     return get_object_or_404(convention_list_for_user(user), pk=pk)
 
 
-def conventions_in_force_between(centre_a, centre_b) -> QuerySet[Convention]:
-    from cyber_continuity.models import ACTIVE_STATUSES
-
-    return (
-        Convention.objects.filter(status__in=ACTIVE_STATUSES, parties__centre=centre_a)
-        .filter(parties__centre=centre_b)
-        .distinct()
-    )
-
-
 def crisis_list_for_user(user) -> QuerySet[Crisis]:
     """Regional readers see all; a centre sees its own crises and those it receives for."""
     if not can_view_registry(user):
@@ -110,24 +102,17 @@ def transfer_get_for_user(user, pk: int) -> Transfer:
 
 def declarable_centres(user) -> QuerySet[Centre]:
     """Centres the user may declare a crisis for: all for the PM, own ones for referents."""
-    from onco_hdf.models import Role
-    from onco_hdf.permissions import is_project_manager
-
     if is_project_manager(user):
         return Centre.objects.filter(is_active=True)
     return Centre.objects.filter(pk__in=centre_ids_for(user, [Role.REFERENT]))
 
 
 def systems_down_labels(crisis: Crisis) -> list[str]:
-    from cyber_continuity.models import DownSystem
-
     labels = dict(DownSystem.choices)
     return [str(labels.get(value, value)) for value in crisis.systems_down]
 
 
 def placeholder_help() -> list[str]:
-    from cyber_continuity.services import CENTRE_FIELDS, OTHER_PLACEHOLDERS
-
     names = [f"{{{{centre_a.{attr}}}}}" for attr in CENTRE_FIELDS]
     names += [f"{{{{{obj}.{attr}}}}}" for obj, attr in sorted(OTHER_PLACEHOLDERS)]
     return names
@@ -135,8 +120,6 @@ def placeholder_help() -> list[str]:
 
 def centre_status(centre_id: int, open_crises: list[Crisis]) -> str:
     """normal / degraded / down, from the real (non-exercise) open crises."""
-    from cyber_continuity.models import DEGRADED_STATUSES, DOWN_STATUSES
-
     statuses = {c.status for c in open_crises if c.centre_id == centre_id and not c.is_exercise}
     if statuses & DOWN_STATUSES:
         return "down"
@@ -147,8 +130,6 @@ def centre_status(centre_id: int, open_crises: list[Crisis]) -> str:
 
 def registry_rows() -> list[dict]:
     """One row per active centre: status, capacity freshness, counts."""
-    from cyber_continuity.models import OPEN_STATUSES
-
     centres = list(
         Centre.objects.filter(is_active=True).prefetch_related(
             "capacities", "machines", "crisis_contacts"
@@ -177,8 +158,6 @@ def registry_rows() -> list[dict]:
 
 def coverage_matrix(centres: list[Centre]) -> list[dict]:
     """Centre × centre: the best convention status between each pair."""
-    from cyber_continuity.models import ConventionParty, ConventionStatus
-
     rank = {
         ConventionStatus.IN_FORCE: 0,
         ConventionStatus.RENEWAL_DUE: 1,
@@ -220,10 +199,6 @@ def coverage_matrix(centres: list[Centre]) -> list[dict]:
 
 
 def overview_context() -> dict:
-    from django.utils import timezone
-
-    from cyber_continuity.models import OPEN_STATUSES, CrisisAction
-
     rows = registry_rows()
     centres = [row["centre"] for row in rows]
     open_crises = Crisis.objects.filter(status__in=OPEN_STATUSES).select_related("centre")

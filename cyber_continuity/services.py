@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -35,6 +36,7 @@ from cyber_continuity.models import (
     ConventionTransition,
     Crisis,
     CrisisAction,
+    CrisisContact,
     CrisisEvent,
     CrisisStatus,
     CrisisTransition,
@@ -122,8 +124,6 @@ def capacity_attestation_remind(*, now=None) -> int:
     Idempotent: the ``reminded_at`` stamp is claimed with a conditional UPDATE, so a rerun
     or a second worker sends nothing twice.
     """
-    from django.contrib.auth import get_user_model
-
     now = now or timezone.now()
     stale_centres: dict[int, list[CapacityDeclaration]] = {}
     for declaration in CapacityDeclaration.objects.select_related("centre"):
@@ -795,20 +795,6 @@ def active_convention_between(centre_a_id: int, centre_b_id: int) -> Convention 
 
 
 # --- Crises ---------------------------------------------------------------------------
-# Days an interrupted treatment may wait before the interruption itself harms the patient,
-# by urgency category. Adapted from the Royal College of Radiologists' categories ("The
-# timely delivery of radical radiotherapy"): category 1 = tumours whose control falls
-# with every extra day of overall treatment time (head and neck and cervix squamous
-# carcinomas, lung, oesophagus, anal canal...): no more than 2 days of prolongation;
-# category 2 = other curative treatments (prostate, breast...): a few days; category 3 =
-# palliative or benign: about ten days. Regional defaults, to be confirmed by the COPIL.
-HARM_TOLERANCE_DAYS = {1: 2, 2: 5, 3: 10}
-
-
-def harm_deadline(*, category: int, last_fraction_on: date) -> date:
-    return last_fraction_on + timedelta(days=HARM_TOLERANCE_DAYS[category])
-
-
 C = CrisisStatus
 # The one table of allowed crisis moves.
 CRISIS_TRANSITIONS: dict[tuple[str, str], Move] = {
@@ -844,8 +830,6 @@ def sms_log_only(*, phone: str, message: str) -> None:
 
 def notify_crisis_contacts(*, centres, subject: str, message: str) -> int:
     """E-mail (both addresses) and SMS every crisis contact of ``centres``, after commit."""
-    from cyber_continuity.models import CrisisContact
-
     contacts = list(CrisisContact.objects.filter(centre__in=centres))
 
     def send() -> None:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cyber_continuity import services
-from cyber_continuity.models import CrisisStatus, Technique, TransferStatus
+from cyber_continuity.models import CrisisStatus, Technique, TransferStatus, harm_deadline
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def record_sms(*, phone, message):
 
 @pytest.mark.parametrize(("category", "days"), [(1, 2), (2, 5), (3, 10)])
 def test_harm_deadline_by_category(category, days):
-    assert services.harm_deadline(category=category, last_fraction_on=date(2026, 3, 2)) == (
+    assert harm_deadline(category=category, last_fraction_on=date(2026, 3, 2)) == (
         date(2026, 3, 2) + timedelta(days=days)
     )
 
