@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cyber_continuity import permissions as perms
@@ -106,9 +107,9 @@ def profile_edit(request, pk: int):
 
 # Registry items a referent keeps: model, form, heading.
 ITEM_KINDS = {
-    "contact": (CrisisContact, ContactForm, _("Crisis contact")),
-    "system": (InformationSystem, InformationSystemForm, _("Information system")),
-    "machine": (Machine, MachineForm, _("Machine")),
+    "contact": (CrisisContact, ContactForm, gettext_lazy("Crisis contact")),
+    "system": (InformationSystem, InformationSystemForm, gettext_lazy("Information system")),
+    "machine": (Machine, MachineForm, gettext_lazy("Machine")),
 }
 
 

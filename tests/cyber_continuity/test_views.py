@@ -381,3 +381,21 @@ def test_project_manager_edits_a_draft_version(pm, template_v1):
     # The published version is frozen.
     frozen = client.get(reverse("cyber_continuity:template-version-edit", args=[template_v1.pk]))
     assert frozen.status_code == 302
+
+
+def test_clause_of_a_convention_sent_for_signature_is_no_longer_editable(convention_ab, referent_a):
+    clause = convention_ab.clauses.filter(negotiable=True).first()
+    client = login(referent_a)
+    for status in ("negotiation", "awaiting_signature"):
+        services.convention_transition(convention=convention_ab, to_status=status, user=referent_a)
+    response = client.get(_clause_url(convention_ab, clause), follow=True)
+    assert "Cette convention ne peut plus être modifiée." in response.content.decode()
+    # A form opened before the status changed is refused, its text kept.
+    response = client.post(
+        _clause_url(convention_ab, clause), {"body": "Mon texte tardif", "version": 1}
+    )
+    html = response.content.decode()
+    assert "ses clauses ne peuvent plus être modifiées" in html
+    assert "Mon texte tardif</textarea>" in html
+    clause.refresh_from_db()
+    assert clause.body != "Mon texte tardif"
