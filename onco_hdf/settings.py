@@ -249,3 +249,9 @@ LOGGING = {
 }
 
 PLATFORM_VERSION = os.environ.get("PLATFORM_VERSION", "0.1.0")
+
+# Crisis SMS: dotted path to a callable ``fn(*, phone, message)`` that a deployment plugs
+# into its SMS gateway; the default only logs the message.
+CYBER_CONTINUITY_SMS_HOOK = os.environ.get(
+    "CYBER_CONTINUITY_SMS_HOOK", "cyber_continuity.services.sms_log_only"
+)
