@@ -14,7 +14,8 @@ folder; shared-data cases compare each RTSTRUCT with a derived copy moved by +2 
 -1 mm in y (labelled derived; none of the public data has two contour sets of one CT).
 Our code runs on one core (NumPy/SciPy single-threaded, KD-tree queries with one worker).
 Times are CPU seconds (ours: process time, best of 2-3 runs; plastimatch: user + system
-time of its processes, all threads), so a busy shared machine does not distort them.
+time of its processes, all threads, best of 2 runs of the whole job), so a busy shared
+machine does not distort them and neither side gets more tries than the other.
 Peak memory: ours is the tracemalloc peak of Python and NumPy allocations in a separate
 repetition; plastimatch's is the maximum resident set size of its processes.
 """
@@ -164,6 +165,16 @@ def ours_end_to_end(ct: Path, reference: Path, test: Path) -> Callable[[], objec
     return job
 
 
+PLASTIMATCH_REPEAT = 2
+
+
+def best_plastimatch(job: Callable[[], Plastimatch]) -> tuple[float, float]:
+    """Smallest CPU time of :data:`PLASTIMATCH_REPEAT` runs of a whole plastimatch job
+    (like ``best_of`` for ours), and the largest RSS seen."""
+    runs = [job() for _ in range(PLASTIMATCH_REPEAT)]
+    return min(r.cpu for r in runs), max(r.rss_mib for r in runs)
+
+
 def plastimatch_end_to_end(ct: Path, reference: Path, test: Path, work: Path, names: list[str]):
     """convert both RTSTRUCTs on the CT, then dice --all per structure."""
     run = Plastimatch()
@@ -192,9 +203,13 @@ def metrics_rows(geometry: CTGeometry, reference, test, work: Path, label: str) 
             files = [
                 write_mha(work / f"m{i}.mha", m.to_grid(), geometry) for i, m in ((0, a), (1, b))
             ]
-            run = Plastimatch()
-            run("dice", "--all", str(files[0]), str(files[1]))
-            theirs, rss = run.cpu, run.rss_mib
+
+            def dice(files=files) -> Plastimatch:
+                run = Plastimatch()
+                run("dice", "--all", str(files[0]), str(files[1]))
+                return run
+
+            theirs, rss = best_plastimatch(dice)
         rows.append(
             row(
                 f"{label}: {roi.name} ({a.volume_cc:.0f} cm³)", "metrics", ours, theirs, memory, rss
@@ -204,7 +219,12 @@ def metrics_rows(geometry: CTGeometry, reference, test, work: Path, label: str) 
 
 
 def row(case, kind, ours, theirs, memory, rss) -> list[str]:
-    ratio = f"{theirs / ours:.0f}×" if theirs else "—"
+    # One decimal below 100x, so a ratio of 9.6 does not show as "10x".
+    ratio = (
+        (f"{theirs / ours:.1f}×" if theirs / ours < 100 else f"{theirs / ours:.0f}×")
+        if theirs
+        else "—"
+    )
     return [
         case,
         kind,
@@ -249,8 +269,7 @@ def end_to_end_row(label: str, ct: Path, ref: Path, test: Path, work: Path, name
     memory = peak_mib(job)
     theirs = rss = None
     if PLASTIMATCH:
-        run = plastimatch_end_to_end(ct, ref, test, work, names)
-        theirs, rss = run.cpu, run.rss_mib
+        theirs, rss = best_plastimatch(lambda: plastimatch_end_to_end(ct, ref, test, work, names))
     return row(label, "end-to-end", ours, theirs, memory, rss)
 
 

@@ -151,6 +151,11 @@ def compare_case(
                 )
             )
             step()
+        # Every pair of this structure is done: free its search arrays before the next
+        # structure's are built (they are the size of its bounding box).
+        for label in labels:
+            if prepared[label, name] is not None:
+                prepared[label, name].release()
 
     return CaseResult(
         structures=tuple(structures),

@@ -9,6 +9,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
 
+from . import fastdicom
 from .errors import EngineError
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -30,6 +31,20 @@ def read_dicom(path: str | Path) -> FileDataset:
         raise EngineError("truncated", path, detail=type(exc).__name__) from exc
     _check_complete(ds, path)
     return ds
+
+
+def read_fast(path: str | Path) -> Dataset | fastdicom.Node:
+    """The attributes the engine uses, read quickly (:mod:`.fastdicom`) when the file allows.
+
+    The result answers ``get``, ``in``, ``get_item`` and keyword attributes like a pydicom
+    data set, for the attributes in :data:`.fastdicom.KEYWORDS` only. Any file the fast
+    reader does not handle, damaged ones included, is read by :func:`read_dicom`, so the
+    values and the errors are the same.
+    """
+    try:
+        return fastdicom.read(path)
+    except fastdicom.Fallback:
+        return read_dicom(path)
 
 
 def _check_complete(ds: Dataset, path: Path) -> None:
@@ -66,7 +81,7 @@ def text(ds: Dataset, keyword: str) -> str | None:
     value = ds.get(keyword)
     if value is None:
         return None
-    if isinstance(value, pydicom.multival.MultiValue):
+    if isinstance(value, (pydicom.multival.MultiValue, list)):
         value = "\\".join(str(v) for v in value)
     value = str(value).strip()
     return value or None

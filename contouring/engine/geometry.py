@@ -10,6 +10,7 @@ negative y or x (feet-first or prone acquisitions).
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dicomfile import read_dicom, text
+from .dicomfile import read_fast, text
 from .errors import EngineError, EngineIssue
 
 # Direction cosines are written with 5-7 decimals; 1e-3 rad is far below a voxel at 50 cm.
@@ -97,9 +98,11 @@ def load_ct_series(paths_or_dir: str | Path | Iterable[str | Path]) -> CTGeometr
 def _read_folder(folder: Path, warnings: list[EngineIssue]) -> list[tuple[Path, object]]:
     datasets = []
     skipped = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.is_file() and not e.name.startswith("."))
+    for path in (folder / name for name in names):
         try:
-            ds = read_dicom(path)
+            ds = read_fast(path)
         except EngineError as exc:
             if exc.code != "not_dicom":
                 raise
@@ -120,7 +123,7 @@ def _read_folder(folder: Path, warnings: list[EngineIssue]) -> list[tuple[Path, 
 def _read_files(files: list[Path]) -> list[tuple[Path, object]]:
     datasets = []
     for path in files:
-        ds = read_dicom(path)
+        ds = read_fast(path)
         modality = text(ds, "Modality")
         if modality not in _IMAGE_MODALITIES:
             raise EngineError("not_ct_image", path, modality=modality or "?")
@@ -170,11 +173,16 @@ def _build_geometry(datasets: list, source: str, warnings: list[EngineIssue]) ->
     if len(series) > 1:
         raise EngineError("multiple_series", source, count=len(series))
 
-    orientation = _floats(first, "ImageOrientationPatient", first_path, 6)
-    for path, ds in datasets[1:]:
-        other = _floats(ds, "ImageOrientationPatient", path, 6)
-        if not np.allclose(other, orientation, atol=_ORIENTATION_TOLERANCE):
-            raise EngineError("mixed_orientation", path)
+    # One check on stacked arrays rather than np.allclose per file; the first offending
+    # file in reading order is the one named, as with the check file by file.
+    orientations = []
+    for path, ds in datasets:
+        try:
+            orientations.append(_floats(ds, "ImageOrientationPatient", path, 6))
+        except EngineError:
+            _check_same_orientation(orientations, datasets)  # an earlier file differs
+            raise
+    orientation = _check_same_orientation(orientations, datasets)
     sx, sy = _check_orientation(orientation, source)
 
     frame = text(first, "FrameOfReferenceUID")
@@ -189,10 +197,11 @@ def _build_geometry(datasets: list, source: str, warnings: list[EngineIssue]) ->
     if None in matrix:
         raise EngineError("missing_geometry", first_path, attribute="Rows/Columns")
     for path, ds in datasets[1:]:
-        same_matrix = (ds.get("Rows"), ds.get("Columns")) == matrix
-        if not same_matrix or not np.allclose(
-            _floats(ds, "PixelSpacing", path, 2), pixel_spacing, rtol=1e-4
-        ):
+        if (ds.get("Rows"), ds.get("Columns")) != matrix:
+            raise EngineError("mixed_pixel_spacing", path)
+        spacings = _floats(ds, "PixelSpacing", path, 2)
+        # np.allclose(spacings, pixel_spacing, rtol=1e-4), without its per-call overhead
+        if np.any(np.abs(spacings - pixel_spacing) > 1e-8 + 1e-4 * np.abs(pixel_spacing)):
             raise EngineError("mixed_pixel_spacing", path)
 
     positions = np.array([_floats(ds, "ImagePositionPatient", p, 3) for p, ds in datasets])
@@ -225,6 +234,19 @@ def _build_geometry(datasets: list, source: str, warnings: list[EngineIssue]) ->
         source=source,
         warnings=tuple(warnings),
     )
+
+
+def _check_same_orientation(orientations: list[np.ndarray], datasets: list) -> np.ndarray | None:
+    """The first orientation, after checking the others equal it (np.allclose's test)."""
+    if not orientations:
+        return None
+    stacked = np.array(orientations)
+    first = stacked[0]
+    close = np.abs(stacked - first) <= _ORIENTATION_TOLERANCE + 1e-5 * np.abs(first)
+    bad = ~np.all(close, axis=1)
+    if bad.any():
+        raise EngineError("mixed_orientation", datasets[int(np.argmax(bad))][0])
+    return first
 
 
 def _optional_float(value) -> float | None:

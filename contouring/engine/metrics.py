@@ -5,9 +5,12 @@ its 6 face neighbours outside the mask, the boundary plastimatch's "(boundary)" 
 use. A neighbour beyond the CT grid does not count as outside: the end of the scan is not
 a surface of the organ (plastimatch 1.9.4 differs there, see benchmarks/engine_results.md).
 
-Surface distances are exact Euclidean distances between voxel centres, taken by a KD-tree
-on the other structure's surface voxels (measured faster than an exact EDT on the crop,
-see benchmarks/engine_results.md). Both directed distance sets are kept so HD95 can be:
+Surface distances are exact Euclidean distances between voxel centres: the voxel offsets
+nearest first are looked up in the other structure's surface (the first hit is the nearest
+surface voxel; most voxels of similar contours are resolved within a few offsets), and the
+voxels left are searched in a KD-tree on the other structure's surface voxels (both
+measured faster than an exact EDT on the crop, see benchmarks/engine_results.md). Both
+directed distance sets are kept so HD95 can be:
 
 - ``"max"`` (default): max of the two directed 95th percentiles;
 - ``"mean"``: mean of the two directed 95th percentiles (plastimatch's "Percent (0.95)
@@ -28,7 +31,7 @@ structures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -74,6 +77,9 @@ class PreparedStructure:
     surface_keys: np.ndarray = field(repr=False)  # sorted linear indices of surface voxels
     contour_mm: np.ndarray = field(repr=False)  # (m, 3) in-plane boundary, slices far apart
     centroid_mm: np.ndarray | None = field(repr=False)
+    contour_index: np.ndarray | None = field(default=None, repr=False)  # (m, 3) voxel indices
+    # False: distances by KD-tree only, without the neighbourhood scan (for tests).
+    scan: bool = True
 
     # KD-trees are built on first use: a structure that is only ever the reference of its
     # pairs never needs the tree of its in-plane contour.
@@ -84,6 +90,34 @@ class PreparedStructure:
     @cached_property
     def contour_tree(self) -> cKDTree | None:
         return _tree(self.contour_mm) if len(self.contour_mm) else None
+
+    @cached_property
+    def surface_lookup(self) -> _Lookup | None:
+        """The surface, padded for the neighbourhood scan of :func:`directed_distances`."""
+        if not self.scan or not len(self.surface_index):
+            return None
+        return _Lookup(
+            self.surface_index, self.mask.offset, self.mask.data.shape,
+            _surface_offsets(tuple(float(v) for v in self.mask.spacing)),
+        )  # fmt: skip
+
+    def contour_lookup(self, radius_mm: float) -> _Lookup | None:
+        """The in-plane boundary, padded for an in-plane scan up to ``radius_mm``."""
+        if not self.scan or self.contour_index is None or not len(self.contour_index):
+            return None
+        key = round(radius_mm, 9)
+        cache = self.__dict__.setdefault("_contour_lookups", {})
+        if key not in cache:
+            offsets = _plane_offsets(tuple(float(v) for v in self.mask.spacing), radius_mm)
+            cache[key] = _Lookup(
+                self.contour_index, self.mask.offset, self.mask.data.shape, offsets
+            )
+        return cache[key]
+
+    def release(self) -> None:
+        """Drop the search structures (KD-trees, scan arrays); rebuilt if used again."""
+        for name in ("tree", "contour_tree", "surface_lookup", "_contour_lookups"):
+            self.__dict__.pop(name, None)
 
     @property
     def is_empty(self) -> bool:
@@ -167,6 +201,7 @@ def prepare(mask: Mask) -> PreparedStructure:
         surface_keys=keys,
         contour_mm=contour_mm,
         centroid_mm=centroid,
+        contour_index=contour,
     )
 
 
@@ -183,12 +218,9 @@ def _tree(points: np.ndarray) -> cKDTree:
 def _mean_index(data: np.ndarray) -> np.ndarray:
     """Mean voxel index per axis from the axis profiles (argwhere would cost 3 ints/voxel)."""
     total = np.count_nonzero(data)
-    means = []
-    for axis in range(3):
-        others = tuple(a for a in range(3) if a != axis)
-        profile = np.count_nonzero(data, axis=others)
-        means.append(float(np.dot(profile, np.arange(len(profile)))) / total)
-    return np.array(means)
+    rows = np.count_nonzero(data, axis=2)  # (z, y): one pass gives two profiles
+    profiles = (rows.sum(axis=1), rows.sum(axis=0), np.count_nonzero(data, axis=(0, 1)))
+    return np.array([float(np.dot(p, np.arange(len(p)))) / total for p in profiles])
 
 
 def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +233,7 @@ def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
     interior = data.copy()
     for axis in (1, 2, 0):  # in-plane first: its result is the in-plane boundary
         if axis == 0:
-            contour = data & ~interior
+            contour = data ^ interior  # interior is inside data: XOR is data & ~interior
         n = data.shape[axis]
         lower = [slice(None)] * 3
         upper = [slice(None)] * 3
@@ -216,7 +248,116 @@ def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
                 face = [slice(None)] * 3
                 face[axis] = index
                 interior[tuple(face)] = False
-    return data & ~interior, contour
+    return np.bitwise_xor(data, interior, out=interior), contour
+
+
+# --- Neighbourhood scan ---------------------------------------------------------------------
+# Most surface voxels of two similar contours lie within a few voxels of the other surface.
+# For those, scanning the voxel offsets in increasing distance and stopping at the first
+# one that lands on the other surface gives the exact nearest distance with a few array
+# look-ups, much cheaper than a KD-tree query (and no tree to build). Voxels with no hit
+# within the scanned offsets are farther than all of them and go to the KD-tree.
+
+# Offsets scanned for every surface voxel (whole distance shells, so a few more); then,
+# while the voxels left are few (a 16th of the target's surface), up to
+# _SCAN_OFFSETS_MAX, which usually saves building the KD-tree at all.
+_SCAN_OFFSETS = 48
+_SCAN_OFFSETS_MAX = 400
+_SCAN_FEW = 16
+
+
+@dataclass(frozen=True)
+class _Offsets:
+    steps: np.ndarray  # (n, 3) voxel offsets sorted by distance, (0, 0, 0) first
+    distances: np.ndarray  # (n,) their lengths in mm
+    reach: np.ndarray  # (3,) largest |offset| per axis
+    always: int  # the first ``always`` offsets are scanned for every voxel
+
+
+def _offsets_within(spacing, radius_mm: float, axes=(0, 1, 2)) -> tuple[np.ndarray, np.ndarray]:
+    """Every voxel offset along ``axes`` no longer than ``radius_mm``, nearest first."""
+    spacing = np.asarray(spacing, dtype=float)
+    half = [int(np.floor(radius_mm / spacing[a] + 1e-9)) if a in axes else 0 for a in range(3)]
+    grids = np.meshgrid(*[np.arange(-h, h + 1) for h in half], indexing="ij")
+    steps = np.stack([g.ravel() for g in grids], axis=1)
+    distances = np.sqrt(((steps * spacing) ** 2).sum(axis=1))
+    keep = distances <= radius_mm
+    order = np.argsort(distances[keep], kind="stable")
+    return steps[keep][order], distances[keep][order]
+
+
+@lru_cache(maxsize=32)
+def _surface_offsets(spacing: tuple[float, float, float]) -> _Offsets:
+    """The nearest offsets, each count completed to a whole distance shell."""
+    radius = 5.0 * float(max(spacing))  # holds more than _SCAN_OFFSETS_MAX offsets
+    steps, distances = _offsets_within(spacing, radius)
+
+    def shell_end(count: int) -> int:
+        cut = float(distances[min(count, len(distances)) - 1])
+        return int(np.searchsorted(distances, cut + _TAU_EPSILON, side="right"))
+
+    n = shell_end(_SCAN_OFFSETS_MAX)
+    return _Offsets(
+        steps[:n], distances[:n], np.abs(steps[:n]).max(axis=0), shell_end(_SCAN_OFFSETS)
+    )
+
+
+@lru_cache(maxsize=32)
+def _plane_offsets(spacing: tuple[float, float, float], radius_mm: float) -> _Offsets:
+    """Every in-plane offset up to ``radius_mm``."""
+    steps, distances = _offsets_within(spacing, radius_mm, axes=(1, 2))
+    return _Offsets(steps, distances, np.abs(steps).max(axis=0), len(steps))
+
+
+class _Lookup:
+    """A structure's surface as a flat boolean array, padded for an offset scan."""
+
+    def __init__(
+        self,
+        index: np.ndarray,
+        offset: tuple[int, int, int],
+        box_shape: tuple[int, int, int],
+        offsets: _Offsets,
+    ) -> None:
+        """``index``: (n, 3) grid indices of the voxels, all in the box at ``offset``."""
+        self.offsets = offsets
+        reach = offsets.reach
+        # Padded by twice the reach: voxels up to ``reach`` outside the box are scanned
+        # (they can have a neighbour inside), and their scan stays inside the array.
+        self.origin = np.asarray(offset) - 2 * reach
+        self.shape = np.asarray(box_shape) + 4 * reach
+        self.strides = np.array([self.shape[1] * self.shape[2], self.shape[2], 1])
+        self.flat = np.zeros(int(np.prod(self.shape)), dtype=bool)
+        self.flat[(index - self.origin) @ self.strides] = True
+        self.steps = offsets.steps @ self.strides
+        self.few = len(index) // _SCAN_FEW
+
+    def nearest(self, points: np.ndarray) -> np.ndarray:
+        """Distance (mm) from each voxel of ``points`` (n, 3) to the nearest set voxel at
+        one of the scanned offsets, in increasing distance; inf where none is set."""
+        result = np.full(len(points), np.inf)
+        local = points - self.origin
+        reach = self.offsets.reach
+        inside = np.all((local >= reach) & (local < self.shape - reach), axis=1)
+        todo = np.flatnonzero(inside)
+        if not todo.size:
+            return result
+        linear = local[todo] @ self.strides
+        flat, always, few = self.flat, self.offsets.always, self.few
+        steps, distances = self.steps.tolist(), self.offsets.distances.tolist()
+        for index, (step, distance) in enumerate(zip(steps, distances, strict=True)):
+            # Stopping before any offset keeps every distance found exact: the offsets
+            # come nearest first, and the voxels left are searched in the KD-tree.
+            if index >= always and len(todo) > few and distance != distances[index - 1]:
+                break
+            hit = flat[linear + step]
+            if hit.any():
+                result[todo[hit]] = distance
+                miss = ~hit
+                todo, linear = todo[miss], linear[miss]
+                if not todo.size:
+                    break
+        return result
 
 
 def compare_masks(
@@ -332,14 +473,17 @@ def _window(lo: np.ndarray, hi: np.ndarray, offset: tuple[int, ...]) -> tuple[sl
 def directed_distances(source: PreparedStructure, target: PreparedStructure) -> np.ndarray:
     """Distance (mm) from each surface voxel of ``source`` to the surface of ``target``.
 
-    Voxels on both surfaces are at distance 0 without a search; with similar contours that
-    is most of them. The others are searched within a few voxels first (a bounded search
-    prunes the tree much better) and only the far ones again without bound.
+    Exact Euclidean distances between voxel centres. The nearest offsets are scanned
+    first (see :class:`_Lookup`; a voxel on both surfaces gets 0 at the first offset);
+    the voxels left are searched in the target's KD-tree, within a few voxels first (a
+    bounded search prunes the tree much better) and only the far ones again without bound.
     """
-    keys, target_keys = source.surface_keys, target.surface_keys
-    where = np.minimum(np.searchsorted(target_keys, keys), len(target_keys) - 1)
-    todo = np.flatnonzero(target_keys[where] != keys)
-    distances = np.zeros(source.surface_count)
+    lookup = target.surface_lookup
+    if lookup is None:  # no box arrays (a structure prepared by hand): KD-tree only
+        distances = np.full(source.surface_count, np.inf)
+    else:
+        distances = lookup.nearest(source.surface_index)
+    todo = np.flatnonzero(~np.isfinite(distances))
     if todo.size:
         bound = _NEAR_SEARCH_VOXELS * max(source.mask.spacing)
         near = target.tree.query(source.surface_mm[todo], k=1, distance_upper_bound=bound)[0]
@@ -365,14 +509,19 @@ def added_path_length(
 
     Per slice, each reference boundary pixel farther than τ from every test boundary pixel
     of the same slice (or on a slice where the test has none) adds one pixel of length,
-    the mean in-plane pixel size.
+    the mean in-plane pixel size. Only whether a test pixel lies within the largest τ
+    matters, so every in-plane offset up to it is scanned and no tree is needed.
     """
     spacing = reference.mask.spacing
     pixel_length = 0.5 * (spacing[1] + spacing[2])
-    if test.contour_tree is None or not len(reference.contour_mm):
+    if not len(test.contour_mm) or not len(reference.contour_mm):
         return {tau: len(reference.contour_mm) * pixel_length for tau in taus}
-    bound = max(taus) + 1.0
-    nearest = test.contour_tree.query(reference.contour_mm, k=1, distance_upper_bound=bound)[0]
+    lookup = test.contour_lookup(max(taus) + _TAU_EPSILON)
+    if lookup is None or reference.contour_index is None:
+        bound = max(taus) + 1.0
+        nearest = test.contour_tree.query(reference.contour_mm, k=1, distance_upper_bound=bound)[0]
+    else:
+        nearest = lookup.nearest(reference.contour_index)
     return {
         tau: float(np.count_nonzero(nearest > tau + _TAU_EPSILON) * pixel_length) for tau in taus
     }
