@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -236,4 +237,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        connection.close()
+        shutil.rmtree(_TMP, ignore_errors=True)
