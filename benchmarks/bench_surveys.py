@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import shutil
+import statistics
 import sys
 import tempfile
 import time
