@@ -40,3 +40,16 @@
   }
   document.querySelectorAll("[data-job-status-url]").forEach(poll);
 })();
+
+/* Wide tables scroll sideways: keyboard users must be able to focus and scroll them. */
+(function () {
+  "use strict";
+  document.querySelectorAll(".table-responsive").forEach(function (region) {
+    if (region.scrollWidth <= region.clientWidth || region.hasAttribute("tabindex")) { return; }
+    var caption = region.querySelector("caption");
+    var heading = region.closest("section") && region.closest("section").querySelector("h2, h3");
+    region.setAttribute("tabindex", "0");
+    region.setAttribute("role", "region");
+    region.setAttribute("aria-label", (caption || heading || document.querySelector("h1")).textContent.trim());
+  });
+})();
