@@ -300,6 +300,7 @@ class StructureMapping(models.Model):
     method = models.CharField(
         _("method"), max_length=12, choices=MappingMethod.choices, default=MappingMethod.NONE
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["submission", "structure__position", "pk"]
