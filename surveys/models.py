@@ -351,6 +351,7 @@ class Invitation(models.Model):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     is_demo = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["campaign", "centre__name", "email"]

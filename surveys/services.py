@@ -682,6 +682,45 @@ def invitation_resolve(token: str) -> Invitation:
     return invitation
 
 
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, user) -> Invitation:
+    """Disable an invitation link at once; the change is kept in the invitation's history."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.revoked_at is not None:
+        _fail(_("This invitation was already revoked."))
+    invitation.revoked_at = timezone.now()
+    invitation._history_user = user
+    invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_reissue(
+    *, invitation: Invitation, user, days: int = INVITATION_DAYS, send: bool = True
+) -> Invitation:
+    """A new link (new token) for the same person and centre as a revoked invitation."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("campaign", "centre")
+        .get(pk=invitation.pk)
+    )
+    if invitation.revoked_at is None:
+        _fail(_("Only a revoked invitation can be issued again."))
+    if invitation.campaign.closed_at is not None:
+        _fail(_("The campaign is closed: no new invitation can be issued."))
+    new = invitation_create(
+        campaign=invitation.campaign,
+        centre=invitation.centre,
+        email=invitation.email,
+        name=invitation.name,
+        role=invitation.role,
+        days=days,
+        send=send,
+        is_demo=invitation.is_demo,
+    )
+    return new
+
+
 def invitations_to_remind(campaign: Campaign) -> list[Invitation]:
     now = timezone.now()
     pending = []

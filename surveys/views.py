@@ -31,6 +31,7 @@ from surveys.forms import (
     VersionForm,
 )
 from surveys.models import (
+    Invitation,
     Question,
     Response,
     ResponseStatus,
@@ -706,6 +707,47 @@ def campaign_invite(request, pk: int):
             None, _("Nobody to invite: no member with these roles has an e-mail address.")
         )
     return render(request, "surveys/campaign_invite.html", {"form": form, "campaign": campaign})
+
+
+def _invitation_for_user(user, pk: int) -> Invitation:
+    """An invitation of a campaign the user may see (404 otherwise)."""
+    campaigns = campaign_list_for_user(user)
+    return get_object_or_404(
+        Invitation.objects.select_related("campaign", "centre"), pk=pk, campaign__in=campaigns
+    )
+
+
+def _invitation_action(request, pk: int, action, success: str):
+    invitation = _invitation_for_user(request.user, pk)
+    try:
+        action(invitation=invitation, user=request.user)
+    except SurveyError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, success % {"email": invitation.email})
+    return redirect("surveys:campaign-detail", pk=invitation.campaign_id)
+
+
+@require(perms.can_manage_campaign)
+@require_POST
+def invitation_revoke(request, pk: int):
+    return _invitation_action(
+        request,
+        pk,
+        services.invitation_revoke,
+        _("The invitation of %(email)s is revoked: its link no longer works."),
+    )
+
+
+@require(perms.can_manage_campaign)
+@require_POST
+def invitation_reissue(request, pk: int):
+    return _invitation_action(
+        request,
+        pk,
+        services.invitation_reissue,
+        _("A new invitation link was sent to %(email)s."),
+    )
 
 
 @require(perms.can_manage_campaign)
