@@ -52,7 +52,7 @@ def test_full_comparison_in_the_browser(page, live_server, pm, centre_a, head_ne
     page.get_by_label("J'atteste que ces contours").check()
     page.get_by_role("button", name="Déposer").click()
     assert page.get_by_text("Le RTSTRUCT a été enregistré (désidentifié).").is_visible()
-    assert page.get_by_label("Parotid_L").input_value() != ""
+    assert page.get_by_label("Parotid_L", exact=True).input_value() != ""
     page.get_by_role("button", name="Confirmer la correspondance").click()
     assert page.get_by_text("La correspondance des structures a été confirmée.").is_visible()
 
