@@ -14,6 +14,7 @@ import pydicom
 from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
+from contouring.engine.raster import fill_polygons
 from contouring.engine.rtstruct import read_rtstruct
 from contouring.models import CaseStructure, ClinicalCase, Submission
 
@@ -55,22 +56,128 @@ def _font(size: int):
     return ImageFont.load_default(size=size)
 
 
-def slice_choices(case: ClinicalCase, structure: CaseStructure, count: int = 3) -> list[int]:
-    """Slice indices spread over the reference structure (25 %, 50 %, 75 % of its extent)."""
+@dataclass(frozen=True)
+class SliceChoice:
+    """The slices shown for a structure (CT slice indices, 0-based)."""
+
+    slices: list[int]  # ascending: the mid-structure slice and the most disputed ones
+    middle: int
+    worst: int | None  # the slice where the solutions disagree most (None: they agree)
+    disagreement: dict[int, float]  # mm², summed over the solutions, per slice
+
+
+def slice_choices(
+    case: ClinicalCase,
+    structure: CaseStructure,
+    submissions: list[Submission] | tuple = (),
+    count: int = 3,
+    min_gap: int = 3,
+) -> SliceChoice | None:
+    """The mid-structure slice plus the slices where the solutions disagree most.
+
+    The disagreement of a slice is the area (mm²) of the symmetric difference between the
+    reference and each solution's contours on it, summed over the solutions (a missing
+    structure counts as empty). After the mid-structure slice, the slices are taken by
+    decreasing disagreement, at least ``min_gap`` slices from those already chosen; when
+    the solutions agree everywhere the remaining picks are spread over the extent (25 %,
+    75 %). None when the structure has no contour or the case no CT.
+    """
     from contouring.services import local_paths
 
     with local_paths([case.reference_file.name]) as (path,):
-        structure_set = read_rtstruct(path)
-    roi = next((r for r in structure_set.rois if r.number == structure.roi_number), None)
-    if roi is None or roi.z_range is None or not case.ct_files:
-        return []
-    z0, spacing = _z_axis(case)
-    lo, hi = (round((z - z0) / spacing) for z in roi.z_range)
-    picks = sorted({int(round(lo + (hi - lo) * f)) for f in (0.25, 0.5, 0.75)[:count]})
-    return [k for k in picks if 0 <= k < len(case.ct_files)]
+        reference = _roi(read_rtstruct(path), structure.roi_number)
+    if reference is None or reference.z_range is None or not case.ct_files:
+        return None
+    z0, spacing, (dy, dx) = _ct_axes(case)
+    n_slices = len(case.ct_files)
+
+    def planes(roi) -> dict[int, list[np.ndarray]]:
+        out: dict[int, list[np.ndarray]] = {}
+        for contour in roi.contours if roi is not None else ():
+            k = round((contour.z - z0) / spacing)
+            if 0 <= k < n_slices and len(contour.points) >= 3:
+                out.setdefault(k, []).append(contour.points)
+        return out
+
+    reference_planes = planes(reference)
+    solution_planes = []
+    for submission in submissions:
+        mapping = next(
+            (m for m in submission.mappings.all() if m.structure_id == structure.pk), None
+        )
+        roi = None
+        if mapping is not None and mapping.roi is not None:
+            with local_paths([submission.file.name]) as (path,):
+                roi = _roi(read_rtstruct(path), mapping.roi.roi_number)
+        solution_planes.append(planes(roi))
+    disagreement = _disagreement(reference_planes, solution_planes, (dy, dx))
+
+    lo, hi = (round((z - z0) / spacing) for z in reference.z_range)
+    middle = min(max(round((lo + hi) / 2), 0), n_slices - 1)
+    chosen = [middle]
+    ranked = sorted(
+        (k for k, area in disagreement.items() if area > 0),
+        key=lambda k: (
+            -disagreement[k],
+            k,
+        ),
+    )
+    spread = [round(lo + (hi - lo) * f) for f in (0.25, 0.75)]
+    for k in ranked + spread:
+        if len(chosen) >= count:
+            break
+        if 0 <= k < n_slices and all(abs(k - c) >= min_gap for c in chosen):
+            chosen.append(k)
+    return SliceChoice(
+        slices=sorted(chosen),
+        middle=middle,
+        worst=ranked[0] if ranked else None,
+        disagreement=disagreement,
+    )
 
 
-def _z_axis(case: ClinicalCase) -> tuple[float, float]:
+def _roi(structure_set, roi_number: int):
+    return next((r for r in structure_set.rois if r.number == roi_number), None)
+
+
+def _disagreement(
+    reference: dict[int, list[np.ndarray]],
+    solutions: list[dict[int, list[np.ndarray]]],
+    pixel: tuple[float, float],
+) -> dict[int, float]:
+    """Per slice, the symmetric-difference area (mm²) reference vs each solution, summed.
+
+    Polygons are filled (even-odd rule, as the metrics) on the CT's in-plane pixel grid
+    over the bounding box of every contour of the structure.
+    """
+    every = [p for planes in (reference, *solutions) for ps in planes.values() for p in ps]
+    if not every or not solutions:
+        return {}
+    dy, dx = pixel
+    points = np.concatenate(every)
+    x_min, y_min = points.min(axis=0)
+    x_max, y_max = points.max(axis=0)
+    shape = (int(np.ceil((y_max - y_min) / dy)) + 2, int(np.ceil((x_max - x_min) / dx)) + 2)
+
+    def mask(polygons: list[np.ndarray]) -> np.ndarray:
+        if not polygons:
+            return np.zeros(shape, dtype=bool)
+        indices = [
+            np.column_stack([(p[:, 1] - y_min) / dy, (p[:, 0] - x_min) / dx]) for p in polygons
+        ]
+        return fill_polygons(indices, (0, 0), shape, "evenodd")
+
+    slices = set(reference).union(*(set(planes) for planes in solutions))
+    areas = {}
+    for k in sorted(slices):
+        ref = mask(reference.get(k, []))
+        total = sum(int(np.count_nonzero(ref ^ mask(planes.get(k, [])))) for planes in solutions)
+        areas[k] = total * dx * dy
+    return areas
+
+
+def _ct_axes(case: ClinicalCase) -> tuple[float, float, tuple[float, float]]:
+    """z of the first slice, slice spacing and in-plane pixel spacing (row, column), mm."""
     from contouring.services import local_paths
 
     names = [case.ct_files[0], case.ct_files[-1]]
@@ -79,7 +186,8 @@ def _z_axis(case: ClinicalCase) -> tuple[float, float]:
     z0 = float(first.ImagePositionPatient[2])
     z1 = float(last.ImagePositionPatient[2])
     spacing = (z1 - z0) / max(len(case.ct_files) - 1, 1) or float(first.SliceThickness or 1)
-    return z0, spacing
+    dy, dx = (float(v) for v in first.PixelSpacing)
+    return z0, spacing, (dy, dx)
 
 
 def layers_for(

@@ -59,14 +59,14 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
         return section
     lowest = []
     for structure in results.lowest_agreement(overlays):
-        slices = slice_choices(case, structure)
-        if slices:
-            middle = slices[len(slices) // 2]
+        choice = slice_choices(case, structure, submissions)
+        if choice is not None:
+            k = choice.middle if choice.worst is None else choice.worst
             lowest.append(
                 {
                     "structure": structure,
-                    "image": _png_uri(render_overlay(case, structure, submissions, middle)),
-                    "slice": middle + 1,
+                    "image": _png_uri(render_overlay(case, structure, submissions, k)),
+                    "slice": k + 1,
                 }
             )
     labels, matrix = results.agreement_matrix()

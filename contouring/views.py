@@ -310,6 +310,7 @@ def structure_overlays(request, pk: int, structure_pk: int):
     case = selectors.case_get_for_user(request.user, pk)
     structure = selectors.structure_get_for_case(case, structure_pk)
     context = _results_context(request, case)
+    choice = slice_choices(case, structure, context["submissions"])
     rows = [
         (cells, index)
         for index, (s, cells) in enumerate(context["results"].rows)
@@ -318,7 +319,12 @@ def structure_overlays(request, pk: int, structure_pk: int):
     context.update(
         {
             "structure": structure,
-            "slices": slice_choices(case, structure),
+            "slices": choice.slices if choice else [],
+            "slice_rows": [
+                (k, k == choice.middle, choice.disagreement.get(k, 0.0)) for k in choice.slices
+            ]
+            if choice
+            else [],
             "cells": rows[0][0] if rows else [],
             "headers": metric_headers(),
         }

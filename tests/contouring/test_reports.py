@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from contouring import services
 from contouring.models import ResultKind
+from contouring.overlays import slice_choices
 from contouring.reports import build_comparison_report_context
 from onco_hdf.jobs import JobInputError, job_create
 from onco_hdf.models import Job, JobStatus
@@ -99,6 +100,12 @@ def test_report_context_numbers(two_cases):
     }
     assert len(section["lowest"]) == 2
     assert section["lowest"][0]["image"].startswith("data:image/png;base64,")
+    # The overlay shown is the slice where the solutions disagree most with the reference.
+    for item in section["lowest"]:
+        choice = slice_choices(section["case"], item["structure"], section["submissions"])
+        assert choice.worst is not None and choice.disagreement[choice.worst] > 0
+        assert item["slice"] == choice.worst + 1
+        assert choice.disagreement[choice.worst] == max(choice.disagreement.values())
     summary = {row["submission"].solution.product: row for row in section["summary"]}
     assert summary["AutoContour D (simulé)"]["missing"] == 2  # rectum missing, prostate empty
     assert summary["AutoContour A (simulé)"]["missing"] == 0

@@ -141,6 +141,9 @@ def test_physicist_uploads_maps_and_project_manager_compares(
     overlays = manager.get(reverse("contouring:structure-overlays", args=[case.pk, structure.pk]))
     assert overlays.status_code == 200
     k = overlays.context["slices"][0]
+    overlay_page = text(overlays)
+    assert "Coupes affichées : le milieu de la structure" in overlay_page
+    assert "milieu de la structure" in overlay_page and "désaccord :" in overlay_page
     image = manager.get(reverse("contouring:overlay-image", args=[case.pk, structure.pk, k]))
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
     assert image.content[:8] == b"\x89PNG\r\n\x1a\n"
