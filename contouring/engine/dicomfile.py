@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset, FileDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from . import fastdicom
 from .errors import EngineError
@@ -26,8 +29,9 @@ def read_dicom(path: str | Path) -> FileDataset:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as exc:
         raise EngineError("not_dicom", path) from exc
-    except (EOFError, ValueError, OSError, KeyError, TypeError, OverflowError) as exc:
-        # pydicom fails in many ways on damaged headers; all mean the file is not usable.
+    except (EOFError, ValueError, OSError, KeyError, TypeError, OverflowError, zlib.error) as exc:
+        # pydicom fails in many ways on damaged headers; all mean the file is not usable
+        # (zlib.error: a deflated data set whose compressed stream is cut or corrupt).
         raise EngineError("truncated", path, detail=type(exc).__name__) from exc
     _check_complete(ds, path)
     return ds
@@ -50,11 +54,15 @@ def read_fast(path: str | Path) -> Dataset | fastdicom.Node:
 def _check_complete(ds: Dataset, path: Path) -> None:
     """pydicom silently stops at the end of a truncated file; detect it ourselves.
 
-    A top-level element whose declared length runs past the end of the file is cut; a
-    file whose last element is an undefined-length sequence must end with the sequence
-    delimiter, otherwise it stopped in the middle of that sequence.
+    A top-level element whose declared length runs past the end of the data set is cut; a
+    data set whose last element is an undefined-length sequence must end with the sequence
+    delimiter, otherwise it stopped in the middle of that sequence. The offsets pydicom
+    records are in the stream it parsed: the file itself, or for the Deflated Explicit VR
+    Little Endian transfer syntax the inflated data set (compared with its own length, not
+    the compressed file size).
     """
-    size = os.path.getsize(path)
+    inflated = _inflated_data_set(ds, path)
+    size = os.path.getsize(path) if inflated is None else len(inflated)
     tags = list(ds.keys())
     if not tags:
         raise EngineError("truncated", path, detail="no data element")
@@ -70,10 +78,28 @@ def _check_complete(ds: Dataset, path: Path) -> None:
             )
     last = ds.get_item(tags[-1])
     if getattr(last, "length", None) == _UNDEFINED_LENGTH:
+        if inflated is not None:
+            tail = inflated[-len(_SEQUENCE_DELIMITER) :]
+        else:
+            with open(path, "rb") as handle:
+                handle.seek(max(0, size - len(_SEQUENCE_DELIMITER)))
+                tail = handle.read()
+        if tail != _SEQUENCE_DELIMITER:
+            raise EngineError("truncated", path, detail=f"sequence {tags[-1]} not closed")
+
+
+def _inflated_data_set(ds: Dataset, path: Path) -> bytes | None:
+    """The inflated data set of a deflated file (what pydicom parsed), else None."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or meta.get("TransferSyntaxUID") != DeflatedExplicitVRLittleEndian:
+        return None
+    try:
         with open(path, "rb") as handle:
-            handle.seek(max(0, size - len(_SEQUENCE_DELIMITER)))
-            if handle.read() != _SEQUENCE_DELIMITER:
-                raise EngineError("truncated", path, detail=f"sequence {tags[-1]} not closed")
+            read_preamble(handle, force=True)
+            _read_file_meta_info(handle)
+            return zlib.decompress(handle.read(), -zlib.MAX_WBITS)
+    except (zlib.error, EOFError, ValueError, OSError) as exc:
+        raise EngineError("truncated", path, detail=type(exc).__name__) from exc
 
 
 def text(ds: Dataset, keyword: str) -> str | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+import numpy as np
+import pydicom
 import pytest
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from contouring.engine.compare import compare_case
+from contouring.engine.dicomfile import read_dicom
 from contouring.engine.errors import MESSAGES, EngineError
 from contouring.engine.geometry import load_ct_series
 from contouring.engine.rtstruct import read_rtstruct
@@ -193,3 +197,59 @@ def test_every_code_has_a_french_and_an_english_sentence(code):
 def test_unknown_code_is_a_programming_error():
     with pytest.raises(KeyError):
         EngineError("no_such_code")
+
+
+def _deflate(path: Path, undefined_last_sequence: bool = False) -> None:
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    if undefined_last_sequence:
+        last = ds[list(ds.keys())[-1]]
+        assert last.VR == "SQ"
+        last.is_undefined_length = True
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_deflated_explicit_vr_files_are_read(tmp_path):
+    """Deflated files are complete although the data set is longer than the file."""
+    planes = {
+        "A": [(z, square(1, 1, 9, 9)) for z in (0.0, 2.0, 4.0)],
+        "B": [(2.0, square(3, 3, 6, 6))],
+    }
+    write_ct_series(tmp_path / "plain", [0.0, 2.0, 4.0])
+    plain_rs = write_rtstruct(tmp_path / "plain_rs.dcm", planes)
+    ct = write_ct_series(tmp_path / "deflated", [0.0, 2.0, 4.0])
+    rs = write_rtstruct(tmp_path / "rs.dcm", planes)
+    for path in ct:
+        _deflate(path)
+    _deflate(rs, undefined_last_sequence=True)
+    for path in [*ct, rs]:
+        ds = pydicom.dcmread(path)
+        assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
+    # The CT slices compress well: the pixel data ends past the compressed file size.
+    pixels = pydicom.dcmread(ct[0]).get_item(0x7FE00010)
+    assert pixels.value_tell + pixels.length > ct[0].stat().st_size
+
+    # The RTSTRUCT ends with an undefined-length sequence: its delimiter is in the inflated data.
+    header = pydicom.dcmread(rs)
+    assert header[list(header.keys())[-1]].is_undefined_length
+
+    deflated_ct = load_ct_series(tmp_path / "deflated")
+    plain_ct = load_ct_series(tmp_path / "plain")
+    fields = ("shape", "spacing", "origin", "signs", "slice_positions", "orientation")
+    assert [getattr(deflated_ct, f) for f in fields] == [getattr(plain_ct, f) for f in fields]
+    assert deflated_ct.shape == (3, 16, 16) and deflated_ct.slice_positions == (0.0, 2.0, 4.0)
+    assert len(deflated_ct.sop_instance_uids) == 3 and not deflated_ct.warnings
+    deflated, plain = read_rtstruct(rs), read_rtstruct(plain_rs)
+    assert [(r.name, [c.z for c in r.contours]) for r in deflated.rois] == [
+        ("A", [0.0, 2.0, 4.0]),
+        ("B", [2.0]),
+    ]
+    for got, expected in zip(deflated.rois, plain.rois, strict=True):
+        for a, b in zip(got.contours, expected.contours, strict=True):
+            assert np.array_equal(a.points, b.points)
+
+    # A deflated file really cut short is still refused, with the French message.
+    data = ct[1].read_bytes()
+    ct[1].write_bytes(data[: len(data) - 40])
+    error = _error(read_dicom, ct[1])
+    assert error.code == "truncated" and "tronqué" in error.message("fr")
