@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 OPS = ("equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "answered", "not_answered")
+CHOICE_OPS = ("equals", "not_equals", "in", "not_in")
 COMBINATORS = {"all": "all", "and": "all", "any": "any", "or": "any"}
 
 
@@ -111,9 +112,16 @@ def referenced_codes(rule: Mapping | None) -> set[str]:
     return {rule["q"]} if "q" in rule else set()
 
 
-def check(rule: Any, earlier_codes: Iterable[str]) -> list[tuple[str, str]]:
-    """Problems of ``rule`` as ``(kind, detail)``: ``structure``, ``operator``, ``unknown``."""
+def check(
+    rule: Any,
+    earlier_codes: Iterable[str],
+    choices: Mapping[str, Iterable[str]] | None = None,
+) -> list[tuple[str, str]]:
+    """Problems of ``rule`` as ``(kind, detail)``: ``structure``, ``operator``, ``unknown``,
+    ``value`` (a comparison without a value) and ``choice`` (``choices`` maps a question
+    code to its choice codes; a value outside them is reported as ``"CODE value"``)."""
     earlier = set(earlier_codes)
+    choices = choices or {}
     problems: list[tuple[str, str]] = []
 
     def walk(node: Any) -> None:
@@ -144,6 +152,15 @@ def check(rule: Any, earlier_codes: Iterable[str]) -> list[tuple[str, str]]:
             problems.append(("structure", f"{code} {op}"))
         if op in ("gt", "gte", "lt", "lte") and _number(node.get("value")) is None:
             problems.append(("structure", f"{code} {op}"))
+        value = node.get("value")
+        if op in CHOICE_OPS and _is_empty(value):
+            problems.append(("value", code))
+        elif code in choices and node.get("row") is None and op in CHOICE_OPS:
+            values = value if isinstance(value, list) else [value]
+            allowed = {str(c) for c in choices[code]}
+            unknown = [str(v) for v in values if str(v) not in allowed]
+            if unknown:
+                problems.append(("choice", f"{code} {unknown[0]}"))
 
     if rule not in (None, {}, ""):
         walk(rule)

@@ -227,12 +227,25 @@ def _check_pattern(pattern: str, where: str) -> None:
         _fail(_("%(where)s: the pattern is not a valid regular expression.") % {"where": where})
 
 
-def _check_rule(rule: Any, earlier: list[str], where: str) -> None:
-    problems = rules.check(rule, earlier)
+def _check_rule(
+    rule: Any, earlier: list[str], where: str, choices: dict[str, list[str]] | None = None
+) -> None:
+    problems = rules.check(rule, earlier, choices)
     if not problems:
         return
     kind, detail = problems[0]
-    if kind == "unknown":
+    if kind == "value":
+        message = _("%(where)s: the show-if condition on “%(code)s” needs a value.") % {
+            "where": where,
+            "code": detail,
+        }
+    elif kind == "choice":
+        code, value = detail.split(" ", 1)
+        message = _(
+            "%(where)s: the show-if rule uses “%(value)s”, which is not a choice code of "
+            "“%(code)s”."
+        ) % {"where": where, "code": code, "value": value}
+    elif kind == "unknown":
         message = _(
             "%(where)s: the show-if rule refers to “%(code)s”, which is not an earlier question."
         ) % {"where": where, "code": detail}
@@ -452,8 +465,14 @@ def _check_version_rules(version: QuestionnaireVersion) -> None:
     """After an edit or a move, every rule must still point to earlier questions."""
     structure = version_structure(version)
     earlier: list[str] = []
+    choices = {
+        q.code: answers.option_codes(q)
+        for q in structure.questions
+        if q.type in CHOICE_TYPES - MATRIX_TYPES or q.type == QuestionType.YES_NO
+    }
     for question in structure.questions:
-        _check_rule(question.show_if, earlier, _("Question %(code)s") % {"code": question.code})
+        where = _("Question %(code)s") % {"code": question.code}
+        _check_rule(question.show_if, earlier, where, choices)
         earlier.append(question.code)
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from onco_hdf import permissions as core
 from onco_hdf.models import Centre, Membership
-from surveys import answers, exports, filling, results, services
+from surveys import answers, exports, filling, results, rule_editor, services
 from surveys import permissions as perms
 from surveys.forms import (
     CampaignForm,
@@ -583,6 +583,7 @@ def question_edit(request, section_pk: int | None = None, pk: int | None = None)
             "question": question,
             "version": section.version,
             "structure": structure,
+            "rule_editor": rule_editor.editor_data(structure, section, question),
         },
     )
 

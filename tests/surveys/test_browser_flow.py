@@ -80,3 +80,69 @@ def test_project_manager_downloads_the_survey_report(page, live_server, pm, data
         p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages
     )
     assert "Rapport d'enquête" in text and "taux de réponse 100,0 %" in text
+
+
+def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server, pm):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from surveys import services
+    from tests.surveys.factories import questionnaire_data
+
+    version = services.questionnaire_import(data=questionnaire_data())
+    question = version.questions.get(code="Q4")
+    TOTPDevice.objects.create(user=pm, name="phone", confirmed=True)
+    log_in(page, live_server, "pm")
+    verify_second_factor(page, pm)
+    page.goto(f"{live_server.url}/enquetes/questions/{question.pk}/modifier/")
+    editor = page.get_by_role("group", name="Afficher cette question seulement si")
+    assert editor.get_by_text("Aucune condition : la question est toujours affichée.").is_visible()
+    # The JSON field is still there, folded as an advanced option.
+    assert not page.get_by_label("Afficher si (règle JSON)").is_visible()
+
+    editor.get_by_role("button", name="Ajouter une condition").click()
+    first = editor.get_by_role("group", name="Condition 1")
+    first.get_by_label("Question précédente").select_option("Q1")
+    first.get_by_label("Opérateur").select_option("equals")
+    assert first.get_by_label("Valeur").locator("option").all_inner_texts() == [
+        "— choisir —",
+        "a — Oui",
+        "b — Non",
+        "c — En projet",
+    ]
+    first.get_by_label("Valeur").select_option("c")
+
+    # The second condition is built with the keyboard only.
+    add = editor.get_by_role("button", name="Ajouter une condition")
+    add.focus()
+    page.keyboard.press("Enter")
+    second = editor.get_by_role("group", name="Condition 2")
+    questions = second.get_by_label("Question précédente")
+    assert questions.evaluate("el => el === document.activeElement")
+    assert questions.locator("option").all_inner_texts()[1:] == [
+        "Q1 — Équipé ?",
+        "Q2 — Part des patients",
+        "Q3 — Solutions de {{Q1}}",
+    ]  # only the questions before Q4
+    questions.select_option("Q2")
+    second.get_by_label("Opérateur").select_option("gte")
+    second.get_by_label("Valeur").fill("10")
+    editor.get_by_label("au moins une condition est remplie (ou)").check()
+    page.get_by_text("Avancé : modifier la règle en JSON").click()
+    assert '"any"' in page.get_by_label("Afficher si (règle JSON)").input_value()
+
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(f"**/versions/{version.pk}/**")
+    assert page.get_by_text("Question enregistrée.").is_visible()
+    question.refresh_from_db()
+    assert question.show_if == {
+        "any": [
+            {"q": "Q1", "op": "equals", "value": "c"},
+            {"q": "Q2", "op": "gte", "value": 10},
+        ]
+    }
+
+    # Back on the page, the editor shows the stored rule.
+    page.goto(f"{live_server.url}/enquetes/questions/{question.pk}/modifier/")
+    second = editor.get_by_role("group", name="Condition 2")
+    assert second.get_by_label("Valeur").input_value() == "10"
+    assert editor.get_by_label("au moins une condition est remplie (ou)").is_checked()
