@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from surveys.models import Response, ResponseStatus
 from tests.browser_helpers import log_in, verify_second_factor
+from tests.onco_hdf.test_accessibility import violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -129,6 +130,7 @@ def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server
     editor.get_by_label("au moins une condition est remplie (ou)").check()
     page.get_by_text("Avancé : modifier la règle en JSON").click()
     assert '"any"' in page.get_by_label("Afficher si (règle JSON)").input_value()
+    assert violations(page) == []  # labelled controls, groups with names (axe-core)
 
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"**/versions/{version.pk}/**")
@@ -146,3 +148,36 @@ def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server
     second = editor.get_by_role("group", name="Condition 2")
     assert second.get_by_label("Valeur").input_value() == "10"
     assert editor.get_by_label("au moins une condition est remplie (ou)").is_checked()
+
+
+def test_project_manager_revokes_then_reissues_an_invitation(page, live_server, pm, invitation):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from surveys.models import Invitation
+
+    inv, token = invitation
+    TOTPDevice.objects.create(user=pm, name="phone", confirmed=True)
+    log_in(page, live_server, "pm")
+    verify_second_factor(page, pm)
+    page.goto(f"{live_server.url}/enquetes/campagnes/{inv.campaign_id}/")
+    revoke = page.get_by_role("button", name="Révoquer — repondant@example.org")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Annuler": nothing happens
+    revoke.click()
+    assert Invitation.objects.get(pk=inv.pk).revoked_at is None
+    messages = []
+
+    def accept(dialog):
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    revoke.click()
+    page.get_by_text("Révoquée le").wait_for()
+    assert "Son lien cessera aussitôt de fonctionner" in messages[0]
+    assert Invitation.objects.get(pk=inv.pk).revoked_at is not None
+    page.goto(f"{live_server.url}/enquetes/r/{token}/")
+    assert page.get_by_text("n'est pas valide").is_visible()
+    page.goto(f"{live_server.url}/enquetes/campagnes/{inv.campaign_id}/")
+    page.get_by_role("button", name="Émettre un nouveau lien — repondant@example.org").click()
+    assert page.get_by_text("Un nouveau lien d’invitation a été envoyé").is_visible()
+    assert Invitation.objects.filter(revoked_at__isnull=True, email=inv.email).count() == 1
