@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from habilitations import services
 from habilitations.models import SheetStatus, SheetTransition
 from habilitations.services import TransitionError
+from tests.concurrency import run_together
 from tests.habilitations.factories import make_sheet
 from tests.requirements import need_postgres
 
@@ -17,25 +15,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def race(workers):
-    barrier = threading.Barrier(len(workers))
-    outcomes = []
-
-    def run(work):
-        try:
-            barrier.wait(timeout=10)
-            work()
-            outcomes.append("won")
-        except TransitionError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return sorted(outcomes)
+    """Run ``workers`` together: "won" for each that passed, "refused" for each refused."""
+    outcomes = run_together(*workers)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception) and not isinstance(outcome, TransitionError):
+            raise outcome
+    return sorted("refused" if isinstance(o, TransitionError) else "won" for o in outcomes)
 
 
 def test_concurrent_head_validations_exactly_one_wins(
