@@ -14,8 +14,8 @@ from django.db import transaction
 from habilitations import services
 from habilitations.catalogue_data import CATALOGUES
 from habilitations.models import HabilitationSheet, Level, Reminder, SheetLine, SheetTransition
-from onco_hdf.demo import DEMO_PASSWORD
-from onco_hdf.models import Centre, Membership, Role
+from onco_hdf.demo import demo_user_ensure
+from onco_hdf.models import Centre, Role
 
 # Extra demo physicians: username, first name, last name, role, centre short name.
 EXTRA_USERS = [
@@ -48,18 +48,13 @@ def _users() -> dict:
     user_model = get_user_model()
     centres = {c.short_name: c for c in Centre.objects.filter(is_demo=True)}
     for username, first, last, role, centre_short in EXTRA_USERS:
-        user, created = user_model.objects.get_or_create(
+        demo_user_ensure(
             username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "email": f"{username}@demo.onco-hdf.fr",
-            },
+            first_name=first,
+            last_name=last,
+            role=role,
+            centre=centres[centre_short],
         )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-        Membership.objects.get_or_create(user=user, role=role, centre=centres[centre_short])
     return {
         u.username: u
         for u in user_model.objects.filter(

@@ -192,6 +192,25 @@ USERS = [
 ]
 
 
+def demo_user_ensure(*, username: str, first_name: str, last_name: str, role: str, centre):
+    """A demo account with the demo password (set once) and its membership; idempotent."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": f"{username}@demo.onco-hdf.fr",
+        },
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+    if role == Role.ADMIN:
+        user.is_staff = user.is_superuser = True
+    user.save()
+    Membership.objects.get_or_create(user=user, role=role, centre=centre)
+    return user
+
+
 @transaction.atomic
 def seed(stdout=None) -> None:
     centres = {}
@@ -210,23 +229,13 @@ def seed(stdout=None) -> None:
             },
         )
         centres[short] = centre
-    user_model = get_user_model()
     for username, first, last, role, centre_short in USERS:
-        user, created = user_model.objects.get_or_create(
+        demo_user_ensure(
             username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "email": f"{username}@demo.onco-hdf.fr",
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-        if role == Role.ADMIN:
-            user.is_staff = user.is_superuser = True
-        user.save()
-        Membership.objects.get_or_create(
-            user=user, role=role, centre=centres[centre_short] if centre_short else None
+            first_name=first,
+            last_name=last,
+            role=role,
+            centre=centres[centre_short] if centre_short else None,
         )
     if stdout is not None:
         stdout.write(f"  {len(centres)} centres, {len(USERS)} demo users")
