@@ -122,3 +122,23 @@ def test_next_parameter_cannot_leave_the_site(pm):
         {"token": current_code(device), "next": "https://evil.example.org/"},
     )
     assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_a_user_changes_their_password_from_the_menu(oncologist_a):
+    client = login(oncologist_a)
+    home = client.get("/").content.decode()
+    assert 'href="/compte/mot-de-passe/changer/"' in home and "Mon mot de passe" in home
+    short = client.post(
+        "/compte/mot-de-passe/changer/",
+        {"old_password": PASSWORD, "new_password1": "court", "new_password2": "court"},
+    )
+    assert "Ce mot de passe est trop court" in short.content.decode()
+    new = "un-mot-de-passe-bien-long-2026"
+    done = client.post(
+        "/compte/mot-de-passe/changer/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert done.status_code == 302
+    oncologist_a.refresh_from_db()
+    assert oncologist_a.check_password(new)
