@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from onco_hdf.models import REGIONAL_ROLES, Centre, Membership, Role
+from onco_hdf.models import Centre, Membership, Role
 
 _CACHE_ATTR = "_onco_memberships"
 
@@ -125,10 +125,6 @@ def can_view_history(user) -> bool:
 
 def can_view_job(user, job) -> bool:
     return job.created_by_id == user.pk or is_project_manager(user)
-
-
-def regional_roles_of(user) -> set[str]:
-    return roles_of(user) & set(REGIONAL_ROLES)
 
 
 def require(check: Callable[..., bool]):

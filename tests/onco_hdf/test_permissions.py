@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
 
 from onco_hdf import permissions
 from onco_hdf.models import Centre, Membership, Role
@@ -169,10 +169,7 @@ def test_scope_to_user_filters_by_membership(centre_a, centre_b, oncologist_a, p
         set(permissions.scope_to_user(all_centres, copil, centre_field="pk", regional=False))
         == set()
     )
-    assert (
-        list(permissions.scope_to_user(all_centres, Client().session and None, centre_field="pk"))
-        == []
-    )
+    assert list(permissions.scope_to_user(all_centres, AnonymousUser(), centre_field="pk")) == []
 
 
 @pytest.mark.django_db
