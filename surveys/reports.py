@@ -16,6 +16,7 @@ from surveys import answers
 from surveys.exports import codebook_rows
 from surveys.models import MATRIX_TYPES, Campaign, QuestionType
 from surveys.results import CampaignResults, campaign_results, participation
+from surveys.selectors import campaign_list_for_user
 from surveys.services import SECTOR
 
 CATEGORICAL = (QuestionType.SINGLE, QuestionType.LIKERT, QuestionType.YES_NO, QuestionType.MULTIPLE)
@@ -129,8 +130,10 @@ def build_survey_report_context(*, job, report) -> ReportSpec:
     campaign_id = str(job.params.get("p_campaign", ""))
     if not campaign_id.isdigit():
         raise JobInputError(_("The campaign of the report is missing."))
+    # Scoped to the person who asked, like every other read.
     campaign = (
-        Campaign.objects.select_related("version", "version__questionnaire")
+        campaign_list_for_user(job.created_by)
+        .select_related("version", "version__questionnaire")
         .filter(pk=int(campaign_id))
         .first()
     )
