@@ -13,7 +13,7 @@ $(PY):
 
 install: $(PY)
 	$(PIP) install --quiet -e '.[dev]'
-	@command -v msgfmt >/dev/null && $(PY) manage.py compilemessages --ignore=.venv -v0 || echo "msgfmt not found: using the committed French catalogue (.mo)"
+	$(PY) -m onco_hdf.i18n_check --compile locale/fr/LC_MESSAGES/django.po
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -38,10 +38,11 @@ lint: install
 
 # Catalogue completeness: every string marked for translation has its French text.
 i18n: install
-	$(PY) manage.py makemessages -l fr --ignore=.venv --ignore=staticfiles --no-obsolete -v0
-	$(PY) manage.py makemessages -l fr -d djangojs --ignore=.venv --ignore=staticfiles --ignore=static/vendor -v0
+	$(PY) manage.py makemessages -l fr --ignore=.venv --ignore=staticfiles --no-obsolete --add-location=file -v0
+	$(PY) manage.py makemessages -l fr -d djangojs --ignore=.venv --ignore=staticfiles --ignore=static/vendor --add-location=file -v0
+	$(PY) -m onco_hdf.i18n_check --normalize locale/fr/LC_MESSAGES/*.po
 	$(PY) -m onco_hdf.i18n_check locale/fr/LC_MESSAGES/django.po
-	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) -m onco_hdf.i18n_check --compile locale/fr/LC_MESSAGES/django.po
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -1,8 +1,28 @@
-"""Fail when the French catalogue has an untranslated or fuzzy entry (``make i18n``)."""
+"""French catalogue tools for ``make i18n``.
+
+``python -m onco_hdf.i18n_check CATALOGUE`` fails when an entry is untranslated or fuzzy.
+``--compile`` writes the ``.mo`` beside each catalogue (built, never committed: a binary file
+cannot be merged). ``--normalize`` rewrites the catalogue in a stable form (entries sorted
+by message, no creation date, file names without line numbers) so that two branches adding
+strings in different places merge without conflict.
+"""
 
 import sys
 
 import polib
+
+
+def normalize(path: str) -> None:
+    catalogue = polib.pofile(path, wrapwidth=0)
+    catalogue.metadata.pop("POT-Creation-Date", None)
+    for entry in catalogue:
+        entry.occurrences = sorted({(name, "") for name, _line in entry.occurrences})
+    catalogue.sort(key=lambda e: (e.obsolete, e.msgctxt or "", e.msgid))
+    catalogue.save(path)
+
+
+def compile_catalogue(path: str) -> None:
+    polib.pofile(path).save_as_mofile(path[: -len(".po")] + ".mo")
 
 
 def main(path: str) -> int:
@@ -20,4 +40,10 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    args = sys.argv[1:]
+    actions = {"--normalize": normalize, "--compile": compile_catalogue}
+    if args and args[0] in actions:
+        for catalogue_path in args[1:]:
+            actions[args[0]](catalogue_path)
+        sys.exit(0)
+    sys.exit(main(args[0]))
