@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from surveys import rules
 from surveys.models import (
     MATRIX_TYPES,
+    NA_CODE,
     OTHER_CODE,
     PIPE_RE,
     Answer,
@@ -54,6 +55,8 @@ def option_codes(question: Question) -> list[str]:
     codes = [c.code for c in question.options()]
     if question.allow_other and question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
         codes.append(OTHER_CODE)
+    if question.type in MATRIX_TYPES and question.not_applicable_label:
+        codes.append(NA_CODE)
     return codes
 
 
@@ -63,6 +66,8 @@ def option_labels(question: Question) -> dict[str, str]:
     labels = {c.code: c.label for c in question.options()}
     if question.allow_other:
         labels[OTHER_CODE] = _("Other")
+    if question.type in MATRIX_TYPES and question.not_applicable_label:
+        labels[NA_CODE] = question.not_applicable_label
     return labels
 
 
@@ -210,6 +215,10 @@ def parse(question: Question, data) -> Parsed:
         flat = [c for v in cells.values() for c in (v if multi else [v]) if c]
         if bad_row or any(c not in codes for c in flat):
             result.error = invalid_choice
+        elif multi and any(NA_CODE in v and len(v) > 1 for v in cells.values()):
+            result.error = _("“%(na)s” does not combine with another choice on the same row.") % {
+                "na": question.not_applicable_label
+            }
         else:
             value = {
                 r: ([c for c in codes if c in v] if multi else v) for r, v in cells.items() if v
@@ -245,8 +254,23 @@ def _other_error(result: Parsed) -> str:
     return ""
 
 
+def missing_message(question: Question, value: Any) -> str:
+    """Why a required question is not complete, in words the respondent can act on."""
+    if question.type in MATRIX_TYPES and value:
+        blank = sum(1 for r in question.rows() if not value.get(r.code))
+        message = _("Every row needs an answer: %(n)d row(s) left blank.") % {"n": blank}
+        if question.not_applicable_label:
+            message += " " + _("Tick “%(na)s” on the rows that do not apply to you.") % {
+                "na": question.not_applicable_label
+            }
+        return message
+    return _("This question is required.")
+
+
 def is_complete(question: Question, value: Any) -> bool:
-    """A required question is answered (a matrix needs every row, a ranking its N ranks)."""
+    """A required question is answered (a matrix needs every row, a ranking its N ranks).
+
+    A matrix row answered "not applicable" counts as answered."""
     if value in (None, "", [], {}):
         return False
     if question.type in MATRIX_TYPES:

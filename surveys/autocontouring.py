@@ -185,6 +185,7 @@ QUESTIONNAIRE = {
                     "label": "Pour quelles localisations et quels types de structures "
                     "utilisez-vous {{B2_SOLUTIONS}} ?",
                     "rows": SITES,
+                    "not_applicable_label": "Non utilisé",
                     "options": [
                         ["oar", "Organes à risque"],
                         ["ctv", "CTV"],
@@ -231,6 +232,7 @@ QUESTIONNAIRE = {
                     "show_if": ROUTINE,
                     "label": "Importance des retouches manuelles par localisation",
                     "rows": SITES[:4],
+                    "not_applicable_label": "Non utilisé",
                     "options": [
                         ["aucune", "Aucune"],
                         ["mineures", "Mineures"],

@@ -116,6 +116,15 @@ class QuestionForm(forms.Form):
         help_text=_("One per line: “code | label” (matrices only)."),
     )
     allow_other = forms.BooleanField(label=_("Add “Other, please specify”"), required=False)
+    not_applicable_label = forms.CharField(
+        label=_("“Not applicable” column (matrices)"),
+        max_length=60,
+        required=False,
+        help_text=_(
+            "E.g. “Not used”: each row can be ticked as not applicable, which answers a "
+            "required matrix for that row. Leave empty for no such column."
+        ),
+    )
     min_value = forms.FloatField(label=_("Minimum"), required=False)
     max_value = forms.FloatField(label=_("Maximum"), required=False)
     unit = forms.CharField(label=_("Unit"), max_length=30, required=False)
@@ -173,6 +182,7 @@ class QuestionForm(forms.Form):
                 "help_text",
                 "required",
                 "allow_other",
+                "not_applicable_label",
                 "min_value",
                 "max_value",
                 "unit",

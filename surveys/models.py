@@ -33,6 +33,8 @@ choice_code_validator = RegexValidator(
 PIPE_RE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 # Reserved choice code of the "other, please specify" option.
 OTHER_CODE = "other"
+# Reserved column code of a matrix's per-row "not applicable" column.
+NA_CODE = "na"
 
 
 class Questionnaire(models.Model):
@@ -184,6 +186,15 @@ class Question(models.Model):
         _("number of items to rank / maximum choices"), null=True, blank=True
     )
     allow_other = models.BooleanField(_("“Other, please specify” option"), default=False)
+    not_applicable_label = models.CharField(
+        _("“not applicable” column"),
+        max_length=60,
+        blank=True,
+        help_text=_(
+            "Matrices: label of an extra column ticked for the rows that do not apply "
+            "(e.g. “Not used”); a required matrix then accepts it as the answer of a row."
+        ),
+    )
     show_if = models.JSONField(_("show if"), null=True, blank=True)
 
     class Meta:

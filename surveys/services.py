@@ -35,6 +35,7 @@ from surveys.models import (
     CODE_RE,
     EDITABLE_STATUSES,
     MATRIX_TYPES,
+    NA_CODE,
     NUMERIC_TYPES,
     OTHER_CODE,
     OTHER_TYPES,
@@ -110,6 +111,7 @@ def _question_to_dict(q: Question) -> dict:
         "max_length": q.max_length,
         "max_choices": q.max_choices,
         "allow_other": q.allow_other or None,
+        "not_applicable_label": q.not_applicable_label,
         "show_if": q.show_if,
         "rows": [[c.code, c.label] for c in q.rows()],
     }
@@ -195,7 +197,13 @@ def validate_questionnaire_dict(data: Any) -> None:
                 _fail(_("%(where)s: the label is empty.") % {"where": where})
             options = _clean_pairs(q.get("options", []), where)
             rows = _clean_pairs(q.get("rows", []), where)
-            _check_question_shape(q["type"], options, rows, where)
+            not_applicable = str(q.get("not_applicable_label") or "")
+            if len(not_applicable) > 60:
+                _fail(
+                    _("%(where)s: the “not applicable” label has 60 characters at most.")
+                    % {"where": where}
+                )
+            _check_question_shape(q["type"], options, rows, where, not_applicable)
             _number_or_none(q.get("min_value"), where)
             _number_or_none(q.get("max_value"), where)
             for key in ("max_length", "max_choices"):
@@ -210,11 +218,18 @@ def validate_questionnaire_dict(data: Any) -> None:
             earlier.append(code)
 
 
-def _check_question_shape(qtype: str, options: list, rows: list, where: str) -> None:
+def _check_question_shape(
+    qtype: str, options: list, rows: list, where: str, not_applicable: str = ""
+) -> None:
     if qtype in CHOICE_TYPES and not options:
         _fail(_("%(where)s: this type of question needs options.") % {"where": where})
     if qtype in MATRIX_TYPES and not rows:
         _fail(_("%(where)s: a matrix needs rows.") % {"where": where})
+    if qtype in MATRIX_TYPES and not_applicable and NA_CODE in {c for c, _label in options}:
+        _fail(
+            _("%(where)s: the column code “%(code)s” is reserved for the “not applicable” column.")
+            % {"where": where, "code": NA_CODE}
+        )
 
 
 def _check_pattern(pattern: str, where: str) -> None:
@@ -289,6 +304,9 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
                 max_length=q.get("max_length") or None,
                 max_choices=q.get("max_choices") or None,
                 allow_other=bool(q.get("allow_other")) and q["type"] in OTHER_TYPES,
+                not_applicable_label=str(q.get("not_applicable_label", ""))[:60]
+                if q["type"] in MATRIX_TYPES
+                else "",
                 show_if=q.get("show_if") or None,
             )
             _replace_choices(
@@ -456,6 +474,7 @@ class QuestionInput:
     max_length: int | None = None
     max_choices: int | None = None
     allow_other: bool = False
+    not_applicable_label: str = ""
     show_if: Any = None
     options: list = field(default_factory=list)
     rows: list = field(default_factory=list)
@@ -490,7 +509,7 @@ def question_save(
         )
     options = _clean_pairs([list(p) for p in data.options], where)
     rows = _clean_pairs([list(p) for p in data.rows], where)
-    _check_question_shape(data.type, options, rows, where)
+    _check_question_shape(data.type, options, rows, where, data.not_applicable_label)
     _check_pattern(data.pattern, where)
     if (
         data.type in NUMERIC_TYPES
@@ -527,6 +546,9 @@ def question_save(
         setattr(question, name, getattr(data, name))
     question.show_if = data.show_if or None
     question.allow_other = data.allow_other and data.type in OTHER_TYPES
+    question.not_applicable_label = (
+        data.not_applicable_label.strip() if data.type in MATRIX_TYPES else ""
+    )
     question.save()
     _replace_choices(question, options, rows)
     _check_version_rules(version)
@@ -965,11 +987,8 @@ def response_problems(response: Response, structure: Structure) -> list[Problem]
                 and question.required
                 and not answers.is_complete(question, values.get(question.code))
             ):
-                problems.append(
-                    Problem(
-                        question.code, section.code, question.label, _("This question is required.")
-                    )
-                )
+                message = answers.missing_message(question, values.get(question.code))
+                problems.append(Problem(question.code, section.code, question.label, message))
     return problems
 
 
