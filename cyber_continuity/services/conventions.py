@@ -1,0 +1,490 @@
+"""Convention templates, conventions, placeholders and the convention workflow."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cyber_continuity.models import (
+    EDITABLE_STATUSES,
+    ClauseKind,
+    Convention,
+    ConventionClause,
+    ConventionClauseEdit,
+    ConventionParty,
+    ConventionStatus,
+    ConventionTemplate,
+    ConventionTemplateVersion,
+    ConventionTransition,
+    TemplateClause,
+)
+from cyber_continuity.services.common import Move, StaleEditError, TransitionError, _label
+from onco_hdf.models import Centre
+
+# --- Placeholders ---------------------------------------------------------------------
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
+CENTRE_FIELDS = (
+    "name",
+    "short_name",
+    "finess",
+    "city",
+    "legal_entity",
+    "address",
+    "crisis_contact",
+)
+PARTY_KEYS = ("centre_a", "centre_b", "centre_c", "centre_d")
+OTHER_PLACEHOLDERS = {("convention", "title"), ("parties", "names")}
+
+
+def known_placeholder(obj: str, attr: str) -> bool:
+    return (obj in PARTY_KEYS and attr in CENTRE_FIELDS) or (obj, attr) in OTHER_PLACEHOLDERS
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    return [
+        m.group(0)
+        for m in PLACEHOLDER_RE.finditer(text)
+        if not known_placeholder(m.group(1), m.group(2))
+    ]
+
+
+def centre_placeholder_values(centre: Centre) -> dict[str, str]:
+    profile = getattr(centre, "continuity_profile", None)
+    contact = centre.crisis_contacts.order_by("order", "name").first()
+    return {
+        "name": centre.name,
+        "short_name": centre.label,
+        "finess": centre.finess,
+        "city": centre.city,
+        "legal_entity": (profile.legal_entity if profile else "") or centre.name,
+        "address": (profile.address if profile else "") or centre.city,
+        "crisis_contact": f"{contact.name}, {contact.function}, {contact.mobile_phone}"
+        if contact
+        else "—",
+    }
+
+
+def placeholder_values(*, centres: list[Centre], title: str) -> dict[tuple[str, str], str]:
+    values: dict[tuple[str, str], str] = {
+        ("convention", "title"): title,
+        ("parties", "names"): ", ".join(c.name for c in centres),
+    }
+    for key, centre in zip(PARTY_KEYS, centres, strict=False):
+        for attr, value in centre_placeholder_values(centre).items():
+            values[(key, attr)] = value
+    return values
+
+
+def fill_placeholders(text: str, values: dict[tuple[str, str], str]) -> str:
+    """Replace known ``{{obj.attr}}`` by plain values; leave anything else untouched.
+
+    A regular-expression substitution, never template rendering: the text is user input and
+    must not reach the template engine.
+    """
+
+    def replace(match: re.Match) -> str:
+        return values.get((match.group(1), match.group(2)), match.group(0))
+
+    return PLACEHOLDER_RE.sub(replace, text)
+
+
+# --- Convention templates -------------------------------------------------------------
+DEFAULT_CLAUSES = [
+    (
+        ClauseKind.PARTIES,
+        False,
+        gettext_lazy(
+            "This convention is made between {{centre_a.legal_entity}} ({{centre_a.name}}, "
+            "FINESS {{centre_a.finess}}), {{centre_a.address}}, and {{centre_b.legal_entity}} "
+            "({{centre_b.name}}, FINESS {{centre_b.finess}}), {{centre_b.address}}."
+        ),
+    ),
+    (
+        ClauseKind.SCOPE,
+        True,
+        gettext_lazy(
+            "It applies when a party loses its information systems (record-and-verify, "
+            "planning system, oncology information system) following a malicious incident and "
+            "can no longer treat its patients safely."
+        ),
+    ),
+    (
+        ClauseKind.ACTIVATION,
+        True,
+        gettext_lazy(
+            "The convention is activated by a call between crisis contacts, confirmed in "
+            "writing through an out-of-band channel. Crisis contacts: {{centre_a.crisis_contact}}; "
+            "{{centre_b.crisis_contact}}."
+        ),
+    ),
+    (
+        ClauseKind.RESPONSIBILITY,
+        True,
+        gettext_lazy(
+            "The receiving centre's radiation oncologist validates the treatment continued there; "
+            "its medical physicist validates the plan or the re-planning."
+        ),
+    ),
+    (
+        ClauseKind.RADIATION_PROTECTION,
+        False,
+        gettext_lazy(
+            "The receiving centre applies its own radiation protection rules to patients and to "
+            "staff made available."
+        ),
+    ),
+    (
+        ClauseKind.STAFF,
+        True,
+        gettext_lazy(
+            "The affected centre may make radiation therapists and physicists available to the "
+            "receiving centre, under its supervision."
+        ),
+    ),
+    (
+        ClauseKind.DATA,
+        False,
+        gettext_lazy(
+            "Data are exchanged through a secure channel approved by both data protection officers "
+            "and hosted by certified health data hosts (HDS)."
+        ),
+    ),
+    (
+        ClauseKind.BILLING,
+        True,
+        gettext_lazy(
+            "Treatment delivered is billed by the receiving centre according to the national "
+            "tariffs."
+        ),
+    ),
+    (
+        ClauseKind.INSURANCE,
+        False,
+        gettext_lazy("Each party keeps its own civil liability insurance for its activity."),
+    ),
+    (
+        ClauseKind.QUALITY,
+        False,
+        gettext_lazy(
+            "Significant radiation protection events are declared by the centre where they occur; "
+            "both parties share their analysis."
+        ),
+    ),
+    (
+        ClauseKind.DURATION,
+        True,
+        gettext_lazy(
+            "The convention is made for three years and can be renewed by written agreement."
+        ),
+    ),
+]
+
+
+@transaction.atomic
+def template_create(
+    *, title: str, description: str = "", user=None, is_demo: bool = False
+) -> ConventionTemplate:
+    if ConventionTemplate.objects.filter(title=title).exists():
+        raise ValidationError(_("A template with this title already exists."))
+    template = ConventionTemplate.objects.create(
+        title=title, description=description, is_demo=is_demo
+    )
+    version = ConventionTemplateVersion.objects.create(template=template, number=1)
+    for order, (kind, negotiable, body) in enumerate(DEFAULT_CLAUSES, start=1):
+        TemplateClause.objects.create(
+            version=version,
+            order=order,
+            kind=kind,
+            title=str(ClauseKind(kind).label),
+            body=str(body),
+            negotiable=negotiable,
+        )
+    return template
+
+
+def _locked_version(version_id: int) -> ConventionTemplateVersion:
+    return ConventionTemplateVersion.objects.select_for_update().get(pk=version_id)
+
+
+@transaction.atomic
+def template_version_publish(
+    *, version: ConventionTemplateVersion, user, notes: str = ""
+) -> ConventionTemplateVersion:
+    version = _locked_version(version.pk)
+    if version.is_published:
+        raise ValidationError(_("This version is already published."))
+    if not version.clauses.exists():
+        raise ValidationError(_("A version without clauses cannot be published."))
+    for clause in version.clauses.all():
+        unknown = unknown_placeholders(clause.body)
+        if unknown:
+            raise ValidationError(
+                _("Clause “%(title)s” has unknown placeholders: %(names)s")
+                % {"title": clause.title, "names": ", ".join(unknown)}
+            )
+    version.published_at = timezone.now()
+    version.published_by = user
+    if notes:
+        version.notes = notes
+    version.save()
+    return version
+
+
+@transaction.atomic
+def template_version_create_next(*, template: ConventionTemplate) -> ConventionTemplateVersion:
+    """A new draft version, copied from the latest version."""
+    ConventionTemplate.objects.select_for_update().get(pk=template.pk)
+    latest = template.versions.order_by("-number").first()
+    if latest is not None and not latest.is_published:
+        raise ValidationError(_("Publish or finish the current draft version first."))
+    number = (latest.number if latest else 0) + 1
+    version = ConventionTemplateVersion.objects.create(template=template, number=number)
+    if latest is not None:
+        for clause in latest.clauses.all():
+            TemplateClause.objects.create(
+                version=version,
+                order=clause.order,
+                kind=clause.kind,
+                title=clause.title,
+                body=clause.body,
+                negotiable=clause.negotiable,
+            )
+    return version
+
+
+# --- Conventions ----------------------------------------------------------------------
+@transaction.atomic
+def convention_create(
+    *,
+    template_version: ConventionTemplateVersion,
+    centres: list[Centre],
+    title: str,
+    user,
+    start_date=None,
+    end_date=None,
+    is_demo: bool = False,
+) -> Convention:
+    if not template_version.is_published:
+        raise ValidationError(_("Only a published template version can be used."))
+    if len({c.pk for c in centres}) < 2:
+        raise ValidationError(_("A convention needs at least two different centres."))
+    if len(centres) > len(PARTY_KEYS):
+        raise ValidationError(_("A convention has at most four parties."))
+    convention = Convention.objects.create(
+        title=title,
+        template_version=template_version,
+        created_by=user,
+        start_date=start_date,
+        end_date=end_date,
+        is_demo=is_demo,
+    )
+    for centre in centres:
+        ConventionParty.objects.create(convention=convention, centre=centre)
+    values = placeholder_values(centres=centres, title=title)
+    for clause in template_version.clauses.all():
+        ConventionClause.objects.create(
+            convention=convention,
+            order=clause.order,
+            kind=clause.kind,
+            title=clause.title,
+            body=fill_placeholders(clause.body, values),
+            negotiable=clause.negotiable,
+            updated_by=user,
+        )
+    ConventionTransition.objects.create(
+        convention=convention, from_status="", to_status=ConventionStatus.DRAFT, user=user
+    )
+    return convention
+
+
+@transaction.atomic
+def convention_clause_update(
+    *, clause: ConventionClause, body: str, expected_version: int, user
+) -> ConventionClause:
+    """Save a negotiable clause if nobody saved it since ``expected_version`` was read."""
+    clause = (
+        ConventionClause.objects.select_for_update().select_related("convention").get(pk=clause.pk)
+    )
+    if not clause.negotiable:
+        raise ValidationError(_("This clause comes from the template and cannot be negotiated."))
+    if clause.convention.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("The convention is “%(status)s”: its clauses can no longer be edited.")
+            % {"status": clause.convention.get_status_display()}
+        )
+    if clause.version != expected_version:
+        base = clause.edits.filter(version=expected_version + 1).first()
+        who = clause.updated_by.get_full_name() if clause.updated_by else _("someone")
+        raise StaleEditError(
+            _(
+                "%(who)s saved this clause while you were editing it. Your text was not saved: "
+                "it is kept below. Compare it with the current text, then save again."
+            )
+            % {"who": who or clause.updated_by.username},
+            clause=clause,
+            base_body=base.old_body if base else clause.body,
+        )
+    body = body.replace("\r\n", "\n").strip()
+    if body == clause.body:
+        return clause
+    ConventionClauseEdit.objects.create(
+        clause=clause,
+        user=user,
+        version=clause.version + 1,
+        old_body=clause.body,
+        new_body=body,
+    )
+    clause.body = body
+    clause.version += 1
+    clause.updated_by = user
+    clause.save()
+    return clause
+
+
+def text_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Word-level diff as (op, text) pieces: op is "equal", "delete" or "insert"."""
+    old_words = re.split(r"(\s+)", old)
+    new_words = re.split(r"(\s+)", new)
+    pieces: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=old_words, b=new_words, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            pieces.append(("equal", "".join(old_words[a0:a1])))
+        else:
+            if a1 > a0:
+                pieces.append(("delete", "".join(old_words[a0:a1])))
+            if b1 > b0:
+                pieces.append(("insert", "".join(new_words[b0:b1])))
+    return pieces
+
+
+S = ConventionStatus
+# The one table of allowed convention moves. "In force" is reached only by the last signature.
+CONVENTION_TRANSITIONS: dict[tuple[str, str], Move] = {
+    (S.DRAFT, S.NEGOTIATION): Move(gettext_lazy("Open the negotiation")),
+    (S.NEGOTIATION, S.AWAITING_SIGNATURE): Move(gettext_lazy("Send for signature")),
+    (S.AWAITING_SIGNATURE, S.NEGOTIATION): Move(gettext_lazy("Reopen the negotiation")),
+    (S.AWAITING_SIGNATURE, S.IN_FORCE): Move(gettext_lazy("All parties signed"), manual=False),
+    (S.IN_FORCE, S.RENEWAL_DUE): Move(gettext_lazy("Mark renewal due")),
+    (S.RENEWAL_DUE, S.IN_FORCE): Move(gettext_lazy("Renew for three years")),
+    (S.RENEWAL_DUE, S.EXPIRED): Move(gettext_lazy("Mark expired")),
+    (S.DRAFT, S.TERMINATED): Move(gettext_lazy("Abandon")),
+    (S.NEGOTIATION, S.TERMINATED): Move(gettext_lazy("Abandon")),
+    (S.IN_FORCE, S.TERMINATED): Move(gettext_lazy("Terminate")),
+    (S.RENEWAL_DUE, S.TERMINATED): Move(gettext_lazy("Terminate")),
+}
+
+
+def convention_moves_from(status: str) -> list[tuple[str, Move]]:
+    return [
+        (to, move)
+        for (frm, to), move in CONVENTION_TRANSITIONS.items()
+        if frm == status and move.manual
+    ]
+
+
+def _convention_move(
+    convention: Convention, to_status: str, user, comment: str = "", *, manual: bool = True
+) -> Convention:
+    """Apply one move on a row already locked by the caller."""
+    move = CONVENTION_TRANSITIONS.get((convention.status, to_status))
+    if move is None or (manual and not move.manual):
+        raise TransitionError(
+            _("A convention cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": convention.get_status_display(), "to": _label(ConventionStatus, to_status)}
+        )
+    from_status = convention.status
+    convention.status = to_status
+    if to_status == S.NEGOTIATION and from_status == S.AWAITING_SIGNATURE:
+        convention.parties.update(signed_at=None, signed_by=None)
+    if to_status == S.IN_FORCE:
+        today = timezone.localdate()
+        if from_status == S.RENEWAL_DUE:
+            convention.start_date = convention.end_date or today
+        else:
+            convention.start_date = convention.start_date or today
+        convention.end_date = convention.start_date + timedelta(days=3 * 365)
+    convention.save()
+    ConventionTransition.objects.create(
+        convention=convention,
+        from_status=from_status,
+        to_status=to_status,
+        user=user,
+        comment=comment,
+    )
+    return convention
+
+
+@transaction.atomic
+def convention_transition(
+    *, convention: Convention, to_status: str, user, comment: str = ""
+) -> Convention:
+    convention = Convention.objects.select_for_update().get(pk=convention.pk)
+    return _convention_move(convention, to_status, user, comment)
+
+
+@transaction.atomic
+def convention_sign(*, convention: Convention, centre: Centre, user) -> Convention:
+    """Sign for one party; the last signature brings the convention into force."""
+    convention = Convention.objects.select_for_update().get(pk=convention.pk)
+    if convention.status != S.AWAITING_SIGNATURE:
+        raise TransitionError(_("Only a convention awaiting signature can be signed."))
+    party = convention.parties.filter(centre=centre).first()
+    if party is None:
+        raise ValidationError(_("This centre is not a party to the convention."))
+    if party.signed_at is not None:
+        raise ValidationError(_("This party has already signed."))
+    party.signed_at = timezone.now()
+    party.signed_by = user
+    party.save()
+    if not convention.parties.filter(signed_at__isnull=True).exists():
+        _convention_move(convention, S.IN_FORCE, user, manual=False)
+    return convention
+
+
+RENEWAL_NOTICE = timedelta(days=90)
+
+
+def convention_expiry_check(*, today: date | None = None) -> int:
+    """Beat task body: in force → renewal due 90 days before the end; renewal due → expired."""
+    today = today or timezone.localdate()
+    moved = 0
+    due = Convention.objects.filter(status=S.IN_FORCE, end_date__lte=today + RENEWAL_NOTICE)
+    for convention in due.values_list("pk", flat=True):
+        moved += _move_if(convention, S.IN_FORCE, S.RENEWAL_DUE)
+    for convention in Convention.objects.filter(status=S.RENEWAL_DUE, end_date__lt=today):
+        moved += _move_if(convention.pk, S.RENEWAL_DUE, S.EXPIRED)
+    return moved
+
+
+@transaction.atomic
+def _move_if(convention_id: int, from_status: str, to_status: str) -> int:
+    convention = Convention.objects.select_for_update().get(pk=convention_id)
+    if convention.status != from_status:
+        return 0
+    _convention_move(convention, to_status, None, _("Automatic"), manual=False)
+    return 1
+
+
+@transaction.atomic
+def template_clauses_save(*, formset) -> None:
+    """Save the clauses of a draft template version (the formset is already valid)."""
+    version = _locked_version(formset.instance.pk)
+    if version.is_published:
+        raise ValidationError(_("A published version is frozen: create a new version."))
+    formset.save()
+
+
+def convention_edits(convention: Convention):
+    return (
+        ConventionClauseEdit.objects.filter(clause__convention=convention)
+        .select_related("clause", "user")
+        .order_by("-at", "-pk")
+    )

@@ -1,0 +1,442 @@
+"""Crises: workflow, patient groups, matching of receivers, transfers, actions, metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cyber_continuity.models import (
+    LINAC_TECHNIQUES,
+    CapacityDeclaration,
+    Convention,
+    Crisis,
+    CrisisAction,
+    CrisisEvent,
+    CrisisStatus,
+    CrisisTransition,
+    PatientGroup,
+    Transfer,
+    TransferPlanEntry,
+    TransferStatus,
+)
+from cyber_continuity.services.common import Move, TransitionError, _label, notify_crisis_contacts
+from cyber_continuity.services.plans import (
+    active_convention_between,
+    linacs,
+    machine_capable,
+    plan_transferable,
+)
+from onco_hdf.models import Centre
+
+# --- Crises ---------------------------------------------------------------------------
+C = CrisisStatus
+# The one table of allowed crisis moves.
+CRISIS_TRANSITIONS: dict[tuple[str, str], Move] = {
+    (C.ALERT, C.DECLARED): Move(gettext_lazy("Declare the crisis")),
+    (C.ALERT, C.CLOSED): Move(gettext_lazy("Close: false alarm")),
+    (C.DECLARED, C.TRANSFERS): Move(gettext_lazy("Start the transfers")),
+    (C.DECLARED, C.STABILISED): Move(gettext_lazy("Stabilised without transfer")),
+    (C.TRANSFERS, C.STABILISED): Move(gettext_lazy("Mark stabilised")),
+    (C.STABILISED, C.RETURN): Move(gettext_lazy("Start the return")),
+    (C.STABILISED, C.LIFTED): Move(gettext_lazy("Lift the crisis")),
+    (C.RETURN, C.LIFTED): Move(gettext_lazy("Lift the crisis")),
+    (C.LIFTED, C.RETEX): Move(gettext_lazy("Start the lessons learned")),
+    (C.RETEX, C.CLOSED): Move(gettext_lazy("Close")),
+}
+
+
+def crisis_moves_from(status: str) -> list[tuple[str, Move]]:
+    return [(to, move) for (frm, to), move in CRISIS_TRANSITIONS.items() if frm == status]
+
+
+def _crisis_move(crisis: Crisis, to_status: str, user, comment: str = "") -> Crisis:
+    move = CRISIS_TRANSITIONS.get((crisis.status, to_status))
+    if move is None:
+        raise TransitionError(
+            _("A crisis cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": crisis.get_status_display(), "to": _label(CrisisStatus, to_status)}
+        )
+    from_status = crisis.status
+    crisis.status = to_status
+    now = timezone.now()
+    if to_status == C.DECLARED:
+        crisis.declared_at = now
+        crisis.declared_by = user
+    if to_status == C.CLOSED:
+        crisis.closed_at = now
+    crisis.save()
+    CrisisTransition.objects.create(
+        crisis=crisis,
+        from_status=from_status,
+        to_status=to_status,
+        user=user,
+        comment=comment,
+        at=now,
+    )
+    _event(
+        crisis,
+        user,
+        _("Status: %(status)s.") % {"status": _label(CrisisStatus, to_status)}
+        + (f" {comment}" if comment else ""),
+        at=now,
+    )
+    if to_status == C.DECLARED:
+        _notify_declared(crisis)
+    return crisis
+
+
+def _event(crisis: Crisis, user, text: str, at=None) -> CrisisEvent:
+    return CrisisEvent.objects.create(crisis=crisis, user=user, text=text, at=at or timezone.now())
+
+
+def _crisis_prefix(crisis: Crisis) -> str:
+    return _("[EXERCISE] ") if crisis.is_exercise else ""
+
+
+def _notify_declared(crisis: Crisis) -> None:
+    receivers = Centre.objects.filter(receiving_plans__centre=crisis.centre).distinct()
+    count = notify_crisis_contacts(
+        centres=receivers,
+        subject=_crisis_prefix(crisis)
+        + _("Cyber crisis declared at %(centre)s") % {"centre": crisis.centre.label},
+        message=_(
+            "%(centre)s has declared a cyber crisis. Your centre is in its transfer "
+            "plan: please stand by for transfer requests. %(url)s"
+        )
+        % {
+            "centre": crisis.centre.name,
+            "url": f"{settings.SITE_URL}/continuite-cyber/crises/{crisis.pk}/",
+        },
+    )
+    _event(
+        crisis,
+        None,
+        _("Crisis contacts of %(n)d receiving centre(s) notified (%(contacts)d contact(s)).")
+        % {"n": receivers.count(), "contacts": count},
+    )
+
+
+@transaction.atomic
+def crisis_declare(
+    *,
+    centre: Centre,
+    systems_down: list[str],
+    description: str,
+    user,
+    is_exercise: bool = False,
+    declare_now: bool = True,
+    started_at=None,
+) -> Crisis:
+    """Raise the alert and, unless told otherwise, declare the crisis at once."""
+    crisis = Crisis.objects.create(
+        centre=centre,
+        systems_down=list(systems_down),
+        description=description,
+        is_exercise=is_exercise,
+        started_at=started_at or timezone.now(),
+    )
+    CrisisTransition.objects.create(
+        crisis=crisis, from_status="", to_status=C.ALERT, user=user, at=crisis.started_at
+    )
+    _event(crisis, user, _crisis_prefix(crisis) + _("Alert raised."), at=crisis.started_at)
+    if declare_now:
+        _crisis_move(crisis, C.DECLARED, user)
+    return crisis
+
+
+@transaction.atomic
+def crisis_transition(*, crisis: Crisis, to_status: str, user, comment: str = "") -> Crisis:
+    crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    return _crisis_move(crisis, to_status, user, comment)
+
+
+@transaction.atomic
+def crisis_event_add(*, crisis: Crisis, user, text: str) -> CrisisEvent:
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("The event is empty."))
+    return _event(crisis, user, text)
+
+
+@transaction.atomic
+def patient_group_add(*, crisis: Crisis, user, **fields) -> PatientGroup:
+    if not crisis.is_open:
+        raise ValidationError(_("This crisis is closed."))
+    group = PatientGroup(crisis=crisis, **fields)
+    group.full_clean()
+    group.save()
+    _event(
+        crisis,
+        user,
+        _("Patient group entered: %(group)s, %(fractions)d fraction(s) left.")
+        % {"group": group, "fractions": group.fractions_left},
+    )
+    return group
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> float | None:
+    if None in (lat1, lon1, lat2, lon2):
+        return None
+    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dp = p2 - p1
+    dl = math.radians(float(lon2) - float(lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    centre: Centre
+    capacity: CapacityDeclaration
+    transferable: bool
+    capable: bool
+    free_slots: int
+    convention: Convention | None
+    distance_km: float | None
+    plan_rank: int | None
+
+    @property
+    def stale(self) -> bool:
+        return self.capacity.is_stale
+
+    def sort_key(self):
+        return (
+            not self.capable,
+            not self.transferable,
+            self.free_slots <= 0,
+            self.convention is None,
+            self.distance_km if self.distance_km is not None else math.inf,
+            -self.free_slots,
+            self.centre.name,
+        )
+
+
+def match_receivers(group: PatientGroup) -> list[Candidate]:
+    """Receiving centres for a patient group, best first.
+
+    Ranked by: technique declared (a filter), machine able to deliver it, plan transferable
+    (same beam-matching group or model) before re-planning, free slots left (declared plus
+    surge, minus patients already accepted there in this crisis), convention in force,
+    distance.
+    """
+    crisis = group.crisis
+    home = crisis.centre
+    declarations = (
+        CapacityDeclaration.objects.filter(technique=group.technique, centre__is_active=True)
+        .exclude(centre=home)
+        .select_related("centre")
+    )
+    taken = dict(
+        Transfer.objects.filter(
+            group__crisis=crisis, status__in=[TransferStatus.ACCEPTED, TransferStatus.TREATING]
+        )
+        .values_list("receiving_centre")
+        .annotate(n=Sum("patient_count"))
+        .order_by()
+    )
+    ranks = dict(
+        TransferPlanEntry.objects.filter(centre=home, technique=group.technique).values_list(
+            "receiving_centre_id", "rank"
+        )
+    )
+    sender = linacs(home.pk)
+    candidates = []
+    for declaration in declarations:
+        centre = declaration.centre
+        receiver = linacs(centre.pk)
+        linac_based = group.technique in LINAC_TECHNIQUES
+        candidates.append(
+            Candidate(
+                centre=centre,
+                capacity=declaration,
+                transferable=linac_based and plan_transferable(sender, receiver),
+                capable=machine_capable(group.technique, receiver),
+                free_slots=declaration.free_slots_per_day
+                + declaration.surge_slots_per_day
+                - taken.get(centre.pk, 0),
+                convention=active_convention_between(home.pk, centre.pk),
+                distance_km=haversine_km(
+                    home.latitude, home.longitude, centre.latitude, centre.longitude
+                ),
+                plan_rank=ranks.get(centre.pk),
+            )
+        )
+    return sorted(candidates, key=Candidate.sort_key)
+
+
+# Transfers are proposed while the crisis is acute.
+PROPOSAL_STATUSES = frozenset({C.DECLARED, C.TRANSFERS, C.STABILISED})
+
+
+def patients_left_to_place(group: PatientGroup) -> int:
+    """Patients of the group not yet in a proposed or accepted transfer."""
+    placed = (
+        group.transfers.exclude(status=TransferStatus.REFUSED).aggregate(n=Sum("patient_count"))[
+            "n"
+        ]
+        or 0
+    )
+    return max(group.patient_count - placed, 0)
+
+
+@transaction.atomic
+def transfer_propose(
+    *, group: PatientGroup, receiving_centre: Centre, patient_count: int, user
+) -> Transfer:
+    crisis = Crisis.objects.select_for_update().get(pk=group.crisis_id)
+    if crisis.status not in PROPOSAL_STATUSES:
+        raise TransitionError(_("Transfers can be proposed only once the crisis is declared."))
+    candidate = next(
+        (c for c in match_receivers(group) if c.centre.pk == receiving_centre.pk), None
+    )
+    if candidate is None:
+        raise ValidationError(_("This centre does not offer the technique of the group."))
+    remaining = patients_left_to_place(group)
+    if patient_count < 1 or patient_count > remaining:
+        raise ValidationError(
+            _("Between 1 and %(n)d patient(s) of this group remain to be placed.")
+            % {"n": remaining}
+        )
+    transfer = Transfer.objects.create(
+        group=group,
+        receiving_centre=receiving_centre,
+        patient_count=patient_count,
+        plan_transferable=candidate.transferable,
+        proposed_by=user,
+    )
+    if crisis.status == C.DECLARED:
+        _crisis_move(crisis, C.TRANSFERS, user)
+    _event(
+        crisis,
+        user,
+        _("Transfer proposed to %(centre)s: %(n)d × %(group)s.")
+        % {"centre": receiving_centre.label, "n": patient_count, "group": group.label},
+    )
+    notify_crisis_contacts(
+        centres=[receiving_centre],
+        subject=_crisis_prefix(crisis)
+        + _("Transfer request from %(centre)s") % {"centre": crisis.centre.label},
+        message=_(
+            "%(centre)s asks your centre to take %(n)d patient(s) (%(group)s). "
+            "Answer on the platform: %(url)s"
+        )
+        % {
+            "centre": crisis.centre.name,
+            "n": patient_count,
+            "group": group.label,
+            "url": f"{settings.SITE_URL}/continuite-cyber/crises/{crisis.pk}/",
+        },
+    )
+    return transfer
+
+
+# Transfer moves: (from, to) → the field recording when.
+TRANSFER_MOVES = {
+    (TransferStatus.PROPOSED, TransferStatus.ACCEPTED),
+    (TransferStatus.PROPOSED, TransferStatus.REFUSED),
+    (TransferStatus.ACCEPTED, TransferStatus.TREATING),
+    (TransferStatus.TREATING, TransferStatus.RETURNED),
+}
+
+
+@transaction.atomic
+def transfer_update(
+    *, transfer: Transfer, to_status: str, user, comment: str = "", on: date | None = None
+) -> Transfer:
+    transfer = (
+        Transfer.objects.select_for_update()
+        .select_related("group__crisis", "receiving_centre")
+        .get(pk=transfer.pk)
+    )
+    if (transfer.status, to_status) not in TRANSFER_MOVES:
+        raise TransitionError(
+            _("This transfer is “%(status)s”: it cannot become “%(to)s”.")
+            % {"status": transfer.get_status_display(), "to": _label(TransferStatus, to_status)}
+        )
+    transfer.status = to_status
+    if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
+        transfer.responded_at = timezone.now()
+        transfer.responded_by = user
+        transfer.response_comment = comment[:300]
+    elif to_status == TransferStatus.TREATING:
+        transfer.first_fraction_on = on or timezone.localdate()
+    else:
+        transfer.returned_on = on or timezone.localdate()
+    transfer.save()
+    crisis = transfer.group.crisis
+    summary = _("%(centre)s: %(group)s — %(status)s.") % {
+        "centre": transfer.receiving_centre.label,
+        "group": f"{transfer.patient_count} × {transfer.group.label}",
+        "status": transfer.get_status_display(),
+    } + (f" {comment}" if comment else "")
+    _event(crisis, user, summary)
+    if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
+        # The attacked centre has lost its e-mail: its contacts get the answer by SMS too.
+        notify_crisis_contacts(
+            centres=[crisis.centre],
+            subject=_crisis_prefix(crisis) + _("Answer to your transfer request"),
+            message=summary,
+        )
+    return transfer
+
+
+@transaction.atomic
+def crisis_action_add(
+    *, crisis: Crisis, title: str, owner: str, due_date: date, user
+) -> CrisisAction:
+    action = CrisisAction(crisis=crisis, title=title, owner=owner, due_date=due_date)
+    action.full_clean()
+    action.save()
+    _event(
+        crisis,
+        user,
+        _("Action added: %(title)s (%(owner)s, due %(due)s).")
+        % {"title": title, "owner": owner, "due": due_date.strftime("%d/%m/%Y")},
+    )
+    return action
+
+
+@transaction.atomic
+def crisis_action_done(*, action: CrisisAction, user) -> CrisisAction:
+    action = CrisisAction.objects.select_for_update().get(pk=action.pk)
+    if action.done_at is None:
+        action.done_at = timezone.now()
+        action.save()
+        _event(action.crisis, user, _("Action done: %(title)s.") % {"title": action.title})
+    return action
+
+
+@dataclass(frozen=True)
+class CrisisMetrics:
+    to_declaration: timedelta | None
+    to_first_proposal: timedelta | None
+    to_first_acceptance: timedelta | None
+
+
+def crisis_metrics(crisis: Crisis) -> CrisisMetrics:
+    transfers = Transfer.objects.filter(group__crisis=crisis)
+    first_proposal = transfers.order_by("proposed_at").values_list("proposed_at", flat=True)
+    first_accept = (
+        transfers.filter(responded_at__isnull=False)
+        .exclude(status=TransferStatus.REFUSED)
+        .order_by("responded_at")
+        .values_list("responded_at", flat=True)
+    )
+
+    def since_start(moment):
+        return moment - crisis.started_at if moment else None
+
+    return CrisisMetrics(
+        to_declaration=since_start(crisis.declared_at),
+        to_first_proposal=since_start(first_proposal.first()),
+        to_first_acceptance=since_start(first_accept.first()),
+    )

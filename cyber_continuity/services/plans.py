@@ -1,0 +1,190 @@
+"""Machines compatibility and transfer plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from cyber_continuity.models import (
+    ACTIVE_STATUSES,
+    LINAC_TECHNIQUES,
+    CapacityDeclaration,
+    Convention,
+    Machine,
+    MachineKind,
+    Technique,
+    TransferPlanEntry,
+)
+from onco_hdf.models import Centre
+
+
+# --- Machines and transfer plans ------------------------------------------------------
+def linacs(centre_id: int) -> list[Machine]:
+    return list(
+        Machine.objects.filter(centre_id=centre_id, kind=MachineKind.LINAC, in_service=True)
+    )
+
+
+def plan_transferable(sender_linacs: list[Machine], receiver_linacs: list[Machine]) -> bool:
+    """A plan moves as is to a machine of the same beam-matching group or the same model."""
+    groups = {
+        m.beam_matching_group.strip().lower()
+        for m in sender_linacs
+        if m.beam_matching_group.strip()
+    }
+    models_ = {(m.manufacturer.strip().lower(), m.model.strip().lower()) for m in sender_linacs}
+    return any(
+        (m.beam_matching_group.strip().lower() in groups)
+        or ((m.manufacturer.strip().lower(), m.model.strip().lower()) in models_)
+        for m in receiver_linacs
+    )
+
+
+def machine_capable(technique: str, receiver_linacs: list[Machine]) -> bool:
+    """The receiver has a machine able to deliver the technique at all."""
+    if technique not in LINAC_TECHNIQUES:
+        return True
+    if technique == Technique.SBRT:
+        return any(m.sbrt_capable for m in receiver_linacs)
+    if technique == Technique.SRS:
+        return any(m.srs_capable for m in receiver_linacs)
+    return bool(receiver_linacs)
+
+
+@transaction.atomic
+def plan_entry_add(
+    *,
+    centre: Centre,
+    technique: str,
+    receiving_centre: Centre,
+    rank: int | None = None,
+    notes: str = "",
+) -> TransferPlanEntry:
+    if receiving_centre.pk == centre.pk:
+        raise ValidationError(_("A centre cannot be its own receiving centre."))
+    if TransferPlanEntry.objects.filter(
+        centre=centre, technique=technique, receiving_centre=receiving_centre
+    ).exists():
+        raise ValidationError(_("This receiving centre is already in the plan for this technique."))
+    if rank is None:
+        rank = (
+            TransferPlanEntry.objects.filter(centre=centre, technique=technique).aggregate(
+                m=Max("rank")
+            )["m"]
+            or 0
+        ) + 1
+    return TransferPlanEntry.objects.create(
+        centre=centre,
+        technique=technique,
+        receiving_centre=receiving_centre,
+        rank=rank,
+        notes=notes,
+    )
+
+
+@transaction.atomic
+def plan_entry_move(*, entry: TransferPlanEntry, up: bool) -> None:
+    """Swap the entry with its neighbour in the ordered list."""
+    siblings = list(
+        TransferPlanEntry.objects.select_for_update()
+        .filter(centre=entry.centre, technique=entry.technique)
+        .order_by("rank", "pk")
+    )
+    index = next(i for i, e in enumerate(siblings) if e.pk == entry.pk)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(siblings):
+        siblings[index], siblings[other] = siblings[other], siblings[index]
+    for rank, item in enumerate(siblings, start=1):
+        if item.rank != rank:
+            item.rank = rank
+            item.save()
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    entry: TransferPlanEntry
+    convention: Convention | None
+    capacity: CapacityDeclaration | None
+    transferable: bool
+    capable: bool
+
+    @property
+    def linac_based(self) -> bool:
+        return self.entry.technique in LINAC_TECHNIQUES
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.convention is None:
+            found.append(_("no convention in force"))
+        if self.capacity is None:
+            found.append(_("technique not declared by the receiving centre"))
+        elif self.capacity.is_stale:
+            found.append(_("capacity attestation stale"))
+        if not self.capable:
+            found.append(_("no machine able to deliver this technique"))
+        elif self.entry.technique in LINAC_TECHNIQUES and not self.transferable:
+            found.append(_("machines not compatible: re-planning needed"))
+        return found
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    technique: str
+    label: str
+    rows: list[PlanRow]
+
+    @property
+    def has_receiver(self) -> bool:
+        return any(not row.problems for row in self.rows)
+
+
+def transfer_plan(centre: Centre) -> list[PlanSection]:
+    """The centre's plan per offered technique, each row with its gaps."""
+    offered = list(
+        CapacityDeclaration.objects.filter(centre=centre).values_list("technique", flat=True)
+    )
+    entries = list(
+        TransferPlanEntry.objects.filter(centre=centre)
+        .select_related("receiving_centre")
+        .order_by("technique", "rank", "pk")
+    )
+    techniques = [
+        t for t in Technique.values if t in offered or any(e.technique == t for e in entries)
+    ]
+    sender = linacs(centre.pk)
+    capacities = {
+        (c.centre_id, c.technique): c
+        for c in CapacityDeclaration.objects.filter(
+            centre__in=[e.receiving_centre_id for e in entries]
+        )
+    }
+    sections = []
+    for technique in techniques:
+        rows = []
+        for entry in (e for e in entries if e.technique == technique):
+            receiver = linacs(entry.receiving_centre_id)
+            rows.append(
+                PlanRow(
+                    entry=entry,
+                    convention=active_convention_between(centre.pk, entry.receiving_centre_id),
+                    capacity=capacities.get((entry.receiving_centre_id, technique)),
+                    transferable=plan_transferable(sender, receiver),
+                    capable=machine_capable(technique, receiver),
+                )
+            )
+        sections.append(PlanSection(technique, str(Technique(technique).label), rows))
+    return sections
+
+
+def active_convention_between(centre_a_id: int, centre_b_id: int) -> Convention | None:
+    return (
+        Convention.objects.filter(status__in=ACTIVE_STATUSES, parties__centre=centre_a_id)
+        .filter(parties__centre=centre_b_id)
+        .order_by("-end_date")
+        .first()
+    )
