@@ -73,10 +73,10 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
     section.update(
         {
             "dsc_heatmap": results.heatmap(
-                "dsc", _("DSC per structure and solution"), vmin=0, vmax=1, decimals=2
+                "dsc", _("DSC per structure and solution"), vmin=0, vmax=1
             ),
             "hd95_heatmap": results.heatmap(
-                "hd95_mm", _("HD95 (mm) per structure and solution"), decimals=1, reverse=True
+                "hd95_mm", _("HD95 (mm) per structure and solution"), reverse=True
             ),
             "dsc_box": results.box_plot("dsc", _("DSC per solution (all structures)")),
             "agreement": results.agreement_heatmap() if results.pairs else None,

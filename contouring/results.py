@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from contouring.models import ClinicalCase, ComparisonResult, ResultKind, Submission
 from onco_hdf import charts
+from onco_hdf.numbers import format_number
 
 # (field, label, unit, decimals, higher is better)
 TABLE_METRICS = (
@@ -23,6 +24,11 @@ TABLE_METRICS = (
     ("apl_2mm", "APL@2 mm", "mm", 0, False),
     ("volume_ratio", gettext_lazy("Volume ratio"), "", 2, None),
 )
+
+
+def metric_decimals(field_name: str) -> int:
+    """Decimals of a metric, the same in the tables, the charts and the PDF."""
+    return next((d for name, _l, _u, d, _b in TABLE_METRICS if name == field_name), 2)
 
 
 def status_reason(status: str) -> str:
@@ -58,7 +64,8 @@ def metric_colour(field_name: str, value: float | None) -> str:
 class Cell:
     submission: Submission
     result: ComparisonResult | None
-    values: list[tuple[str, float | None, str]] = field(default_factory=list)
+    # (field, value, CSS class, value as written)
+    values: list[tuple[str, float | None, str, str]] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -89,6 +96,7 @@ class CaseResults:
         ]
 
     def heatmap(self, field_name: str, title: str, **kwargs) -> charts.Svg:
+        kwargs.setdefault("decimals", metric_decimals(field_name))
         return charts.heatmap(
             [s.name for s in self.structures],
             self.column_labels(),
@@ -137,6 +145,7 @@ class CaseResults:
             title=_("Agreement between solutions (mean DSC over the structures)"),
             vmin=0,
             vmax=1,
+            decimals=metric_decimals("dsc"),
         )
 
     def lowest_agreement(self, count: int = 2) -> list:
@@ -189,14 +198,12 @@ def case_results(case: ClinicalCase, results, submissions: list[Submission]) -> 
         cells = []
         for submission in submissions:
             result = rows_by_key.get((structure.pk, submission.pk))
-            values = [
-                (
-                    name,
-                    getattr(result, name) if result else None,
-                    metric_colour(name, getattr(result, name) if result else None),
+            values = []
+            for name, _label, _unit, decimals, _better in TABLE_METRICS:
+                value = getattr(result, name) if result else None
+                values.append(
+                    (name, value, metric_colour(name, value), format_number(value, decimals))
                 )
-                for name, *_rest in TABLE_METRICS
-            ]
             cells.append(Cell(submission, result, values))
         rows.append((structure, cells))
     return CaseResults(case, submissions, structures, rows, consensus, flat, pairs)

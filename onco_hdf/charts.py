@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from django.utils import formats
 from django.utils.safestring import SafeString
+
+from onco_hdf.numbers import NBSP, decimals_needed, format_number
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 # Diverging scale for Likert items: disagreement in orange, agreement in blue.
@@ -38,12 +39,12 @@ class Svg(SafeString):
         return str.__str__(self)
 
 
-def fmt(value: float | None, decimals: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if float(value).is_integer() and decimals <= 1:
-        decimals = 0
-    return formats.number_format(value, decimals)
+def fmt(value: float | None, decimals: int | None = None) -> str:
+    """The shared formatter; without ``decimals`` a whole number (a count) has none."""
+    if decimals is None:
+        whole = value is not None and math.isfinite(value) and float(value).is_integer()
+        decimals = 0 if whole else 1
+    return format_number(value, decimals)
 
 
 def _clip(label: str, limit: int = 34) -> str:
@@ -104,7 +105,10 @@ def _axis(
     x0: float, width: float, y_top: float, y_bottom: float, max_value: float, unit: str
 ) -> list[str]:
     # A short unit (" %", " mm") goes on every tick; a long one only on the last.
+    # Every tick has the decimals its step needs (18,75 is never cut to 18,7).
     short = len(unit.strip()) <= 3
+    unit = f"{NBSP}{unit.strip()}" if unit.strip() else ""
+    decimals = decimals_needed(max_value / 4)
     parts = []
     for i in range(5):
         value = max_value * i / 4
@@ -114,7 +118,8 @@ def _axis(
             f'stroke="{GRID}" stroke-width="0.6"/>'
         )
         last = i == 4
-        tick = f"{fmt(value)}{unit}" if short or last else fmt(value)
+        number = fmt(value, decimals if i else 0)
+        tick = f"{number}{unit}" if short or last else number
         anchor = "end" if last and not short else "middle"
         parts.append(
             _text(x + (6 if anchor == "end" else 0), y_bottom + 14, tick, size=10, anchor=anchor)

@@ -1,0 +1,44 @@
+"""The results page: the same figure, written the same way, in the table and the charts."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from contouring import services
+from contouring.models import ResultKind
+from onco_hdf.numbers import format_number
+from tests.conftest import login
+from tests.contouring.conftest import create_case, submit
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+@pytest.fixture
+def compared_case(pelvis_files, pm, centre_a, centre_b, django_capture_on_commit_callbacks):
+    case = create_case(pelvis_files, pm, title="Cas pelvien")
+    submit(case, pelvis_files, 0, centre_a, pm)
+    submit(case, pelvis_files, 1, centre_b, pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comparison_run_start(case=case, user=pm)
+    return case
+
+
+def test_table_and_heatmap_write_each_dsc_the_same(compared_case, pm):
+    page = text(login(pm).get(reverse("contouring:case-results", args=[compared_case.pk])))
+    table = page.split('id="results-table"')[1].split("</table>")[0]
+    charts = page.split("</table>")[1]
+    rows = compared_case.results.filter(kind=ResultKind.VS_REFERENCE, status="ok")
+    assert rows.count() >= 10
+    for row in rows:
+        written = format_number(row.dsc, 3)
+        assert f">{written}<" in table, row
+        assert f">{written}</text>" in charts, row  # heatmap cell text: same digits
+        assert f">{format_number(row.hd95_mm, 1)}</text>" in charts
+    # No dot decimals and no truncated two-digit DSC left in the charts.
+    assert not re.search(r">0\.\d+</text>", charts)
