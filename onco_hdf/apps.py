@@ -7,7 +7,12 @@ class OncoHdfConfig(AppConfig):
     verbose_name = _("ONCO-HDF platform")
 
     def ready(self) -> None:
+        from datetime import timedelta
+
+        from django.conf import settings
+
         from onco_hdf import checks, permissions, reports  # noqa: F401  (registers checks)
+        from onco_hdf.celery import app
         from onco_hdf.dashboard import build_dashboard_report
 
         reports.register(
@@ -16,3 +21,15 @@ class OncoHdfConfig(AppConfig):
             label=_("Regional dashboard"),
             may_start=permissions.is_regional_reader,
         )
+
+        sweep_every = settings.JOB_SWEEP_SECONDS
+        schedule = {
+            "onco_hdf-job-sweep": {
+                "task": "onco_hdf.job_sweep",
+                "schedule": timedelta(seconds=sweep_every),
+                # A sweep nobody ran in time is replaced by the next one, not queued up.
+                "options": {"expires": max(1.0, sweep_every - 5)},
+            }
+        }
+        settings.CELERY_BEAT_SCHEDULE.update(schedule)
+        app.conf.beat_schedule.update(schedule)

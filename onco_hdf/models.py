@@ -160,6 +160,11 @@ class Job(models.Model):
     )
     delivery_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # What to send to the broker, kept so the sweeper can send the job again.
+    task_name = models.CharField(max_length=200, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -218,6 +218,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILIT
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "3600"))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TIMEZONE = TIME_ZONE
+# Publishing gives up quickly when the broker is down: the job stays pending and the
+# sweeper sends it when the broker is back (a request never hangs on a dead broker).
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "3"))
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Jobs: a running job writes a heartbeat every JOB_HEARTBEAT_SECONDS; the sweeper (beat,
+# every minute) gives back a running job silent for JOB_STALE_SECONDS, re-sends a pending
+# job not taken after JOB_PENDING_RESEND_SECONDS, and fails a job after JOB_MAX_ATTEMPTS
+# runs or JOB_PENDING_MAX_HOURS of waiting.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "10"))
+JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "120"))
+JOB_PENDING_RESEND_SECONDS = float(os.environ.get("JOB_PENDING_RESEND_SECONDS", "300"))
+JOB_PENDING_MAX_HOURS = float(os.environ.get("JOB_PENDING_MAX_HOURS", "24"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+JOB_SWEEP_SECONDS = float(os.environ.get("JOB_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in their AppConfig.ready
 
 # --- Security (production mode = DEBUG off) -------------------------------------------

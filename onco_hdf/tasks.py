@@ -1,4 +1,4 @@
-"""Foundation tasks: render a registered PDF report, check the workers."""
+"""Foundation tasks: render a registered PDF report, check the workers, sweep the jobs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from celery import shared_task
 from django.utils.translation import gettext as _
 
 from onco_hdf import reports
-from onco_hdf.jobs import run_job
+from onco_hdf.jobs import job_sweep, run_job
 
 
 @shared_task(bind=True, name="onco_hdf.report_render")
@@ -37,3 +37,9 @@ def worker_check_task(self, job_id: int, steps: int = 5, step_seconds: float = 0
         }
 
     run_job(job_id=job_id, delivery_id=self.request.id or "", work=work)
+
+
+@shared_task(name="onco_hdf.job_sweep", acks_late=False)
+def job_sweep_task() -> dict[str, int]:
+    """Beat, every minute: requeue jobs of dead workers, send jobs the broker never got."""
+    return job_sweep()

@@ -29,6 +29,7 @@ class WorkerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's life)
         self.process = subprocess.Popen(
             [
@@ -55,7 +56,9 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_until(lambda: b"ready." in self.log_path.read_bytes(), 60, "worker ready")
+        self.wait_until(
+            lambda: b"ready." in self.log_path.read_bytes()[offset:], 60, "worker ready"
+        )
 
     def children(self) -> list[int]:
         out = subprocess.run(
@@ -69,6 +72,16 @@ class WorkerProcess:
         assert children, "the worker has no pool process"
         os.kill(children[0], signal.SIGKILL)
         return children[0]
+
+    def kill_all(self) -> None:
+        """SIGKILL the whole worker (main process and pool): nothing gives the message back."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        group = ["pgrep", "-g", str(self.process.pid)]
+        deadline = time.monotonic() + 10
+        while subprocess.run(group, capture_output=True, check=False).stdout:
+            assert time.monotonic() < deadline, "worker processes survived SIGKILL"
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -106,6 +119,8 @@ def celery_worker(transactional_db, tmp_path, settings):
         "CELERY_BROKER_URL": broker,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "DB_CONN_MAX_AGE": "0",
+        # Frequent heartbeats, so a test may call a job stale after a few seconds.
+        "JOB_HEARTBEAT_SECONDS": "0.5",
     }
     worker = WorkerProcess(env, queue, tmp_path / "worker.log")
     previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone
 from pypdf import PdfReader
 
 from onco_hdf import jobs
 from onco_hdf.models import Job, JobStatus
+from onco_hdf.tasks import worker_check_task
 from tests.conftest import login
 
 
@@ -103,3 +107,138 @@ def test_someone_elses_job_is_not_found(job, oncologist_a, copil):
         client = login(user)
         assert client.get(f"/taches/{job.pk}/etat/").status_code == 404
         assert client.get(f"/taches/{job.pk}/").status_code == 404
+
+
+# --- Heartbeats and the sweeper --------------------------------------------------------
+class Sent:
+    """Stands in for the broker: records what ``apply_async`` would publish."""
+
+    def __init__(self, monkeypatch, task, fail: bool = False) -> None:
+        self.calls: list[dict] = []
+        self.fail = fail
+        monkeypatch.setattr(task, "apply_async", self)
+
+    def __call__(self, args=None, kwargs=None, **options):
+        if self.fail:
+            from kombu.exceptions import OperationalError
+
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6390. Connection refused.")
+        self.calls.append(kwargs)
+
+
+def _age(job, **fields_seconds):
+    """Move the job's timestamps into the past (seconds ago)."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        **{name: now - timedelta(seconds=s) for name, s in fields_seconds.items()}
+    )
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    return Sent(monkeypatch, worker_check_task)
+
+
+@pytest.mark.django_db
+def test_enqueue_keeps_the_task_and_sends_it_after_commit(
+    job, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.job_enqueue(job=job, task=worker_check_task, steps=2)
+        assert sent.calls == []  # not before the commit
+    assert sent.calls == [{"job_id": job.pk, "steps": 2}]
+    job.refresh_from_db()
+    assert (job.task_name, job.task_kwargs) == ("onco_hdf.worker_check", {"steps": 2})
+    assert job.sent_at is not None and job.status == JobStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_sweeper_requeues_a_running_job_whose_heartbeat_stopped(job, sent, settings):
+    settings.JOB_STALE_SECONDS = 60
+    jobs.job_enqueue(job=job, task=worker_check_task)
+    jobs.job_claim(job_id=job.pk, delivery_id="m1")
+    _age(job, heartbeat_at=30)
+    assert jobs.job_sweep()["requeued"] == 0  # 30 s of silence is not yet stale
+    _age(job, heartbeat_at=61)
+    assert jobs.job_sweep() == {"requeued": 1, "resent": 0, "failed": 0}
+    job.refresh_from_db()
+    assert (job.status, job.delivery_id) == (JobStatus.PENDING, "")
+    assert sent.calls == [{"job_id": job.pk}]
+    # Exactly once: the new message takes the job; the dead worker's message, if the
+    # broker ever gives it back, finds it taken; its late result is dropped.
+    assert jobs.job_claim(job_id=job.pk, delivery_id="m2").attempts == 2
+    assert jobs.job_claim(job_id=job.pk, delivery_id="m1") is None
+    jobs.job_succeed(job_id=job.pk, message="late", delivery_id="m1")
+    jobs.job_fail(job_id=job.pk, message="late", delivery_id="m1")
+    job.refresh_from_db()
+    assert (job.status, job.delivery_id, job.message) == (JobStatus.RUNNING, "m2", "")
+    jobs.job_succeed(job_id=job.pk, message="fini", delivery_id="m2")
+    assert Job.objects.get(pk=job.pk).status == JobStatus.DONE
+
+
+@pytest.mark.django_db
+def test_heartbeat_keeps_a_long_job_alive(job, sent, settings):
+    settings.JOB_STALE_SECONDS = 60
+    jobs.job_enqueue(job=job, task=worker_check_task)
+    jobs.job_claim(job_id=job.pk, delivery_id="m1")
+    _age(job, heartbeat_at=3600, started_at=3600)
+    assert jobs.job_heartbeat(job_id=job.pk, delivery_id="m1") is True
+    assert jobs.job_heartbeat(job_id=job.pk, delivery_id="other") is False
+    assert jobs.job_sweep()["requeued"] == 0
+    assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING
+
+
+@pytest.mark.django_db
+def test_sweeper_fails_a_job_after_max_attempts_in_french(job, sent, settings):
+    settings.JOB_STALE_SECONDS = 60
+    settings.JOB_MAX_ATTEMPTS = 2
+    jobs.job_enqueue(job=job, task=worker_check_task)
+    for delivery in ("m1", "m2"):
+        jobs.job_claim(job_id=job.pk, delivery_id=delivery)
+        _age(job, heartbeat_at=120)
+        jobs.job_sweep()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.attempts == 2
+    assert job.message == (
+        "Le serveur de calcul s’est arrêté 2 fois pendant cette tâche ; elle a été abandonnée. "
+        "Relancez-la, ou contactez l’équipe si cela se répète."
+    )
+    assert len(sent.calls) == 1  # the requeue; nothing after the failure
+
+
+@pytest.mark.django_db
+def test_sweeper_resends_a_pending_job_nobody_took(job, sent, settings):
+    settings.JOB_PENDING_RESEND_SECONDS = 300
+    jobs.job_enqueue(job=job, task=worker_check_task)
+    jobs.job_send(job_id=job.pk)
+    _age(job, created_at=100, sent_at=100)
+    assert jobs.job_sweep()["resent"] == 0
+    _age(job, created_at=400, sent_at=301)
+    assert jobs.job_sweep()["resent"] == 1
+    assert len(sent.calls) == 2
+    _age(job, created_at=25 * 3600)
+    assert jobs.job_sweep()["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message == "Aucun serveur de calcul n’a pris cette tâche à temps ; relancez-la."
+
+
+@pytest.mark.django_db
+def test_run_job_stopped_by_the_soft_time_limit_fails_in_french(job):
+    def work(current, report):
+        raise SoftTimeLimitExceeded()
+
+    jobs.run_job(job_id=job.pk, delivery_id="m1", work=work)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("La tâche a dépassé la durée autorisée et a été arrêtée.")
+
+
+def test_sweeper_is_on_beat_every_minute(settings):
+    from onco_hdf.celery import app
+
+    entry = app.conf.beat_schedule["onco_hdf-job-sweep"]
+    assert entry["task"] == "onco_hdf.job_sweep"
+    assert entry["schedule"] == timedelta(seconds=60)
+    assert settings.CELERY_BEAT_SCHEDULE["onco_hdf-job-sweep"] is entry
+    assert "onco_hdf.job_sweep" in app.tasks

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.db.models import F
 
 from onco_hdf import jobs
 from onco_hdf.models import Job, JobStatus
-from onco_hdf.tasks import worker_check_task
+from onco_hdf.tasks import job_sweep_task, worker_check_task
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -56,3 +58,42 @@ def test_job_survives_its_worker_process_being_killed(celery_worker, pm):
     assert seen[-1] == (JobStatus.DONE, 100), celery_worker.log()[-3000:]
     assert job.attempts == 2  # ran again after the message came back to the queue
     assert "WorkerLostError" in celery_worker.log()
+
+
+def test_job_survives_the_whole_worker_being_killed(celery_worker, pm, settings):
+    """SIGKILL of the worker's process group: no redelivery; the sweeper gives the job back."""
+    settings.JOB_STALE_SECONDS = 3
+    job = jobs.job_create(kind="worker_check", label="check", user=pm)
+    jobs.job_enqueue(job=job, task=worker_check_task, steps=10, step_seconds=0.5)
+    celery_worker.wait_until(
+        lambda: Job.objects.get(pk=job.pk).progress >= 20, 60, "the job to be half-way"
+    )
+    celery_worker.kill_all()
+    started = time.monotonic()
+    assert jobs.job_sweep() == {"requeued": 0, "resent": 0, "failed": 0}  # heartbeat fresh
+    assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING
+    celery_worker.start()
+    swept = {"requeued": 0}
+    while time.monotonic() - started < 120:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        swept["requeued"] += jobs.job_sweep()["requeued"]
+        time.sleep(1)
+    assert (job.status, job.progress) == (JobStatus.DONE, 100), celery_worker.log()[-3000:]
+    assert swept["requeued"] == 1
+    assert job.attempts == 2
+    assert time.monotonic() - started < 120
+
+
+def test_sweeper_runs_on_the_worker_and_fails_a_job_after_its_attempts(celery_worker, pm):
+    job = jobs.job_create(kind="worker_check", label="check", user=pm)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, attempts=3, delivery_id="dead", task_name="onco_hdf.worker_check"
+    )
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=F("created_at") - timedelta(hours=1))
+    job_sweep_task.delay()
+    celery_worker.wait_until(lambda: Job.objects.get(pk=job.pk).is_finished, 60, "the sweep")
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("Le serveur de calcul s’est arrêté 3 fois")
