@@ -46,6 +46,7 @@ from cyber_continuity.models import (
     TransferPlanEntry,
     TransferStatus,
 )
+from onco_hdf.http import bad_request
 from onco_hdf.models import Role
 from onco_hdf.pdf import render_pdf
 from onco_hdf.permissions import centre_ids_for, is_project_manager, require
@@ -434,7 +435,10 @@ def convention_transition(request, pk: int):
 def convention_sign(request, pk: int):
     convention = selectors.convention_get_for_user(request.user, pk)
     own = centre_ids_for(request.user, [Role.REFERENT])
-    party = convention.parties.filter(centre__in=own, pk=request.POST.get("party") or 0).first()
+    party_id = request.POST.get("party", "")
+    if not (party_id.isascii() and party_id.isdigit()):
+        return bad_request(request, _("Choose the centre you sign for."))
+    party = convention.parties.filter(centre__in=own, pk=int(party_id)).first()
     if party is None or not perms.can_sign_convention(request.user, convention):
         raise PermissionDenied
     try:

@@ -1,9 +1,13 @@
-"""Second factor for regional roles (project manager, administrator)."""
+"""Request guards: the second factor for regional roles, and input no page can store."""
+
+import json
 
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from onco_hdf.http import bad_request
 from onco_hdf.permissions import needs_second_factor
 
 # Pages an authenticated but not yet verified user may still reach.
@@ -40,3 +44,59 @@ def _has_device(user) -> bool:
     from django_otp import devices_for_user
 
     return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+NUL = "\x00"
+
+
+class RefuseNulBytesMiddleware:
+    """A NUL character in the path, a parameter name or value, an upload's file name or a
+    JSON body answers a French 400 before any view runs.
+
+    No text a person types contains one, and PostgreSQL refuses to store or compare it, so
+    without this guard every view that filters on or saves a raw value would answer 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            return bad_request(
+                request,
+                _(
+                    "The data sent contains a null character, which cannot be saved. "
+                    "Remove it and try again."
+                ),
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if NUL in request.path or _query_has_nul(request.GET):
+            return True
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return False
+        if request.content_type.startswith("application/json"):
+            try:
+                return _json_has_nul(json.loads(request.body or b"null"))
+            except ValueError:
+                return False  # not JSON: the view answers for it
+        if _query_has_nul(request.POST):
+            return True
+        names = (upload.name or "" for _key, files in request.FILES.lists() for upload in files)
+        return any(NUL in name for name in names)
+
+
+def _query_has_nul(query) -> bool:
+    return any(NUL in key or any(NUL in value for value in query.getlist(key)) for key in query)
+
+
+def _json_has_nul(value) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_json_has_nul(key) or _json_has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_json_has_nul(item) for item in value)
+    return False
