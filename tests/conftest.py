@@ -15,11 +15,21 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf.celery import app as celery_app
+from onco_hdf.i18n_check import compile_catalogue
 from onco_hdf.models import Centre, Membership, Role
+from tests.requirements import REPO_ROOT
 
 pytest_plugins = ["tests.fixtures_celery", "tests.fixtures_browser"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """Build the French .mo when it is missing or older than its catalogue (it is not committed)."""
+    catalogue = REPO_ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    compiled = catalogue.with_suffix(".mo")
+    if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
+        compile_catalogue(str(catalogue))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from contouring.models import ClinicalCase
@@ -39,8 +40,8 @@ def test_full_comparison_in_the_browser(page, live_server, pm, centre_a, head_ne
     page.get_by_label("Localisation anatomique").select_option("head_neck")
     page.get_by_label("Série CT").set_input_files(str(archive))
     page.get_by_role("button", name="Créer le cas").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Cas ORL navigateur"
-    assert page.get_by_text("Parotid_L").first.is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cas ORL navigateur")
+    expect(page.get_by_text("Parotid_L").first).to_be_visible()
     case = ClinicalCase.objects.get()
 
     page.get_by_role("link", name="Déposer le RTSTRUCT d'une solution").first.click()
@@ -51,10 +52,10 @@ def test_full_comparison_in_the_browser(page, live_server, pm, centre_a, head_ne
     page.get_by_label("RTSTRUCT produit par la solution").set_input_files(str(simulated.path))
     page.get_by_label("J'atteste que ces contours").check()
     page.get_by_role("button", name="Déposer").click()
-    assert page.get_by_text("Le RTSTRUCT a été enregistré (désidentifié).").is_visible()
-    assert page.get_by_label("Parotid_L", exact=True).input_value() != ""
+    expect(page.get_by_text("Le RTSTRUCT a été enregistré (désidentifié).")).to_be_visible()
+    expect(page.get_by_label("Parotid_L", exact=True)).not_to_have_value("")
     page.get_by_role("button", name="Confirmer la correspondance").click()
-    assert page.get_by_text("La correspondance des structures a été confirmée.").is_visible()
+    expect(page.get_by_text("La correspondance des structures a été confirmée.")).to_be_visible()
 
     page.get_by_role("link", name="Cas ORL navigateur").click()
     page.get_by_role("button", name="Lancer la comparaison").click()
@@ -63,7 +64,7 @@ def test_full_comparison_in_the_browser(page, live_server, pm, centre_a, head_ne
     result = page.get_by_role("link", name="Ouvrir le résultat")
     result.wait_for(state="visible", timeout=60_000)
     result.click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Résultats")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Résultats")
     assert case.results.exists()
 
     page.get_by_role("link", name="Parotid_L").first.click()

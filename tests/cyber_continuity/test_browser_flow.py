@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from cyber_continuity import services
 from cyber_continuity.models import ConventionStatus, Transfer, TransferStatus
@@ -35,20 +36,18 @@ def test_second_save_is_refused_without_losing_text(
         # Both have the clause open; Bob saves first.
         bob.get_by_label("Texte de la clause").fill("Bob : deux manipulateurs.")
         bob.get_by_role("button", name="Enregistrer").click()
-        assert "Clause enregistrée" in bob.content()
+        expect(bob.locator("body")).to_contain_text("Clause enregistrée")
         alice.get_by_label("Texte de la clause").fill("Alice : trois physiciens.")
         alice.get_by_role("button", name="Enregistrer").click()
         alert = alice.get_by_role("alert")
-        assert "pendant que vous la modifiiez" in alert.inner_text()
-        assert alice.get_by_label("Texte de la clause").input_value() == (
-            "Alice : trois physiciens."
-        )
-        assert "Bob : deux manipulateurs." in alice.get_by_test_id("current-text").inner_text()
+        expect(alert).to_contain_text("pendant que vous la modifiiez")
+        expect(alice.get_by_label("Texte de la clause")).to_have_value("Alice : trois physiciens.")
+        expect(alice.get_by_test_id("current-text")).to_contain_text("Bob : deux manipulateurs.")
         clause.refresh_from_db()
         assert clause.body == "Bob : deux manipulateurs."
         # Alice keeps her text and saves it knowingly.
         alice.get_by_role("button", name="Enregistrer quand même mon texte").click()
-        assert "Clause enregistrée" in alice.content()
+        expect(alice.locator("body")).to_contain_text("Clause enregistrée")
         clause.refresh_from_db()
         assert clause.body == "Alice : trois physiciens." and clause.version == 3
     finally:
@@ -72,7 +71,7 @@ def test_crisis_declared_transfer_proposed_and_accepted(
         sender.get_by_label("Système de planification (TPS)").check()
         sender.get_by_label("Ce qui s'est passé").fill("Rançongiciel sur le SIO")
         sender.get_by_role("button", name="Enregistrer").click()
-        assert "Déclarée" in sender.get_by_test_id("crisis-status").inner_text()
+        expect(sender.get_by_test_id("crisis-status")).to_contain_text("Déclarée")
         sender.get_by_role("link", name="Ajouter un groupe de patients").click()
         sender.get_by_label("Description").fill("VMAT prostate")
         sender.get_by_label("Technique").select_option(label="RCMI / VMAT")
@@ -83,15 +82,15 @@ def test_crisis_declared_transfer_proposed_and_accepted(
         sender.get_by_role("button", name="Enregistrer").click()
         sender.get_by_role("link", name="VMAT prostate").click()
         sender.get_by_role("button", name="Proposer à B").click()
-        assert "Transfert proposé" in sender.content()
+        expect(sender.locator("body")).to_contain_text("Transfert proposé")
 
         log_in(receiver, live_server, "referent_b")
         receiver.goto(sender.url)
-        assert "Proposé" in receiver.content()
+        expect(receiver.locator("body")).to_contain_text("Proposé")
         receiver.get_by_label("Commentaire").last.fill("Créneaux dès demain 8 h")
         receiver.get_by_role("button", name="Accepter").click()
-        assert "Transfert mis à jour" in receiver.content()
-        assert "Créneaux dès demain 8 h" in receiver.content()
+        expect(receiver.locator("body")).to_contain_text("Transfert mis à jour")
+        expect(receiver.locator("body")).to_contain_text("Créneaux dès demain 8 h")
     finally:
         sender_context.close()
         receiver_context.close()

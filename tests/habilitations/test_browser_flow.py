@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from habilitations.models import HabilitationSheet, SheetStatus
@@ -49,8 +50,8 @@ def test_sheet_from_first_draft_to_regional_validation(
     doctor.get_by_label("Formation à la radioprotection des patients : date").fill("2024-03-01")
     doctor.get_by_label("Formation à la radioprotection des patients : échéance").fill("2031-03-01")
     doctor.get_by_role("button", name="Enregistrer").click()
-    assert doctor.get_by_text("Un numéro RPPS comporte exactement 11 chiffres.").is_visible()
-    assert doctor.get_by_label("Poste*", exact=True).input_value() == "Praticien hospitalier"
+    expect(doctor.get_by_text("Un numéro RPPS comporte exactement 11 chiffres.")).to_be_visible()
+    expect(doctor.get_by_label("Poste*", exact=True)).to_have_value("Praticien hospitalier")
     doctor.get_by_label("Numéro RPPS").fill("10101010101")
     doctor.get_by_role("button", name="Enregistrer").click()
     doctor.get_by_text("Fiche créée. Ajoutez maintenant les activités.").wait_for()
@@ -58,8 +59,8 @@ def test_sheet_from_first_draft_to_regional_validation(
     doctor.get_by_role("link", name="Ajouter une activité").click()
     doctor.get_by_label("Activité").select_option(str(version.activities.get(code="CONT-SEIN").pk))
     help_box = doctor.locator("#hab-activity-help")
-    assert "CONT-SEIN — Activité CONT-SEIN" in help_box.inner_text()
-    assert "Cas supervisés requis pour l'autonomie : 5" in help_box.inner_text()
+    expect(help_box).to_contain_text("CONT-SEIN — Activité CONT-SEIN")
+    expect(help_box).to_contain_text("Cas supervisés requis pour l'autonomie : 5")
     doctor.get_by_label("Niveau demandé").select_option(label="Sous supervision")
     doctor.get_by_label("Cas supervisés").fill("12")
     doctor.get_by_role("button", name="Enregistrer").click()
@@ -82,7 +83,7 @@ def test_sheet_from_first_draft_to_regional_validation(
 
     # The physician sees the comment and submits again.
     doctor.reload()
-    assert doctor.get_by_text("Merci de joindre le registre des cas.").is_visible()
+    expect(doctor.get_by_text("Merci de joindre le registre des cas.")).to_be_visible()
     doctor.get_by_role("button", name="Soumettre pour validation").click()
     doctor.get_by_text("Fait : Soumettre pour validation.").wait_for()
 
@@ -100,7 +101,7 @@ def test_sheet_from_first_draft_to_regional_validation(
     manager.goto(f"{live_server.url}/habilitations/fiches/{sheet.pk}/")
     manager.get_by_role("button", name="Enregistrer la validation régionale").click()
     manager.get_by_text("Fait : Enregistrer la validation régionale.").wait_for()
-    assert manager.get_by_text("Validée au niveau régional").first.is_visible()
+    expect(manager.get_by_text("Validée au niveau régional").first).to_be_visible()
     with manager.expect_download() as download_info:
         manager.get_by_role("link", name="Télécharger le PDF").click()
     download = download_info.value

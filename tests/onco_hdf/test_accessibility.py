@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from tests.browser_helpers import log_in, verify_second_factor
 from tests.requirements import REPO_ROOT
@@ -70,4 +71,4 @@ def test_second_factor_pages_are_accessible(page, live_server, pm):
     page.goto(f"{live_server.url}/")
     assert violations(page) == []  # the code prompt
     verify_second_factor(page, pm)
-    assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord régional"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord régional")

@@ -4,9 +4,11 @@ project manager downloads the survey report."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from surveys.models import Response, ResponseStatus
@@ -23,9 +25,9 @@ def test_oncologist_answers_with_branching_resumes_elsewhere_and_submits(
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
     page.goto(link)
-    assert page.get_by_role("heading", level=1).inner_text() == "S1. Première page"
+    expect(page.get_by_role("heading", level=1)).to_have_text("S1. Première page")
     share = page.get_by_label("Part des patients")
-    assert not share.is_visible()  # shown only when the centre is equipped
+    expect(share).to_be_hidden()  # shown only when the centre is equipped
     page.get_by_label("Oui", exact=True).check()
     share.wait_for(state="visible")
     page.get_by_label("Non", exact=True).check()
@@ -36,11 +38,11 @@ def test_oncologist_answers_with_branching_resumes_elsewhere_and_submits(
     page.get_by_label("Nom court").fill("Mon centre")
     page.get_by_role("button", name="Page suivante").click()
     # Out of range: the page comes back with the message and every typed answer.
-    assert page.get_by_text("Saisissez un nombre entre 0 et 100.").is_visible()
-    assert page.get_by_label("Nom court").input_value() == "Mon centre"
+    expect(page.get_by_text("Saisissez un nombre entre 0 et 100.")).to_be_visible()
+    expect(page.get_by_label("Nom court")).to_have_value("Mon centre")
     page.get_by_label("Part des patients").fill("60")
     page.get_by_role("button", name="Page suivante").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "S2. Deuxième page"
+    expect(page.get_by_role("heading", level=1)).to_have_text("S2. Deuxième page")
     context.close()
 
     # Another device: the same link finds the saved answers.
@@ -48,12 +50,12 @@ def test_oncologist_answers_with_branching_resumes_elsewhere_and_submits(
     page = other.new_page()
     page.goto(link)
     page.get_by_role("link", name="S1. Première page").click()
-    assert page.get_by_label("Nom court").input_value() == "Mon centre"
-    assert page.get_by_label("Part des patients").input_value() == "60"
+    expect(page.get_by_label("Nom court")).to_have_value("Mon centre")
+    expect(page.get_by_label("Part des patients")).to_have_value("60")
     page.get_by_role("link", name="Relire et envoyer").click()
-    assert page.get_by_text("Mon centre").is_visible()
+    expect(page.get_by_text("Mon centre")).to_be_visible()
     page.get_by_role("button", name="Envoyer la réponse").click()
-    assert page.get_by_text("Merci : votre réponse a été envoyée.").is_visible()
+    expect(page.get_by_text("Merci : votre réponse a été envoyée.")).to_be_visible()
     other.close()
     response = Response.objects.get()
     assert response.status == ResponseStatus.SUBMITTED
@@ -67,7 +69,7 @@ def test_project_manager_downloads_the_survey_report(page, live_server, pm, data
     log_in(page, live_server, "pm")
     verify_second_factor(page, pm)
     page.goto(f"{live_server.url}/enquetes/campagnes/{dataset.pk}/")
-    assert page.get_by_text("3 réponses envoyées sur 3 centres").is_visible()
+    expect(page.get_by_text("3 réponses envoyées sur 3 centres")).to_be_visible()
     page.get_by_role("link", name="Rapport d'enquête").click()
     page.get_by_role("button", name="Télécharger le PDF").click()
     page.wait_for_url("**/taches/*/")
@@ -96,9 +98,11 @@ def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server
     verify_second_factor(page, pm)
     page.goto(f"{live_server.url}/enquetes/questions/{question.pk}/modifier/")
     editor = page.get_by_role("group", name="Afficher cette question seulement si")
-    assert editor.get_by_text("Aucune condition : la question est toujours affichée.").is_visible()
+    expect(
+        editor.get_by_text("Aucune condition : la question est toujours affichée.")
+    ).to_be_visible()
     # The JSON field is still there, folded as an advanced option.
-    assert not page.get_by_label("Afficher si (règle JSON)").is_visible()
+    expect(page.get_by_label("Afficher si (règle JSON)")).to_be_hidden()
 
     editor.get_by_role("button", name="Ajouter une condition").click()
     first = editor.get_by_role("group", name="Condition 1")
@@ -129,12 +133,14 @@ def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server
     second.get_by_label("Valeur").fill("10")
     editor.get_by_label("au moins une condition est remplie (ou)").check()
     page.get_by_text("Avancé : modifier la règle en JSON").click()
-    assert '"any"' in page.get_by_label("Afficher si (règle JSON)").input_value()
+    expect(page.get_by_label("Afficher si (règle JSON)")).to_have_value(
+        re.compile(re.escape('"any"'))
+    )
     assert violations(page) == []  # labelled controls, groups with names (axe-core)
 
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"**/versions/{version.pk}/**")
-    assert page.get_by_text("Question enregistrée.").is_visible()
+    expect(page.get_by_text("Question enregistrée.")).to_be_visible()
     question.refresh_from_db()
     assert question.show_if == {
         "any": [
@@ -146,8 +152,8 @@ def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server
     # Back on the page, the editor shows the stored rule.
     page.goto(f"{live_server.url}/enquetes/questions/{question.pk}/modifier/")
     second = editor.get_by_role("group", name="Condition 2")
-    assert second.get_by_label("Valeur").input_value() == "10"
-    assert editor.get_by_label("au moins une condition est remplie (ou)").is_checked()
+    expect(second.get_by_label("Valeur")).to_have_value("10")
+    expect(editor.get_by_label("au moins une condition est remplie (ou)")).to_be_checked()
 
 
 def test_project_manager_revokes_then_reissues_an_invitation(page, live_server, pm, invitation):
@@ -176,8 +182,8 @@ def test_project_manager_revokes_then_reissues_an_invitation(page, live_server, 
     assert "Son lien cessera aussitôt de fonctionner" in messages[0]
     assert Invitation.objects.get(pk=inv.pk).revoked_at is not None
     page.goto(f"{live_server.url}/enquetes/r/{token}/")
-    assert page.get_by_text("n'est pas valide").is_visible()
+    expect(page.get_by_text("n'est pas valide")).to_be_visible()
     page.goto(f"{live_server.url}/enquetes/campagnes/{inv.campaign_id}/")
     page.get_by_role("button", name="Émettre un nouveau lien — repondant@example.org").click()
-    assert page.get_by_text("Un nouveau lien d’invitation a été envoyé").is_visible()
+    expect(page.get_by_text("Un nouveau lien d’invitation a été envoyé")).to_be_visible()
     assert Invitation.objects.filter(revoked_at__isnull=True, email=inv.email).count() == 1
