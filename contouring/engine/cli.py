@@ -177,7 +177,7 @@ def _row(pair: PairResult, taus: tuple[float, ...], lang: str) -> list[str]:
         _number(m.precision),
         _number(m.false_positive_cc, 2),
         _number(m.false_negative_cc, 2),
-        m.reason(lang) or "",
+        "; ".join(note for note in (m.reason(lang), m.scan_end_note(lang)) if note),
     ]
     return cells
 
@@ -240,9 +240,12 @@ def _warnings_text(warnings: Sequence[EngineIssue], lang: str) -> str:
 def _compare_csv(result: CaseResult, lang: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["reference_set", "compared_set", *_header(result.taus, lang)])
+    writer.writerow(
+        ["reference_set", "compared_set", *_header(result.taus, lang), "touches_scan_end"]
+    )
     for p in result.pairs:
-        writer.writerow([p.first, p.second, *_row(p, result.taus, lang)])
+        flag = "1" if p.metrics.touches_scan_end else "0"
+        writer.writerow([p.first, p.second, *_row(p, result.taus, lang), flag])
     return buffer.getvalue()
 
 
@@ -258,6 +261,7 @@ def _metrics_dict(pair: PairResult) -> dict[str, object]:
         "reference_roi": pair.first_roi,
         "compared_roi": pair.second_roi,
         **data,
+        "touches_scan_end": pair.metrics.touches_scan_end,
     }
 
 

@@ -213,5 +213,10 @@ def _compare_or_missing(
 ) -> PairMetrics:
     if first is None or second is None:
         status = "reference_missing" if first is None else "test_missing"
-        return PairMetrics(status=status, hd95_method=hd95)
+        return PairMetrics(
+            status=status,
+            hd95_method=hd95,
+            reference_touches_scan_end=first is not None and first.mask.touches_scan_end,
+            test_touches_scan_end=second is not None and second.mask.touches_scan_end,
+        )
     return compare_prepared(first, second, taus=taus, hd95=hd95)

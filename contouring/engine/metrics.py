@@ -2,8 +2,8 @@
 
 Surfaces are voxel surfaces: a surface voxel is a voxel of the mask with at least one of
 its 6 face neighbours outside the mask, the boundary plastimatch's "(boundary)" figures
-use. A neighbour beyond the CT grid does not count as outside: the end of the scan is not
-a surface of the organ (plastimatch 1.9.4 differs there, see benchmarks/engine_results.md).
+use. Beyond the CT grid is outside, as in every peer tool: a structure reaching the first
+or last slice has a surface there, and its results say so (``touches_scan_end``).
 
 Surface distances are exact Euclidean distances between voxel centres: the voxel offsets
 nearest first are looked up in the other structure's surface (the first hit is the nearest
@@ -65,6 +65,12 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
         "structure missing from the compared set",
     ),
 }
+
+SCAN_END_NOTE: tuple[str, str] = (
+    "structure coupée par le bord du CT : les distances près de la fin de l'examen sont "
+    "bornées par l'étendue du CT",
+    "structure cut by the CT's end: distances near the scan's end are bounded by the CT extent",
+)
 
 
 @dataclass(frozen=True)
@@ -161,10 +167,24 @@ class PairMetrics:
     centroid_distance_mm: float | None = None
     reference_surface_voxels: int | None = None
     test_surface_voxels: int | None = None
+    # A structure reaching the first or last CT slice has a surface there (beyond the grid
+    # is outside): near the scan's end, the CT extent bounds its distances.
+    reference_touches_scan_end: bool = False
+    test_touches_scan_end: bool = False
 
     @property
     def has_distances(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def touches_scan_end(self) -> bool:
+        return self.reference_touches_scan_end or self.test_touches_scan_end
+
+    def scan_end_note(self, lang: str = "fr") -> str:
+        """The caveat to print next to the figures of a structure cut by the scan's end."""
+        if not self.touches_scan_end:
+            return ""
+        return SCAN_END_NOTE[0] if lang == "fr" else SCAN_END_NOTE[1]
 
     def reason(self, lang: str = "fr") -> str:
         """Why figures are missing, as a sentence fragment ("" when status is ok)."""
@@ -227,7 +247,8 @@ def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
     """3D surface voxels (a face neighbour outside) and in-plane boundary pixels of a mask.
 
     Works on shifted views of the bounding box, no padded copy. Beyond the box's faces a
-    neighbour is outside, unless that face is the grid border (no surface there).
+    neighbour is outside, the grid border included: a structure cut by the end of the scan
+    has a surface there, as in every peer tool (see :attr:`PairMetrics.touches_scan_end`).
     """
     data = mask.data
     interior = data.copy()
@@ -240,14 +261,10 @@ def _surfaces(mask: Mask) -> tuple[np.ndarray, np.ndarray]:
         lower[axis], upper[axis] = slice(0, n - 1), slice(1, n)
         interior[tuple(upper)] &= data[tuple(lower)]
         interior[tuple(lower)] &= data[tuple(upper)]
-        for index, at_border in (
-            (0, mask.offset[axis] == 0),
-            (n - 1, mask.offset[axis] + n == mask.grid_shape[axis]),
-        ):
-            if not at_border:
-                face = [slice(None)] * 3
-                face[axis] = index
-                interior[tuple(face)] = False
+        for index in (0, n - 1):
+            face = [slice(None)] * 3
+            face[axis] = index
+            interior[tuple(face)] = False
     return np.bitwise_xor(data, interior, out=interior), contour
 
 
@@ -415,6 +432,8 @@ def compare_prepared(
         "false_positive_cc": (n_b - n_ab) * voxel_cc,
         "false_negative_cc": (n_a - n_ab) * voxel_cc,
         "hd95_method": hd95,
+        "reference_touches_scan_end": a.touches_scan_end,
+        "test_touches_scan_end": b.touches_scan_end,
     }
     if n_a == 0 or n_b == 0:
         status = "both_empty" if n_a == n_b else ("reference_empty" if n_a == 0 else "test_empty")

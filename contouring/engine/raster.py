@@ -97,6 +97,13 @@ class Mask:
             return None
         return self.offset[0], self.offset[0] + self.data.shape[0] - 1
 
+    @property
+    def touches_scan_end(self) -> bool:
+        """True when the structure reaches the first or last slice of the CT grid."""
+        if self.is_empty:
+            return False
+        return self.offset[0] == 0 or self.offset[0] + self.data.shape[0] == self.grid_shape[0]
+
     def to_grid(self) -> np.ndarray:
         """The mask on the whole grid (for tests and export; costs a full-grid array)."""
         full = np.zeros(self.grid_shape, dtype=bool)

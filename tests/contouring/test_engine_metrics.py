@@ -128,11 +128,13 @@ def test_shell_with_hole_and_the_three_hd95_definitions():
 
 
 def _brute_force(a: np.ndarray, b: np.ndarray, spacing) -> tuple[np.ndarray, np.ndarray]:
-    """Independent surface distances: ndimage erosion (6-connectivity) and all-pairs cdist."""
+    """Independent surface distances: ndimage erosion (6-connectivity) and all-pairs cdist.
+
+    Beyond the grid is outside (border_value=0), as in every peer tool."""
     structure = ndimage.generate_binary_structure(3, 1)
 
     def surface(x):
-        return np.argwhere(x & ~ndimage.binary_erosion(x, structure, border_value=1)) * spacing
+        return np.argwhere(x & ~ndimage.binary_erosion(x, structure, border_value=0)) * spacing
 
     sa, sb = surface(a), surface(b)
     d = cdist(sa, sb)
@@ -159,11 +161,30 @@ def test_random_blobs_match_brute_force():
     assert m.dsc == pytest.approx(2 * np.sum(a & b) / (a.sum() + b.sum()))
 
 
-def test_surface_at_grid_edge_is_not_a_surface():
-    """The end of the scan is not a surface: a slab filling the grid in x has no x faces."""
+def test_beyond_the_grid_is_outside():
+    """A slab filling the grid in x has its x faces: the grid border is a surface."""
     slab = box((10, 10, 10), (2, 2, 0), (8, 8, 10))
     m = compare_masks(slab, slab, spacing=(1.0, 1.0, 1.0))
-    assert m.reference_surface_voxels == 6 * 6 * 10 - 4 * 4 * 10
+    assert m.reference_surface_voxels == 6 * 6 * 10 - 4 * 4 * 8
+    assert not m.touches_scan_end  # slices 2..7 of 10: the scan's ends are not reached
+
+
+@pytest.mark.parametrize("spacing", [(3.0, 1.0, 1.0), (2.5, 0.98, 0.98)])
+def test_test_one_slice_short_at_the_scan_end(spacing):
+    """Reference to the last CT slice, test stopping one slice before: every peer gives HD =
+    the slice spacing (the reference's end face is a surface, one slice from the test's)."""
+    shape = (20, 30, 30)
+    reference = box(shape, (5, 5, 5), (20, 25, 25))
+    test = box(shape, (5, 5, 5), (19, 25, 25))
+    m = compare_masks(reference, test, spacing=spacing)
+    assert m.hausdorff_mm == pytest.approx(spacing[0])
+    assert m.hd95_mm <= spacing[0] + 1e-9
+    assert m.reference_touches_scan_end and not m.test_touches_scan_end
+    assert m.touches_scan_end
+    assert "bornées par l'étendue du CT" in m.scan_end_note("fr")
+    assert m.scan_end_note("en").endswith("bounded by the CT extent")
+    clear = compare_masks(test, test, spacing=spacing)
+    assert not clear.touches_scan_end and clear.scan_end_note() == ""
 
 
 @pytest.mark.parametrize(
