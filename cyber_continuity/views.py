@@ -760,13 +760,15 @@ def patient_group_match(request, pk: int):
         else:
             messages.success(request, _("Transfer proposed; the receiving centre was notified."))
             return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+    candidates = services.match_receivers(group)
     return render(
         request,
         "cyber_continuity/patient_group_match.html",
         {
             "crisis": crisis,
             "group": group,
-            "candidates": services.match_receivers(group),
+            "candidates": [c for c in candidates if not c.unavailable],
+            "unavailable": [c for c in candidates if c.unavailable],
             "transfers": group.transfers.select_related("receiving_centre"),
             "remaining": services.patients_left_to_place(group),
             "can_propose": crisis.status in services.PROPOSAL_STATUSES,

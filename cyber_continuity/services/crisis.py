@@ -34,6 +34,7 @@ from cyber_continuity.services.plans import (
     linacs,
     machine_capable,
     plan_transferable,
+    receivers_unavailable,
 )
 from onco_hdf.models import Centre
 
@@ -203,6 +204,8 @@ class Candidate:
     convention: Convention | None
     distance_km: float | None
     plan_rank: int | None
+    # Why the centre cannot receive now (in crisis itself, machines stopped); "" if it can.
+    unavailable: str = ""
 
     @property
     def stale(self) -> bool:
@@ -210,6 +213,7 @@ class Candidate:
 
     def sort_key(self):
         return (
+            bool(self.unavailable),
             not self.capable,
             not self.transferable,
             self.free_slots <= 0,
@@ -221,12 +225,13 @@ class Candidate:
 
 
 def match_receivers(group: PatientGroup) -> list[Candidate]:
-    """Receiving centres for a patient group, best first.
+    """Receiving centres for a patient group, best first; unavailable centres last.
 
-    Ranked by: technique declared (a filter), machine able to deliver it, plan transferable
-    (same beam-matching group or model) before re-planning, free slots left (declared plus
-    surge, minus patients already accepted there in this crisis), convention in force,
-    distance.
+    Ranked by: technique declared (a filter), able to receive at all (no open crisis there,
+    machines for the technique not stopped), machine able to deliver it, plan transferable
+    (same beam-matching group or model) before re-planning, free slots left for that
+    technique (declared plus surge, minus this technique's patients already accepted there
+    in this crisis), convention in force, distance.
     """
     crisis = group.crisis
     home = crisis.centre
@@ -235,18 +240,17 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
         .exclude(centre=home)
         .select_related("centre")
     )
-    taken = dict(
-        Transfer.objects.filter(
-            group__crisis=crisis, status__in=[TransferStatus.ACCEPTED, TransferStatus.TREATING]
-        )
-        .values_list("receiving_centre")
-        .annotate(n=Sum("patient_count"))
-        .order_by()
-    )
+    taken = accepted_patients_by_receiver(crisis, group.technique)
     ranks = dict(
         TransferPlanEntry.objects.filter(centre=home, technique=group.technique).values_list(
             "receiving_centre_id", "rank"
         )
+    )
+    unavailable = receivers_unavailable(
+        [d.centre_id for d in declarations],
+        group.technique,
+        include_exercises=crisis.is_exercise,
+        exclude_crisis=crisis.pk,
     )
     sender = linacs(home.pk)
     candidates = []
@@ -268,9 +272,27 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
                     home.latitude, home.longitude, centre.latitude, centre.longitude
                 ),
                 plan_rank=ranks.get(centre.pk),
+                unavailable=unavailable.get(centre.pk, ""),
             )
         )
     return sorted(candidates, key=Candidate.sort_key)
+
+
+def accepted_patients_by_receiver(crisis: Crisis, technique: str) -> dict[int, int]:
+    """Patients of ``technique`` accepted (or treated) per receiving centre in this crisis.
+
+    Slots are declared per technique: a VMAT patient does not use an SBRT slot.
+    """
+    return dict(
+        Transfer.objects.filter(
+            group__crisis=crisis,
+            group__technique=technique,
+            status__in=[TransferStatus.ACCEPTED, TransferStatus.TREATING],
+        )
+        .values_list("receiving_centre")
+        .annotate(n=Sum("patient_count"))
+        .order_by()
+    )
 
 
 # Transfers are proposed while the crisis is acute.
@@ -300,6 +322,11 @@ def transfer_propose(
     )
     if candidate is None:
         raise ValidationError(_("This centre does not offer the technique of the group."))
+    if candidate.unavailable:
+        raise ValidationError(
+            _("%(centre)s cannot receive patients: %(reason)s.")
+            % {"centre": receiving_centre.label, "reason": candidate.unavailable}
+        )
     remaining = patients_left_to_place(group)
     if patient_count < 1 or patient_count > remaining:
         raise ValidationError(

@@ -14,6 +14,8 @@ from cyber_continuity.models import (
     LINAC_TECHNIQUES,
     CapacityDeclaration,
     Convention,
+    Crisis,
+    CrisisStatus,
     Machine,
     MachineKind,
     Technique,
@@ -53,6 +55,65 @@ def machine_capable(technique: str, receiver_linacs: list[Machine]) -> bool:
     if technique == Technique.SRS:
         return any(m.srs_capable for m in receiver_linacs)
     return bool(receiver_linacs)
+
+
+def machines_stopped_for(technique: str, machines: list[Machine]) -> bool:
+    """The centre has machines for the technique, and every one of them is out of service."""
+    if technique in LINAC_TECHNIQUES:
+        suited = [m for m in machines if m.kind == MachineKind.LINAC]
+        if technique == Technique.SBRT:
+            suited = [m for m in suited if m.sbrt_capable]
+        elif technique == Technique.SRS:
+            suited = [m for m in suited if m.srs_capable]
+    else:
+        suited = [m for m in machines if m.kind == MachineKind.BRACHY]
+    return bool(suited) and not any(m.in_service for m in suited)
+
+
+# A centre in one of these crisis states cannot take anyone else's patients.
+UNAVAILABLE_CRISIS_STATUSES = frozenset(
+    {
+        CrisisStatus.ALERT,
+        CrisisStatus.DECLARED,
+        CrisisStatus.TRANSFERS,
+        CrisisStatus.STABILISED,
+        CrisisStatus.RETURN,
+    }
+)
+
+
+def receivers_unavailable(
+    centre_ids, technique: str, *, include_exercises: bool = False, exclude_crisis=None
+) -> dict[int, str]:
+    """Centres that cannot receive ``technique`` now, with the reason (in French).
+
+    A centre with an open crisis (a real one; in an exercise, also an exercise's) or whose
+    machines for the technique are all stopped is never offered as a receiver.
+    """
+    centre_ids = list(centre_ids)
+    crises = Crisis.objects.filter(
+        centre_id__in=centre_ids, status__in=UNAVAILABLE_CRISIS_STATUSES
+    ).exclude(pk=exclude_crisis)
+    if not include_exercises:
+        crises = crises.filter(is_exercise=False)
+    reasons: dict[int, str] = {}
+    for crisis in crises.order_by("started_at"):
+        reasons.setdefault(
+            crisis.centre_id,
+            (
+                _("exercise under way at this centre (%(status)s)")
+                if crisis.is_exercise
+                else _("crisis under way at this centre (%(status)s)")
+            )
+            % {"status": crisis.get_status_display()},
+        )
+    machines: dict[int, list[Machine]] = {}
+    for machine in Machine.objects.filter(centre_id__in=centre_ids):
+        machines.setdefault(machine.centre_id, []).append(machine)
+    for centre_id, owned in machines.items():
+        if centre_id not in reasons and machines_stopped_for(technique, owned):
+            reasons[centre_id] = _("its machines for this technique are stopped")
+    return reasons
 
 
 @transaction.atomic
@@ -111,6 +172,7 @@ class PlanRow:
     capacity: CapacityDeclaration | None
     transferable: bool
     capable: bool
+    unavailable: str = ""
 
     @property
     def linac_based(self) -> bool:
@@ -119,6 +181,8 @@ class PlanRow:
     @property
     def problems(self) -> list[str]:
         found = []
+        if self.unavailable:
+            found.append(self.unavailable)
         if self.convention is None:
             found.append(_("no convention in force"))
         if self.capacity is None:
@@ -165,6 +229,8 @@ def transfer_plan(centre: Centre) -> list[PlanSection]:
     }
     sections = []
     for technique in techniques:
+        receiver_ids = [e.receiving_centre_id for e in entries if e.technique == technique]
+        unavailable = receivers_unavailable(receiver_ids, technique)
         rows = []
         for entry in (e for e in entries if e.technique == technique):
             receiver = linacs(entry.receiving_centre_id)
@@ -175,6 +241,7 @@ def transfer_plan(centre: Centre) -> list[PlanSection]:
                     capacity=capacities.get((entry.receiving_centre_id, technique)),
                     transferable=plan_transferable(sender, receiver),
                     capable=machine_capable(technique, receiver),
+                    unavailable=unavailable.get(entry.receiving_centre_id, ""),
                 )
             )
         sections.append(PlanSection(technique, str(Technique(technique).label), rows))
