@@ -135,6 +135,8 @@ def nav_items(user) -> list[NavItem]:
             items.append(
                 NavItem(centre.label, reverse("onco_hdf:centre-detail", args=[centre.pk]), order=80)
             )
+    if permissions.can_view_copil(user):
+        items.append(NavItem(_("COPIL"), reverse("onco_hdf:copil-meeting-list"), order=75))
     if permissions.can_manage_memberships(user):
         items.append(NavItem(_("Users"), reverse("onco_hdf:user-list"), order=85))
     if permissions.has_role(user, Role.ADMIN):

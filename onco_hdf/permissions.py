@@ -127,6 +127,19 @@ def can_view_job(user, job) -> bool:
     return job.created_by_id == user.pk or is_project_manager(user)
 
 
+# --- COPIL governance -----------------------------------------------------------------
+def can_view_copil(user) -> bool:
+    return is_regional_reader(user)
+
+
+def can_manage_copil(user) -> bool:
+    return is_project_manager(user)
+
+
+def can_comment_copil_decision(user) -> bool:
+    return is_regional_reader(user)
+
+
 def require(check: Callable[..., bool]):
     """View decorator: login required, then ``check(user)`` or 403."""
 

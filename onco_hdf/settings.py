@@ -146,6 +146,8 @@ AXES_VERBOSE = False
 # Second factor: TOTP for regional roles. The embedded demo may switch it off;
 # a system check refuses that when DEBUG is off.
 TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", True)
+# Artefacts the COPIL decides on cannot be published or used before it validated them.
+COPIL_GATES_ENFORCED = env_bool("COPIL_GATES_ENFORCED", True)
 OTP_TOTP_ISSUER = "ONCO-HDF Radiothérapie"
 
 # --- Internationalisation -------------------------------------------------------------

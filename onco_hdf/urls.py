@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from onco_hdf import views
+from onco_hdf import governance_views, views
 from onco_hdf.auth_views import LoginView
 
 core_patterns = [
@@ -26,6 +26,52 @@ core_patterns = [
     path("rapports/<str:key>/generer/", views.report_start, name="report-start"),
     path("systeme/", views.system_status, name="system-status"),
 ]
+
+copil_patterns = [
+    path("copil/", governance_views.meeting_list, name="copil-meeting-list"),
+    path("copil/reunions/nouvelle/", governance_views.meeting_edit, name="copil-meeting-create"),
+    path("copil/reunions/<int:pk>/", governance_views.meeting_detail, name="copil-meeting-detail"),
+    path(
+        "copil/reunions/<int:pk>/modifier/",
+        governance_views.meeting_edit,
+        name="copil-meeting-update",
+    ),
+    path(
+        "copil/reunions/<int:pk>/cloturer/",
+        governance_views.meeting_close,
+        name="copil-meeting-close",
+    ),
+    path(
+        "copil/reunions/<int:pk>/points/ajouter/",
+        governance_views.decision_add,
+        name="copil-decision-add",
+    ),
+    path(
+        "copil/reunions/<int:pk>/compte-rendu/deposer/",
+        governance_views.minutes_upload,
+        name="copil-minutes-upload",
+    ),
+    path(
+        "copil/reunions/<int:pk>/compte-rendu/",
+        governance_views.minutes_download,
+        name="copil-minutes-download",
+    ),
+    path(
+        "copil/decisions/<int:pk>/", governance_views.decision_detail, name="copil-decision-detail"
+    ),
+    path(
+        "copil/decisions/<int:pk>/decider/",
+        governance_views.decision_record,
+        name="copil-decision-record",
+    ),
+    path(
+        "copil/decisions/<int:pk>/commenter/",
+        governance_views.decision_comment,
+        name="copil-decision-comment",
+    ),
+    path("copil/derogations/", governance_views.override_list, name="copil-override-list"),
+]
+core_patterns += copil_patterns
 
 account_patterns = [
     path("connexion/", LoginView.as_view(), name="login"),

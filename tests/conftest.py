@@ -42,8 +42,11 @@ def _tasks_in_process():
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
+def _test_settings(settings, tmp_path, request):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # The COPIL gates have their own tests (marked copil_gates); elsewhere an app's tests
+    # publish and use their artefacts without recording a COPIL decision first.
+    settings.COPIL_GATES_ENFORCED = request.node.get_closest_marker("copil_gates") is not None
     # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
