@@ -115,6 +115,7 @@ def solution_overview(sections: list[dict]) -> list[dict]:
                 "solution": row["solution"],
                 "centres": ", ".join(sorted(row["centres"])),
                 "cases": [row["per_case"].get(s["case"].pk) for s in sections],
+                "case_rows": [(s["case"], row["per_case"].get(s["case"].pk)) for s in sections],
                 "median_dsc": statistics.median(row["dsc"]) if row["dsc"] else None,
                 "median_hd95": statistics.median(row["hd95"]) if row["hd95"] else None,
             }
