@@ -64,7 +64,6 @@ class ClinicalCase(models.Model):
     )
     reference_sha256 = models.CharField(_("SHA-256 of the uploaded reference"), max_length=64)
     reference_stored_sha256 = models.CharField(max_length=64, blank=True)
-    reference_label = models.CharField(_("reference label"), max_length=200, blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -185,7 +184,6 @@ class Submission(models.Model):
         verbose_name=_("centre"),
     )
     file = models.FileField(_("RTSTRUCT file"), upload_to="contouring/submissions/", max_length=300)
-    original_filename = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256 of the uploaded file"), max_length=64)
     stored_sha256 = models.CharField(_("SHA-256 of the stored file"), max_length=64)
     manufacturer = models.CharField(_("Manufacturer"), max_length=200, blank=True)

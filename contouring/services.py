@@ -227,7 +227,6 @@ def case_create(
         reference_item = reference_items[0]
         ct_sha = combined_sha256([item.staged for item in cts])
         manufacturer = str(cts[0].dataset.get("Manufacturer") or "")[:200]
-        reference_label = str(reference_item.dataset.get("StructureSetLabel") or "")[:200]
         ct_paths = _deidentify_to(cts, folder / "ct", key=key, pseudonym=pseudonym, prefix="CT")
         (ref_path,) = _deidentify_to(
             [reference_item], folder / "rs", key=key, pseudonym=pseudonym, prefix="RS"
@@ -269,7 +268,6 @@ def case_create(
                 reference_file=ref_name,
                 reference_sha256=reference_item.staged.sha256,
                 reference_stored_sha256=file_sha256(ref_path),
-                reference_label=reference_label,
                 is_demo=is_demo,
                 created_by=user,
             )
@@ -446,7 +444,6 @@ def submission_create(
                 solution=solution,
                 centre=centre,
                 file=name,
-                original_filename=upload.name[:255],
                 sha256=sha,
                 stored_sha256=file_sha256(path),
                 attested_no_retouch=True,

@@ -24,6 +24,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from pydicom.dataset import FileDataset
 
+from contouring.deidentify import ACCEPTED_SOP_CLASSES
 from contouring.engine.dicomfile import read_dicom, text
 from contouring.engine.errors import EngineError
 
@@ -221,6 +222,7 @@ def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
                     code="not_dicom",
                 ) from error
             raise ValidationError(engine_message(error, folder), code=error.code) from error
+        _check_sop_class(dataset, item.display_name)
         if "PixelData" in dataset or "Rows" in dataset:
             try:
                 pixels = (
@@ -255,6 +257,32 @@ def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
                 )
         files.append(DicomFile(item, dataset))
     return files
+
+
+def _check_sop_class(dataset: FileDataset, name: str) -> None:
+    """Only the SOP classes the platform uses, each with the modality it must declare."""
+    sop_class = str(dataset.get("SOPClassUID") or "").strip()
+    expected = ACCEPTED_SOP_CLASSES.get(sop_class)
+    if expected is None:
+        raise ValidationError(
+            _(
+                "The file %(name)s is not of an accepted DICOM type (SOP class %(uid)s): only "
+                "CT images, RT Structure Sets (RTSTRUCT), RT Doses (RTDOSE) and RT Plans "
+                "(RTPLAN) are accepted."
+            )
+            % {"name": name, "uid": sop_class[:64] or "—"},
+            code="sop_class",
+        )
+    modality = text(dataset, "Modality") or ""
+    if modality != expected:
+        raise ValidationError(
+            _(
+                "The file %(name)s is inconsistent: its SOP class is that of %(expected)s but "
+                "its modality is %(modality)s."
+            )
+            % {"name": name, "expected": expected, "modality": modality[:16] or "—"},
+            code="sop_class_modality",
+        )
 
 
 def combined_sha256(staged: list[StagedFile]) -> str:

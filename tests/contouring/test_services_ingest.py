@@ -80,7 +80,9 @@ def test_case_from_several_files_in_any_order(head_neck_files, pm):
     ("builder", "code"),
     [
         ("not_dicom", "not_dicom"),
-        ("wrong_modality", "wrong_modality"),
+        ("wrong_modality", "sop_class_modality"),
+        ("bogus_sop_class", "sop_class"),
+        ("rtdose_in_ct", "wrong_modality"),
         ("gap", "missing_slice"),
         ("mixed_series", "multiple_series"),
         ("traversal", "zip_traversal"),
@@ -98,6 +100,12 @@ def test_bad_case_uploads(builder, code, head_neck_files, pm, settings):
         files["CT/readme.dcm"] = b"this is not a DICOM file at all" * 10
     elif builder == "wrong_modality":
         files[f"CT/{ct[3].name}"] = _modified(ct[3], Modality="MR")
+    elif builder == "bogus_sop_class":
+        files[f"CT/{ct[3].name}"] = _modified(ct[3], SOPClassUID="1.2.3.4.5.6.7.8")
+    elif builder == "rtdose_in_ct":
+        files[f"CT/{ct[3].name}"] = _modified(
+            ct[3], SOPClassUID="1.2.840.10008.5.1.4.1.1.481.2", Modality="RTDOSE"
+        )
     elif builder == "gap":
         del files[f"CT/{ct[10].name}"]
     elif builder == "mixed_series":
@@ -120,7 +128,13 @@ def test_bad_case_uploads(builder, code, head_neck_files, pm, settings):
             link.external_attr = (stat.S_IFLNK | 0o777) << 16
             archive.writestr(link, "/etc/passwd")
         upload = SimpleUploadedFile("serie.zip", buffer.getvalue())
-    _expect(code, lambda: _create([upload], reference, pm), settings)
+    error = _expect(code, lambda: _create([upload], reference, pm), settings)
+    if builder == "bogus_sop_class":
+        assert error.messages == [
+            f"Le fichier CT/{ct[3].name} n'est pas d'un type DICOM accepté (classe SOP "
+            "1.2.3.4.5.6.7.8) : seuls les images CT, les RT Structure Sets (RTSTRUCT), les "
+            "RT Doses (RTDOSE) et les RT Plans (RTPLAN) sont acceptés."
+        ]
     assert ClinicalCase.objects.count() == 0
     assert _media_files(settings) == []
 
