@@ -33,6 +33,7 @@ from habilitations.models import (
     SheetTransition,
     level_rank,
 )
+from onco_hdf import governance
 from onco_hdf.models import Membership, Role
 
 REMINDER_DAYS = (90, 60, 30, 7)
@@ -242,6 +243,7 @@ def sheet_create(*, user, sheet: HabilitationSheet) -> HabilitationSheet:
     version = catalogue_current()
     if version is None:
         raise ValidationError(_("No catalogue version is published yet."))
+    governance.require_validated(version)
     if not Membership.objects.filter(
         user=sheet.physician,
         centre=sheet.centre,

@@ -13,6 +13,8 @@ model label and resolved through the app registry.
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -174,15 +176,31 @@ def override_of(obj) -> GateOverride | None:
     return GateOverride.objects.filter(**artefact_ref(obj).lookup()).first()
 
 
+_suspended = contextvars.ContextVar("copil_gates_suspended", default=False)
+
+
+@contextmanager
+def gates_suspended():
+    """Let the demo seed publish its artefacts; its COPIL decisions are recorded after."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
+
+
 def gates_enforced() -> bool:
-    return getattr(settings, "COPIL_GATES_ENFORCED", True)
+    return getattr(settings, "COPIL_GATES_ENFORCED", True) and not _suspended.get()
 
 
-def require_validated(artefact) -> CopilDecision | GateOverride | None:
+def require_validated(
+    artefact, *, error: type[ValidationError] = ValidationError
+) -> CopilDecision | GateOverride | None:
     """Stop unless the COPIL validated ``artefact`` at its version (or an override exists).
 
     Returns what lets it through: the validating decision, the override, or None when the
-    gates are switched off (``COPIL_GATES_ENFORCED``).
+    gates are switched off (``COPIL_GATES_ENFORCED``). ``error`` is the ValidationError
+    subclass the calling app's views already show to the user.
     """
     decision = validation_of(artefact)
     if decision is not None:
@@ -192,7 +210,7 @@ def require_validated(artefact) -> CopilDecision | GateOverride | None:
         return override
     if not gates_enforced():
         return None
-    raise ValidationError(
+    raise error(
         _(
             "“%(artefact)s” (%(version)s) has not been validated in COPIL: record the COPIL "
             "decision first, or have the project manager grant a justified override."

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from onco_hdf import governance
 from onco_hdf.models import Centre, Membership, Role
 from surveys import answers, rules
 from surveys.models import (
@@ -377,6 +378,7 @@ def version_publish(*, version: QuestionnaireVersion, user) -> QuestionnaireVers
     if not any(s["questions"] for s in data["sections"]):
         _fail(_("A questionnaire needs at least one question before it is published."))
     validate_questionnaire_dict(data)
+    governance.require_validated(version, error=SurveyError)
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.save(update_fields=["status", "published_at"])

@@ -26,6 +26,7 @@ from cyber_continuity.models import (
     TemplateClause,
 )
 from cyber_continuity.services.common import Move, StaleEditError, TransitionError, _label
+from onco_hdf import governance
 from onco_hdf.models import Centre
 
 # --- Placeholders ---------------------------------------------------------------------
@@ -273,6 +274,7 @@ def convention_create(
 ) -> Convention:
     if not template_version.is_published:
         raise ValidationError(_("Only a published template version can be used."))
+    governance.require_validated(template_version)
     if len({c.pk for c in centres}) < 2:
         raise ValidationError(_("A convention needs at least two different centres."))
     if len(centres) > len(PARTY_KEYS):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from onco_hdf import governance
 from onco_hdf.hooks import app_modules
 
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "Refusing to seed demo accounts with DEBUG off; pass --allow-production."
             )
-        for module in app_modules("demo"):
-            self.stdout.write(f"{module.__name__}:")
-            module.seed(stdout=self.stdout)
+        with governance.gates_suspended():
+            for module in app_modules("demo"):
+                self.stdout.write(f"{module.__name__}:")
+                module.seed(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
