@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from . import dvh_cli
 from .compare import (
     REFERENCE,
     CaseResult,
@@ -104,13 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--rtstruct", required=True, help="RTSTRUCT file")
     inspect.add_argument("--format", choices=("table", "json"), default="table")
     inspect.add_argument("--lang", choices=("fr", "en"), default="fr")
+    dvh_cli.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        output = run_compare(args) if args.command == "compare" else run_inspect(args)
+        runners = {"compare": run_compare, "inspect": run_inspect, "dvh": dvh_cli.run}
+        output = runners[args.command](args)
     except EngineError as exc:
         colon = " :" if args.lang == "fr" else ":"  # French typography: space before colon
         print(f"{label('error', args.lang)} [{exc.code}]{colon} {exc.message(args.lang)}",

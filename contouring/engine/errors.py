@@ -202,6 +202,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# The reference plan's dose (RTDOSE) and the DVHs computed on it.
+DOSE_MESSAGES: dict[str, tuple[str, str]] = {
+    "not_rtdose": (
+        "Le fichier {file} n'est pas une dose RTDOSE (modalité « {modality} »).",
+        "The file {file} is not an RTDOSE (modality '{modality}').",
+    ),
+    "dose_units": (
+        "La dose {file} est exprimée en « {units} » : seule une dose absolue en Gy est acceptée.",
+        "The dose {file} is in '{units}': only an absolute dose in Gy is accepted.",
+    ),
+    "dose_summation": (
+        "Le type de sommation de la dose {file} (« {summation} ») n'est pas reconnu.",
+        "The dose summation type of {file} ('{summation}') is not recognised.",
+    ),
+    "dose_grid_invalid": (
+        "La grille de dose de {file} est illisible ou incohérente ({detail}).",
+        "The dose grid of {file} is unreadable or inconsistent ({detail}).",
+    ),
+    "dose_not_axial": (
+        "La grille de dose de {file} n'est pas axiale : seules les grilles axiales sont "
+        "prises en charge.",
+        "The dose grid of {file} is not axial: only axial grids are supported.",
+    ),
+    "dose_frame_of_reference": (
+        "La dose {file} n'est pas dans le repère (FrameOfReferenceUID) du scanner.",
+        "The dose {file} is not in the CT's frame of reference (FrameOfReferenceUID).",
+    ),
+    "dose_outside_ct": (
+        "La grille de dose de {file} ne recouvre pas le volume du scanner.",
+        "The dose grid of {file} does not overlap the CT volume.",
+    ),
+    # Warnings
+    "dose_partial_ct": (
+        "La grille de dose de {file} ne couvre qu'une partie du scanner.",
+        "The dose grid of {file} covers only part of the CT.",
+    ),
+    "dose_partly_outside": (
+        "Dose non disponible pour {percent} % du volume de « {roi} » (hors de la grille de dose).",
+        "Dose not available for {percent} % of the volume of '{roi}' (outside the dose grid).",
+    ),
+}
+MESSAGES.update(DOSE_MESSAGES)
+
 
 def _format(template: str, file: str | None, params: dict[str, Any]) -> str:
     values = {k: _display(v) for k, v in params.items()}
