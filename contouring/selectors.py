@@ -78,6 +78,17 @@ def latest_run(case: ClinicalCase) -> ComparisonRun | None:
     return case.runs.select_related("job").first()
 
 
+def active_run(case: ClinicalCase) -> ComparisonRun | None:
+    """The case's comparison still waiting or running, if any (at most one at a time)."""
+    from onco_hdf.models import JobStatus
+
+    return (
+        case.runs.select_related("job")
+        .filter(job__status__in=[JobStatus.PENDING, JobStatus.RUNNING])
+        .first()
+    )
+
+
 def submissions_with_rois(case: ClinicalCase, user) -> QuerySet[Submission]:
     """Every visible submission of the case, replaced ones included (they are kept)."""
     from contouring.models import StructureMapping

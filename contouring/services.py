@@ -543,12 +543,34 @@ def comparison_ready_submissions(case: ClinicalCase):
     return case.submissions.filter(is_current=True, mapping_confirmed_at__isnull=False)
 
 
+class ComparisonAlreadyRunning(ValidationError):
+    """A second launch while the case's comparison is waiting or running."""
+
+    def __init__(self, run: ComparisonRun) -> None:
+        self.run = run
+        super().__init__(
+            _(
+                "A comparison of this case is already under way (started on %(date)s); "
+                "a new one can be run once it is over."
+            )
+            % {"date": timezone.localtime(run.created_at).strftime("%d/%m/%Y %H:%M")},
+            code="already_running",
+        )
+
+
 @transaction.atomic
 def comparison_run_start(
     *, case: ClinicalCase, user, include_consensus: bool = True
 ) -> ComparisonRun:
+    """Start the case's comparison; refused while another one is waiting or running."""
+    from contouring.selectors import active_run
     from contouring.tasks import comparison_run_compute_task
 
+    # The case row is the lock: two launches at the same instant start one job.
+    case = ClinicalCase.objects.select_for_update().get(pk=case.pk)
+    running = active_run(case)
+    if running is not None:
+        raise ComparisonAlreadyRunning(running)
     if not comparison_ready_submissions(case).exists():
         raise ValidationError(
             _("No submission of this case has a confirmed structure mapping yet."),

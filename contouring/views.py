@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -104,6 +106,7 @@ def case_detail(request, pk: int):
             "submissions": submissions,
             "structure_form": StructureChoiceForm(case=case) if can_manage else None,
             "comparison_form": ComparisonStartForm() if can_manage else None,
+            "active_run": selectors.active_run(case),
             "can_manage": can_manage,
             "can_upload": permissions.can_upload_submission(request.user),
             "run": run,
@@ -254,6 +257,14 @@ def comparison_start(request, pk: int):
             case=case,
             user=request.user,
             include_consensus=form.cleaned_data.get("include_consensus", False),
+        )
+    except services.ComparisonAlreadyRunning as error:
+        link = reverse("onco_hdf:job-detail", args=[error.run.job_id])
+        messages.error(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>', error.messages[0], link, _("Follow the running comparison")
+            ),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
