@@ -263,7 +263,10 @@ def comparison_start(request, pk: int):
         messages.error(
             request,
             format_html(
-                '{} <a href="{}">{}</a>', error.messages[0], link, _("Follow the running comparison")
+                '{} <a href="{}">{}</a>',
+                error.messages[0],
+                link,
+                _("Follow the running comparison"),
             ),
         )
     except ValidationError as error:
