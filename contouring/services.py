@@ -53,7 +53,7 @@ from contouring.uploads import (
     read_staged,
     stage_uploads,
 )
-from onco_hdf.jobs import JobInputError, job_create, job_enqueue
+from onco_hdf.jobs import JobInputError, job_enqueue, job_get_or_create
 
 TAUS = (1.0, 2.0, 3.0)
 HD95_METHOD = "pooled"
@@ -576,12 +576,15 @@ def comparison_run_start(
             _("No submission of this case has a confirmed structure mapping yet."),
             code="nothing_to_compare",
         )
-    job = job_create(
+    job, created = job_get_or_create(
         kind="contouring.comparison",
         label=_("Contour comparison — %(case)s") % {"case": case.title},
         user=user,
+        obj=f"case:{case.pk}",
         params={"case": case.pk},
     )
+    if not created:  # a double click: the run the first click started
+        return job.comparison_run
     run = ComparisonRun.objects.create(
         case=case,
         job=job,

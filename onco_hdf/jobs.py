@@ -16,6 +16,7 @@ runs again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,6 +40,49 @@ def job_create(*, kind: str, label: str, user=None, centre=None, params=None) ->
     return Job.objects.create(
         kind=kind, label=label, created_by=user, centre=centre, params=params or {}
     )
+
+
+def idempotency_key(*, user, action: str, obj: str = "") -> str:
+    raw = f"{getattr(user, 'pk', None)}|{action}|{obj}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def job_get_or_create(
+    *,
+    kind: str,
+    label: str,
+    user,
+    obj: str = "",
+    centre=None,
+    params=None,
+) -> tuple[Job, bool]:
+    """The pending or running job of ``user`` × ``kind`` × ``obj``, else a new one.
+
+    A double click (or two tabs) gets the first click's job: one job per key while it is
+    pending or running, held by a database constraint, so simultaneous clicks too. Once
+    it has ended, the same launch is a rerun and makes a new job. ``created`` says
+    whether the caller should enqueue it.
+    """
+    key = idempotency_key(user=user, action=kind, obj=obj)
+    active = [JobStatus.PENDING, JobStatus.RUNNING]
+    for _attempt in range(3):
+        existing = Job.objects.filter(idempotency_key=key, status__in=active).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                job = Job.objects.create(
+                    kind=kind,
+                    label=label,
+                    created_by=user,
+                    centre=centre,
+                    params=params or {},
+                    idempotency_key=key,
+                )
+            return job, True
+        except IntegrityError:
+            continue  # the other click won: take its job
+    raise RuntimeError(f"no job for idempotency key {key}")
 
 
 def job_enqueue(*, job: Job, task, **kwargs) -> Job:

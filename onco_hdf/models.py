@@ -165,6 +165,8 @@ class Job(models.Model):
     task_kwargs = models.JSONField(default=dict, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Hash of user × action × object: a double click finds the job the first click made.
+    idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -174,7 +176,12 @@ class Job(models.Model):
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
         constraints = [
-            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100")
+            models.CheckConstraint(condition=Q(progress__lte=100), name="job_progress_max_100"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(status__in=["pending", "running"]) & ~Q(idempotency_key=""),
+                name="job_one_active_per_idempotency_key",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from django.apps import apps
 from django.contrib import messages
@@ -23,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from onco_hdf import permissions, reports, services
 from onco_hdf.dashboard import centre_panels, project_tiles, regional_summary, sector_chart
 from onco_hdf.forms import CentreForm, MembershipForm, OtpTokenForm, UserInviteForm
-from onco_hdf.jobs import job_create, job_enqueue
+from onco_hdf.jobs import job_enqueue, job_get_or_create
 from onco_hdf.models import Centre, Job, Membership
 from onco_hdf.permissions import require
 from onco_hdf.qr import qr_data_uri
@@ -209,8 +210,15 @@ def report_start(request, key: str):
     if not reports.registered(key) or not reports.may_start(key, request.user):
         raise Http404
     params = {"report": key, **{k: v for k, v in request.POST.items() if k.startswith("p_")}}
-    job = job_create(kind="report", label=reports.label(key), user=request.user, params=params)
-    job_enqueue(job=job, task=report_render_task)
+    job, created = job_get_or_create(
+        kind="report",
+        label=reports.label(key),
+        user=request.user,
+        obj=json.dumps(params, sort_keys=True),
+        params=params,
+    )
+    if created:
+        job_enqueue(job=job, task=report_render_task)
     return redirect("onco_hdf:job-detail", pk=job.pk)
 
 
@@ -218,8 +226,11 @@ def report_start(request, key: str):
 @require(lambda user: permissions.has_role(user, "admin"))
 def system_status(request):
     if request.method == "POST":
-        job = job_create(kind="worker_check", label=_("Worker check"), user=request.user)
-        job_enqueue(job=job, task=worker_check_task)
+        job, created = job_get_or_create(
+            kind="worker_check", label=_("Worker check"), user=request.user
+        )
+        if created:
+            job_enqueue(job=job, task=worker_check_task)
         return redirect("onco_hdf:job-detail", pk=job.pk)
     recent = Job.objects.select_related("created_by")[:20]
     return render(request, "onco_hdf/system_status.html", {"jobs": recent})

@@ -8,6 +8,7 @@ steal each other's tasks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 from django.db import connection
 
 from onco_hdf.celery import app as celery_app
-from tests.requirements import REPO_ROOT, need_postgres, need_redis
+from tests.requirements import REPO_ROOT, need_binary, need_postgres, need_redis, port_open
 
 
 class WorkerProcess:
@@ -106,14 +107,41 @@ class WorkerProcess:
         raise AssertionError(f"timed out waiting for {what}:\n{self.log()[-4000:]}")
 
 
-@pytest.fixture
-def celery_worker(transactional_db, tmp_path, settings):
-    """Start a worker; while the test runs, tasks go to it instead of running in-process."""
-    need_postgres()
-    broker = need_redis()
-    queue = f"onco-test-{uuid.uuid4().hex[:8]}"
+class RedisServer:
+    """A redis-server of the test's own, on its own port, that the test may stop and restart."""
+
+    def __init__(self, port: int, log_path) -> None:
+        self.port, self.log_path = port, log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert not port_open("127.0.0.1", self.port), f"port {self.port} is already taken"
+        log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's life)
+        self.process = subprocess.Popen(
+            [need_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1"]
+            + ["--save", "", "--appendonly", "no"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while not port_open("127.0.0.1", self.port):
+            assert time.monotonic() < deadline, self.log_path.read_text(errors="replace")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def _worker_env(settings, broker: str) -> dict:
     db = connection.settings_dict
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         "CELERY_BROKER_URL": broker,
@@ -122,15 +150,66 @@ def celery_worker(transactional_db, tmp_path, settings):
         # Frequent heartbeats, so a test may call a job stale after a few seconds.
         "JOB_HEARTBEAT_SECONDS": "0.5",
     }
-    worker = WorkerProcess(env, queue, tmp_path / "worker.log")
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
+
+
+def _reset_producers() -> None:
+    """Forget the pooled broker connections (the broker URL changed)."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def _worker_on(settings, tmp_path, broker: str):
+    queue = f"onco-test-{uuid.uuid4().hex[:8]}"
+    worker = WorkerProcess(_worker_env(settings, broker), queue, tmp_path / "worker.log")
+    conf = celery_app.conf
+    # broker_url itself would lose to the CELERY_BROKER_URL environment variable.
+    previous = (conf.task_always_eager, conf.task_default_queue, conf.get("broker_write_url"))
+    conf.task_always_eager = False
+    conf.task_default_queue = queue
+    if broker != conf.broker_write_url:
+        conf.broker_write_url = broker
+        _reset_producers()
     worker.start()
     try:
         yield worker
     finally:
         worker.stop()
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-        with celery_app.connection_for_write() as conn:
+        with contextlib.suppress(Exception), celery_app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
+        if conf.broker_write_url != (previous[2] or conf.broker_url):
+            _reset_producers()
+        conf.task_always_eager, conf.task_default_queue, conf.broker_write_url = previous
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, settings):
+    """Start a worker; while the test runs, tasks go to it instead of running in-process."""
+    need_postgres()
+    broker = need_redis()
+    with _worker_on(settings, tmp_path, broker) as worker:
+        yield worker
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of the test's own (port 6390 + a few), never the shared one."""
+    need_binary("redis-server")
+    port = next((p for p in range(6390, 6400) if not port_open("127.0.0.1", p)), None)
+    if port is None:
+        pytest.skip("no free port for a private Redis")
+    server = RedisServer(port, tmp_path / "redis.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def celery_worker_own_redis(transactional_db, tmp_path, settings, own_redis):
+    """A worker whose broker is the test's own Redis (``worker.redis``), which it may stop."""
+    need_postgres()
+    with _worker_on(settings, tmp_path, own_redis.url) as worker:
+        worker.redis = own_redis
+        yield worker

@@ -13,7 +13,9 @@ from pypdf import PdfReader
 from onco_hdf import jobs
 from onco_hdf.models import Job, JobStatus
 from onco_hdf.tasks import worker_check_task
+from tests.concurrency import run_together
 from tests.conftest import login
+from tests.requirements import need_postgres
 
 
 @pytest.fixture
@@ -242,3 +244,75 @@ def test_sweeper_is_on_beat_every_minute(settings):
     assert entry["schedule"] == timedelta(seconds=60)
     assert settings.CELERY_BEAT_SCHEDULE["onco_hdf-job-sweep"] is entry
     assert "onco_hdf.job_sweep" in app.tasks
+
+
+# --- Broker down, double clicks ---------------------------------------------------------
+@pytest.mark.django_db
+def test_one_job_per_user_action_and_object(pm, copil):
+    first, created = jobs.job_get_or_create(kind="report", label="R", user=pm, obj="a")
+    assert created
+    assert jobs.job_get_or_create(kind="report", label="R", user=pm, obj="a") == (first, False)
+    jobs.job_claim(job_id=first.pk, delivery_id="m1")
+    assert jobs.job_get_or_create(kind="report", label="R", user=pm, obj="a") == (first, False)
+    # Another object, another action or another user: another job.
+    assert jobs.job_get_or_create(kind="report", label="R", user=pm, obj="b")[1]
+    assert jobs.job_get_or_create(kind="other", label="R", user=pm, obj="a")[1]
+    assert jobs.job_get_or_create(kind="report", label="R", user=copil, obj="a")[1]
+    # Once it has ended, the same launch is a rerun: a new job.
+    jobs.job_succeed(job_id=first.pk, message="ok")
+    again, created = jobs.job_get_or_create(kind="report", label="R", user=pm, obj="a")
+    assert created and again.pk != first.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_clicks_make_one_job(pm):
+    need_postgres()
+    outcomes = run_together(
+        *[lambda: jobs.job_get_or_create(kind="report", label="R", user=pm, obj="x")] * 3
+    )
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert sorted(created for _job, created in outcomes) == [False, False, True]
+    assert len({job.pk for job, _created in outcomes}) == 1
+    assert Job.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_double_click_on_a_report_button_makes_one_job(pm, django_capture_on_commit_callbacks):
+    client = login(pm)
+    with django_capture_on_commit_callbacks(execute=False):  # no worker took it yet
+        first = client.post("/rapports/onco_hdf.dashboard/generer/")
+        second = client.post("/rapports/onco_hdf.dashboard/generer/")
+        other = client.post("/rapports/onco_hdf.dashboard/generer/", {"p_year": "2025"})
+    job = Job.objects.get(params={"report": "onco_hdf.dashboard"})
+    assert first["Location"] == second["Location"] == f"/taches/{job.pk}/"
+    assert other["Location"] != first["Location"]  # other parameters, another report
+    assert Job.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_broker_down_the_job_waits_and_the_sweeper_sends_it(
+    pm, monkeypatch, django_capture_on_commit_callbacks
+):
+    from onco_hdf.tasks import report_render_task
+
+    down = Sent(monkeypatch, report_render_task, fail=True)
+    client = login(pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/rapports/onco_hdf.dashboard/generer/")
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/taches/{job.pk}/"
+    assert (job.status, job.sent_at) == (JobStatus.PENDING, None)
+    page = client.get(f"/taches/{job.pk}/").content.decode()
+    assert "en attente du serveur de calcul" in page
+    assert (
+        "en attente du serveur de calcul" in client.get(f"/taches/{job.pk}/etat/").json()["message"]
+    )
+    assert jobs.job_sweep()["resent"] == 0  # still down (and within the grace period)
+    _age(job, created_at=10)
+    assert jobs.job_sweep()["resent"] == 0
+    down.fail = False  # the broker is back
+    assert jobs.job_sweep()["resent"] == 1
+    assert down.calls == [{"job_id": job.pk}]
+    job.refresh_from_db()
+    assert job.sent_at is not None and job.message == ""

@@ -11,6 +11,7 @@ from django.db.models import F
 from onco_hdf import jobs
 from onco_hdf.models import Job, JobStatus
 from onco_hdf.tasks import job_sweep_task, worker_check_task
+from tests.conftest import login
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +98,28 @@ def test_sweeper_runs_on_the_worker_and_fails_a_job_after_its_attempts(celery_wo
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.message.startswith("Le serveur de calcul s’est arrêté 3 fois")
+
+
+def test_job_launched_while_the_broker_is_down_runs_when_it_is_back(celery_worker_own_redis, pm):
+    """Stop the (test's own) Redis, launch a report, restart Redis: the job runs."""
+    worker = celery_worker_own_redis
+    worker.redis.stop()
+    client = login(pm)
+    started = time.monotonic()
+    response = client.post("/rapports/onco_hdf.dashboard/generer/")
+    assert time.monotonic() - started < 10  # the request does not hang on the dead broker
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/taches/{job.pk}/"
+    assert (job.status, job.sent_at) == (JobStatus.PENDING, None)
+    assert "en attente du serveur de calcul" in client.get(f"/taches/{job.pk}/").content.decode()
+    # A second click while it waits: the same job.
+    assert client.post("/rapports/onco_hdf.dashboard/generer/")["Location"] == f"/taches/{job.pk}/"
+    worker.redis.start()
+    deadline = time.monotonic() + 120
+    while not job.is_finished and time.monotonic() < deadline:
+        jobs.job_sweep()  # what beat does every minute
+        time.sleep(1)
+        job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.message + worker.log()[-3000:]
+    assert job.delivery_id and job.result_file
+    assert Job.objects.count() == 1
