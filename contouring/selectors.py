@@ -89,6 +89,37 @@ def active_run(case: ClinicalCase) -> ComparisonRun | None:
     )
 
 
+def results_out_of_date(case: ClinicalCase) -> ComparisonRun | None:
+    """The last finished run, when the case changed after it (None: results current).
+
+    A change is a submission uploaded or a mapping confirmed after the run started, or a
+    different set of compared structures or mapped submissions than the results hold.
+    While a comparison is under way the page shows its progress instead.
+    """
+    from onco_hdf.models import JobStatus
+
+    if active_run(case) is not None:
+        return None
+    run = case.runs.filter(job__status=JobStatus.DONE).first()
+    if run is None:
+        return None
+    current = list(case.submissions.filter(is_current=True))
+    if any(
+        s.uploaded_at > run.created_at
+        or (s.mapping_confirmed_at is not None and s.mapping_confirmed_at > run.created_at)
+        for s in current
+    ):
+        return run
+    compared = set(case.structures.filter(is_compared=True).values_list("pk", flat=True))
+    ready = {s.pk for s in current if s.mapping_confirmed_at is not None}
+    rows = case.results.filter(kind=ResultKind.VS_REFERENCE)
+    if set(rows.values_list("structure_id", flat=True)) != compared:
+        return run
+    if set(rows.values_list("test_id", flat=True)) != ready:
+        return run
+    return None
+
+
 def submissions_with_rois(case: ClinicalCase, user) -> QuerySet[Submission]:
     """Every visible submission of the case, replaced ones included (they are kept)."""
     from contouring.models import StructureMapping

@@ -107,6 +107,8 @@ def case_detail(request, pk: int):
             "structure_form": StructureChoiceForm(case=case) if can_manage else None,
             "comparison_form": ComparisonStartForm() if can_manage else None,
             "active_run": selectors.active_run(case),
+            "out_of_date": selectors.results_out_of_date(case),
+            "can_run": permissions.can_run_comparison(request.user, case),
             "can_manage": can_manage,
             "can_upload": permissions.can_upload_submission(request.user),
             "run": run,
@@ -311,6 +313,8 @@ def case_results(request, pk: int):
             "headers": metric_headers(),
             "regional": regional,
             "run": selectors.latest_run(case),
+            "out_of_date": selectors.results_out_of_date(case),
+            "can_run": permissions.can_run_comparison(request.user, case),
             "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures]
             if regional
             else [],

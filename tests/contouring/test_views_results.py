@@ -42,3 +42,35 @@ def test_table_and_heatmap_write_each_dsc_the_same(compared_case, pm):
         assert f">{format_number(row.hd95_mm, 1)}</text>" in charts
     # No dot decimals and no truncated two-digit DSC left in the charts.
     assert not re.search(r">0\.\d+</text>", charts)
+
+
+def test_a_new_upload_marks_the_results_out_of_date_until_relaunched(
+    compared_case, pelvis_files, pm, copil, centre_a, django_capture_on_commit_callbacks
+):
+    client = login(pm)
+    results_url = reverse("contouring:case-results", args=[compared_case.pk])
+    detail_url = reverse("contouring:case-detail", args=[compared_case.pk])
+    assert "Résultats périmés" not in text(client.get(results_url))
+
+    submit(compared_case, pelvis_files, 2, centre_a, pm, confirm=False)
+    for url in (results_url, detail_url):
+        page = text(client.get(url))
+        assert "Résultats périmés — relancer" in page, url
+        assert "Relancer la comparaison" in page
+    # A COPIL member sees the banner but no relaunch button.
+    page = text(login(copil).get(results_url))
+    assert "Résultats périmés" in page and "Relancer la comparaison" not in page
+
+    submission = compared_case.submissions.get(is_current=True, mapping_confirmed_at=None)
+    services.mapping_confirm(
+        submission=submission,
+        user=pm,
+        choices={m.structure_id: m.roi_id for m in submission.mappings.all()},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("contouring:comparison-start", args=[compared_case.pk]),
+            {"include_consensus": "on"},
+        )
+    assert response.status_code == 302
+    assert "Résultats périmés" not in text(client.get(results_url))
