@@ -176,6 +176,11 @@ def _section_page(request, access: Access, section_code: str):
 
 def _next_url(request, access: Access, structure, current: str) -> str:
     action = request.POST.get("action", "save")
+    goto = request.POST.get("goto", "")
+    if goto == "review":
+        return access.url("review")
+    if goto and structure.section(goto):
+        return access.url("section", goto)
     previous, following = structure.neighbours(current)
     if action == "next":
         return access.url("section", following.code) if following else access.url("review")

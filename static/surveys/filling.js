@@ -1,15 +1,25 @@
-/* Periodic autosave of a filling page (the Save button and page changes save as well). */
+/* Keep every typed answer: autosave shortly after a change and every 30 s, save before a
+   section tab is followed, send the last changes when the tab is hidden or closed
+   (navigator.sendBeacon), and warn before leaving a page with unsaved changes. */
 (function () {
   "use strict";
   var form = document.getElementById("survey-form");
   if (!form || !form.dataset.autosaveUrl || form.querySelector("fieldset[disabled]")) { return; }
   var status = document.getElementById("autosave-status");
-  var dirty = false, busy = false;
-  form.addEventListener("input", function () { dirty = true; });
-  form.addEventListener("change", function () { dirty = true; });
-  form.addEventListener("submit", function () { dirty = false; });
+  var goto = form.querySelector('input[name="goto"]');
+  var dirty = false, busy = false, leaving = false, timer = null;
+
+  function changed() {
+    dirty = true;
+    window.clearTimeout(timer);
+    timer = window.setTimeout(save, 2000);
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  form.addEventListener("submit", function () { leaving = true; dirty = false; });
+
   function save() {
-    if (!dirty || busy) { return; }
+    if (!dirty || busy || leaving) { return; }
     busy = true;
     dirty = false;
     fetch(form.dataset.autosaveUrl, {
@@ -17,10 +27,41 @@
       headers: { "Accept": "application/json" }
     }).then(function (r) { return r.json(); }).then(function (data) {
       status.textContent = data.ok ? form.dataset.msgSaved + " " + data.saved_at : (data.message || form.dataset.msgFailed);
+      document.dispatchEvent(new CustomEvent("survey:saved", { detail: data }));
     }).catch(function () {
       dirty = true;
       status.textContent = form.dataset.msgFailed;
     }).finally(function () { busy = false; });
   }
+
+  /* The page is going away: the browser delivers a beacon even after it is gone. */
+  function flush() {
+    if (!dirty || leaving) { return; }
+    if (navigator.sendBeacon && navigator.sendBeacon(form.dataset.autosaveUrl, new FormData(form))) {
+      dirty = false;
+    }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { flush(); }
+  });
+  window.addEventListener("pagehide", flush);
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !leaving) {
+      status.textContent = form.dataset.msgUnsaved;
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  /* A section tab saves the page first, then the server opens the chosen section. */
+  document.querySelectorAll("a[data-goto]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+      event.preventDefault();
+      goto.value = link.dataset.goto;
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    });
+  });
+
   window.setInterval(save, 30000);
 })();
