@@ -100,3 +100,24 @@ def _json_has_nul(value) -> bool:
     if isinstance(value, list):
         return any(_json_has_nul(item) for item in value)
     return False
+
+
+class PdfTooSlowMiddleware:
+    """A PDF page whose layout ran out of time answers a French page, not a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from onco_hdf.pdf import PdfTooSlow
+
+        if not isinstance(exception, PdfTooSlow):
+            return None
+        response = render(request, "pdf_too_slow.html", {"message": str(exception)}, status=503)
+        response["Retry-After"] = "3600"
+        return response

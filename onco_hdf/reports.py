@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from onco_hdf import pdf
@@ -60,7 +61,12 @@ def report_render(job, report) -> dict:
     report(10, _("Gathering the data"))
     spec = entry.builder(job=job, report=report)
     report(60, _("Rendering the PDF"))
-    content = pdf.render_pdf(spec.template_name, spec.context)
+    try:
+        content = pdf.render_pdf(
+            spec.template_name, spec.context, time_limit=settings.PDF_JOB_RENDER_SECONDS
+        )
+    except pdf.PdfTooSlow as error:
+        raise JobInputError(str(error)) from error
     return {
         "message": _("The report is ready."),
         "result_name": spec.filename,

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "onco_hdf.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "onco_hdf.middleware.RefuseNulBytesMiddleware",
+    "onco_hdf.middleware.PdfTooSlowMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -243,6 +244,13 @@ JOB_PENDING_MAX_HOURS = float(os.environ.get("JOB_PENDING_MAX_HOURS", "24"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 JOB_SWEEP_SECONDS = float(os.environ.get("JOB_SWEEP_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic tasks in their AppConfig.ready
+
+# PDF layout time limits: a page that renders a PDF while the user waits (below
+# gunicorn's 120 s timeout), and a report job (below its Celery soft time limit).
+PDF_RENDER_SECONDS = float(os.environ.get("PDF_RENDER_SECONDS", "60"))
+PDF_JOB_RENDER_SECONDS = float(os.environ.get("PDF_JOB_RENDER_SECONDS", "600"))
+REPORT_TASK_SOFT_TIME_LIMIT = int(PDF_JOB_RENDER_SECONDS) + 120
+REPORT_TASK_TIME_LIMIT = REPORT_TASK_SOFT_TIME_LIMIT + 60
 
 # --- Security (production mode = DEBUG off) -------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -5,13 +5,19 @@ from __future__ import annotations
 import time
 
 from celery import shared_task
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from onco_hdf import reports
 from onco_hdf.jobs import job_sweep, run_job
 
 
-@shared_task(bind=True, name="onco_hdf.report_render")
+@shared_task(
+    bind=True,
+    name="onco_hdf.report_render",
+    soft_time_limit=settings.REPORT_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.REPORT_TASK_TIME_LIMIT,
+)
 def report_render_task(self, job_id: int) -> None:
     run_job(job_id=job_id, delivery_id=self.request.id or "", work=reports.report_render)
 

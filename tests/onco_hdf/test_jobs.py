@@ -316,3 +316,25 @@ def test_broker_down_the_job_waits_and_the_sweeper_sends_it(
     assert down.calls == [{"job_id": job.pk}]
     job.refresh_from_db()
     assert job.sent_at is not None and job.message == ""
+
+
+# --- Time limits of report jobs ----------------------------------------------------------
+def test_report_task_has_time_limits_below_the_visibility_timeout(settings):
+    from onco_hdf.tasks import report_render_task
+
+    assert report_render_task.soft_time_limit == settings.REPORT_TASK_SOFT_TIME_LIMIT
+    assert report_render_task.time_limit == settings.REPORT_TASK_TIME_LIMIT
+    assert report_render_task.soft_time_limit > settings.PDF_JOB_RENDER_SECONDS
+    assert report_render_task.time_limit < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
+
+
+@pytest.mark.django_db
+def test_report_job_out_of_layout_time_fails_in_french(
+    pm, settings, django_capture_on_commit_callbacks
+):
+    settings.PDF_JOB_RENDER_SECONDS = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        login(pm).post("/rapports/onco_hdf.dashboard/generer/")
+    job = Job.objects.get()
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("La construction du PDF a dépassé la durée autorisée (0 s)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.server
 import io
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,51 @@ def test_only_pdf_module_imports_weasyprint():
         and ("import weasyprint" in path.read_text() or "from weasyprint" in path.read_text())
     ]
     assert offenders == []
+
+
+# --- Time limits ------------------------------------------------------------------------
+LONG = {"report_title": "Long", "lines": [f"Ligne {i} " * 20 for i in range(20000)]}
+
+
+def _zombies() -> int:
+    """Children of this process that ended but were not reaped."""
+    import subprocess
+
+    out = subprocess.run(
+        ["ps", "--ppid", str(os.getpid()), "-o", "stat="], capture_output=True, text=True
+    )
+    return sum(1 for stat in out.stdout.split() if stat.startswith("Z"))
+
+
+@pytest.mark.django_db
+def test_a_pdf_too_long_to_lay_out_is_stopped_with_a_french_message(test_templates):
+    started = time.monotonic()
+    with pytest.raises(pdf.PdfTooSlow) as stopped:
+        pdf.render_pdf("tests/long_report.html", LONG, time_limit=1)
+    assert time.monotonic() - started < 10  # the render of 20,000 lines would take minutes
+    assert str(stopped.value) == (
+        "La construction du PDF a dépassé la durée autorisée (1 s) et a été arrêtée : le "
+        "document est trop volumineux. Raccourcissez les textes les plus longs, ou contactez "
+        "l’équipe."
+    )
+    assert _zombies() == 0
+
+
+@pytest.mark.django_db
+def test_synchronous_renders_use_the_default_cap(test_templates, settings):
+    settings.PDF_RENDER_SECONDS = 1
+    with pytest.raises(pdf.PdfTooSlow):
+        pdf.render_pdf("tests/long_report.html", LONG)
+    settings.PDF_RENDER_SECONDS = 60
+    short = pdf.render_pdf("tests/long_report.html", {"report_title": "Court", "lines": ["x"]})
+    assert "Court" in pdf_text(short)
+
+
+@pytest.mark.django_db
+def test_a_failing_layout_is_reported_not_hung(monkeypatch):
+    def broken(html):
+        raise ValueError("mise en page impossible")
+
+    monkeypatch.setattr(pdf, "_write_pdf", broken)
+    with pytest.raises(pdf.PdfRenderError, match="ValueError: mise en page impossible"):
+        pdf.render_pdf("reports/base_report.html", {"report_title": "x"}, time_limit=30)

@@ -123,3 +123,17 @@ def test_job_launched_while_the_broker_is_down_runs_when_it_is_back(celery_worke
     assert job.status == JobStatus.DONE, job.message + worker.log()[-3000:]
     assert job.delivery_id and job.result_file
     assert Job.objects.count() == 1
+
+
+def test_soft_time_limit_on_a_real_worker_fails_the_job_in_french(celery_worker, pm):
+    job = jobs.job_create(kind="worker_check", label="check", user=pm)
+    worker_check_task.apply_async(
+        kwargs={"job_id": job.pk, "steps": 20, "step_seconds": 0.5},
+        soft_time_limit=1,
+        time_limit=30,
+    )
+    observe(job.pk, timeout=60)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED, celery_worker.log()[-2000:]
+    assert job.message.startswith("La tâche a dépassé la durée autorisée et a été arrêtée.")
+    assert job.progress < 100
