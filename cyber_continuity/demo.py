@@ -388,7 +388,13 @@ def _seed_exercise(centres, users) -> None:
         on=(start + timedelta(days=6)).date(),
     )
     for status in ("stabilised", "return", "lifted", "retex"):
-        services.crisis_transition(crisis=crisis, to_status=status, user=referent)
+        services.crisis_transition(
+            crisis=crisis,
+            to_status=status,
+            user=referent,
+            override_reason="Hypothèse du scénario : les 3 patients ORL restent traités sur "
+            "place en mode dégradé, avec un double contrôle manuel.",
+        )
     # Spread the drill over its real timing, for the metrics and the timeline.
     offsets = {
         "alert": 0,

@@ -292,6 +292,33 @@ class TransferUpdateForm(forms.Form):
     on = forms.DateField(label=_("Date"), required=False, widget=DATE_WIDGET)
 
 
+class PhoneAnswerForm(forms.Form):
+    """An answer the receiving centre gave by phone, typed in by the project manager."""
+
+    to = forms.ChoiceField(
+        label=_("Answer"),
+        choices=[("accepted", _("Accepted")), ("refused", _("Refused"))],
+        widget=forms.RadioSelect,
+    )
+    answered_by_name = forms.CharField(
+        label=_("Answer given by"),
+        max_length=120,
+        help_text=_("Name and function of the person of the receiving centre who answered."),
+    )
+    answered_at = forms.DateTimeField(
+        label=_("Time of the call"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"],
+    )
+    comment = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+
+class CrisisTransitionForm(CommentForm):
+    override_reason = forms.CharField(
+        label=_("Reason to go on anyway"), required=False, max_length=1000
+    )
+
+
 class CrisisActionForm(forms.ModelForm):
     class Meta:
         model = CrisisAction

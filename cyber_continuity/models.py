@@ -659,6 +659,11 @@ class Transfer(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     response_comment = models.CharField(_("comment"), max_length=300, blank=True)
+    # An answer given by phone and typed in by the project manager for the receiver.
+    answered_by_name = models.CharField(
+        _("answer given by"), max_length=120, blank=True, help_text=_("Name and function.")
+    )
+    recorded_on_behalf = models.BooleanField(_("recorded on behalf of the receiver"), default=False)
     first_fraction_on = models.DateField(_("first fraction there on"), null=True, blank=True)
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
 

@@ -76,5 +76,10 @@ def can_answer_transfer(user, transfer) -> bool:
     return has_centre_role(user, transfer.receiving_centre, Role.REFERENT)
 
 
+def can_record_phone_answer(user, transfer) -> bool:
+    """The project manager (the network's crisis cell) types in an answer given by phone."""
+    return is_project_manager(user)
+
+
 def can_view_overview(user) -> bool:
     return is_regional_reader(user)

@@ -84,5 +84,10 @@ urlpatterns = [
     path("crises/<int:pk>/evenements/nouveau/", views.crisis_event_add, name="crisis-event-add"),
     path("crises/groupes/<int:pk>/", views.patient_group_match, name="patient-group-match"),
     path("crises/transferts/<int:pk>/", views.transfer_update, name="transfer-update"),
+    path(
+        "crises/transferts/<int:pk>/reponse-telephonique/",
+        views.transfer_phone_answer,
+        name="transfer-phone-answer",
+    ),
     path("crises/actions/<int:pk>/terminer/", views.crisis_action_done, name="crisis-action-done"),
 ]

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -20,10 +21,12 @@ from cyber_continuity.forms import (
     ConventionCreateForm,
     CrisisActionForm,
     CrisisDeclareForm,
+    CrisisTransitionForm,
     EventForm,
     InformationSystemForm,
     MachineForm,
     PatientGroupForm,
+    PhoneAnswerForm,
     PlanEntryForm,
     ProfileForm,
     PublishForm,
@@ -594,7 +597,7 @@ def crisis_declare(request):
 @registry_reader
 def crisis_detail(request, pk: int):
     crisis = selectors.crisis_get_for_user(request.user, pk)
-    return _render_crisis_detail(request, crisis, CommentForm())
+    return _render_crisis_detail(request, crisis, CrisisTransitionForm())
 
 
 def _render_crisis_detail(request, crisis, comment_form):
@@ -602,6 +605,7 @@ def _render_crisis_detail(request, crisis, comment_form):
     can_manage = perms.can_manage_crisis(user, crisis)
     own = centre_ids_for(user, [Role.REFERENT])
     groups = list(crisis.patient_groups.prefetch_related("transfers__receiving_centre"))
+    moves = services.crisis_moves_from(crisis.status) if can_manage else []
     return render(
         request,
         "cyber_continuity/crisis_detail.html",
@@ -612,7 +616,11 @@ def _render_crisis_detail(request, crisis, comment_form):
             "groups": groups,
             "events": crisis.events.select_related("user"),
             "transitions": crisis.transitions.select_related("user"),
-            "moves": services.crisis_moves_from(crisis.status) if can_manage else [],
+            "moves": moves,
+            "unplaced_warnings": services.crisis_unplaced_warnings(crisis)
+            if any(to in services.GUARDED_MOVES for to, _move in moves)
+            else [],
+            "can_record_phone": perms.can_record_phone_answer(user, None),
             "actions": crisis.actions.all(),
             "metrics_rows": _metrics_rows(services.crisis_metrics(crisis)),
             "group_form": PatientGroupForm(),
@@ -653,7 +661,7 @@ def _managed_crisis(request, pk: int):
 @registry_reader
 def crisis_transition(request, pk: int):
     crisis = _managed_crisis(request, pk)
-    form = CommentForm(request.POST)
+    form = CrisisTransitionForm(request.POST)
     try:
         if not form.is_valid():
             raise ValidationError(_("The comment is too long."))
@@ -662,6 +670,7 @@ def crisis_transition(request, pk: int):
             to_status=request.POST.get("to", ""),
             user=request.user,
             comment=form.cleaned_data["comment"],
+            override_reason=form.cleaned_data["override_reason"],
         )
     except ValidationError as error:
         messages.error(request, _error_text(error))
@@ -816,3 +825,35 @@ def transfer_update(request, pk: int):
         else:
             messages.success(request, _("Transfer updated."))
     return redirect("cyber_continuity:crisis-detail", pk=transfer.group.crisis_id)
+
+
+@registry_reader
+def transfer_phone_answer(request, pk: int):
+    transfer = selectors.transfer_get_for_user(request.user, pk)
+    if not perms.can_record_phone_answer(request.user, transfer):
+        raise PermissionDenied
+    form = PhoneAnswerForm(
+        request.POST or None,
+        initial={"answered_at": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.transfer_update(
+                transfer=transfer,
+                to_status=data["to"],
+                user=request.user,
+                comment=data["comment"],
+                answered_by_name=data["answered_by_name"],
+                answered_at=data["answered_at"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Phone answer recorded on behalf of the receiving centre."))
+            return redirect("cyber_continuity:crisis-detail", pk=transfer.group.crisis_id)
+    return render(
+        request,
+        "cyber_continuity/transfer_phone_answer.html",
+        {"transfer": transfer, "crisis": transfer.group.crisis, "form": form},
+    )

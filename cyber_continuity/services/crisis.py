@@ -154,9 +154,55 @@ def crisis_declare(
     return crisis
 
 
+# Moves that say "the patients are safe": refused while some are not, unless a reason is given.
+GUARDED_MOVES = frozenset({C.STABILISED, C.LIFTED, C.RETEX})
+
+
+def crisis_unplaced_warnings(crisis: Crisis) -> list[str]:
+    """What is still open for the patients: category-1 patients unplaced, proposals unanswered."""
+    warnings = []
+    for group in crisis.patient_groups.filter(category=1):
+        left = patients_left_to_place(group)
+        if left:
+            warnings.append(
+                _("%(group)s: %(n)d category-1 patient(s) not placed")
+                % {"group": group.label, "n": left}
+            )
+    proposed = Transfer.objects.filter(group__crisis=crisis, status=TransferStatus.PROPOSED)
+    for transfer in proposed.select_related("group", "receiving_centre"):
+        warnings.append(
+            _("%(centre)s: %(n)d × %(group)s still “Proposed”")
+            % {
+                "centre": transfer.receiving_centre.label,
+                "n": transfer.patient_count,
+                "group": transfer.group.label,
+            }
+        )
+    return warnings
+
+
 @transaction.atomic
-def crisis_transition(*, crisis: Crisis, to_status: str, user, comment: str = "") -> Crisis:
+def crisis_transition(
+    *, crisis: Crisis, to_status: str, user, comment: str = "", override_reason: str = ""
+) -> Crisis:
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    if to_status in GUARDED_MOVES and (crisis.status, to_status) in CRISIS_TRANSITIONS:
+        warnings = crisis_unplaced_warnings(crisis)
+        override_reason = override_reason.strip()
+        if warnings and not override_reason:
+            raise TransitionError(
+                _(
+                    "“%(to)s” refused: %(warnings)s. Place these patients first, or give the "
+                    "reason to go on anyway."
+                )
+                % {"to": _label(CrisisStatus, to_status), "warnings": "; ".join(warnings)}
+            )
+        if warnings:
+            override = _("Forced despite: %(warnings)s. Reason: %(reason)s") % {
+                "warnings": "; ".join(warnings),
+                "reason": override_reason,
+            }
+            comment = f"{comment} {override}".strip() if comment else override
     return _crisis_move(crisis, to_status, user, comment)
 
 
@@ -377,8 +423,16 @@ TRANSFER_MOVES = {
 
 @transaction.atomic
 def transfer_update(
-    *, transfer: Transfer, to_status: str, user, comment: str = "", on: date | None = None
+    *,
+    transfer: Transfer,
+    to_status: str,
+    user,
+    comment: str = "",
+    on: date | None = None,
+    answered_by_name: str = "",
+    answered_at=None,
 ) -> Transfer:
+    """Move a transfer; ``answered_by_name`` records a phone answer on the receiver's behalf."""
     transfer = (
         Transfer.objects.select_for_update()
         .select_related("group__crisis", "receiving_centre")
@@ -389,11 +443,21 @@ def transfer_update(
             _("This transfer is “%(status)s”: it cannot become “%(to)s”.")
             % {"status": transfer.get_status_display(), "to": _label(TransferStatus, to_status)}
         )
+    answered_by_name = answered_by_name.strip()
+    on_behalf = bool(answered_by_name)
+    if on_behalf:
+        if to_status not in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
+            raise ValidationError(_("Only an acceptance or a refusal can be recorded by phone."))
+        answered_at = answered_at or timezone.now()
+        if answered_at > timezone.now() + timedelta(minutes=5):
+            raise ValidationError(_("The time of the call cannot be in the future."))
     transfer.status = to_status
     if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
-        transfer.responded_at = timezone.now()
+        transfer.responded_at = answered_at if on_behalf else timezone.now()
         transfer.responded_by = user
         transfer.response_comment = comment[:300]
+        transfer.answered_by_name = answered_by_name[:120]
+        transfer.recorded_on_behalf = on_behalf
     elif to_status == TransferStatus.TREATING:
         transfer.first_fraction_on = on or timezone.localdate()
     else:
@@ -404,7 +468,18 @@ def transfer_update(
         "centre": transfer.receiving_centre.label,
         "group": f"{transfer.patient_count} × {transfer.group.label}",
         "status": transfer.get_status_display(),
-    } + (f" {comment}" if comment else "")
+    }
+    if on_behalf:
+        summary += " " + _(
+            "Answer given by phone by %(who)s (%(centre)s) on %(at)s, recorded by %(recorder)s "
+            "on behalf of the receiving centre."
+        ) % {
+            "who": transfer.answered_by_name,
+            "centre": transfer.receiving_centre.label,
+            "at": timezone.localtime(answered_at).strftime("%d/%m/%Y %H:%M"),
+            "recorder": (user.get_full_name() or user.username) if user else "—",
+        }
+    summary += f" {comment}" if comment else ""
     _event(crisis, user, summary)
     if to_status in (TransferStatus.ACCEPTED, TransferStatus.REFUSED):
         # The attacked centre has lost its e-mail: its contacts get the answer by SMS too.

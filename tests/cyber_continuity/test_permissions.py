@@ -140,6 +140,7 @@ MATRIX = [
     ("patient-group-match", ["group"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
     ("crisis-action-done", ["action"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
     ("transfer-update", ["transfer"], "post", (DENIED, DENIED, DENIED, DENIED, DENIED)),
+    ("transfer-phone-answer", ["transfer"], "get", PM_ONLY),
     ("crisis-kit-pdf", ["a"], "get", ALL),
     ("contact-delete", ["contact_a"], "post", REFERENT_A_POST),
     ("system-update", ["system_a"], "get", REFERENT_A_ONLY),
