@@ -438,11 +438,13 @@ def convention_transition(request, pk: int):
 def convention_sign(request, pk: int):
     convention = selectors.convention_get_for_user(request.user, pk)
     own = centre_ids_for(request.user, [Role.REFERENT])
+    if not perms.can_sign_convention(request.user, convention):
+        raise PermissionDenied
     party_id = request.POST.get("party", "")
     if not (party_id.isascii() and party_id.isdigit()):
         return bad_request(request, _("Choose the centre you sign for."))
     party = convention.parties.filter(centre__in=own, pk=int(party_id)).first()
-    if party is None or not perms.can_sign_convention(request.user, convention):
+    if party is None:
         raise PermissionDenied
     try:
         services.convention_sign(convention=convention, centre=party.centre, user=request.user)
