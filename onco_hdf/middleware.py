@@ -121,3 +121,22 @@ class PdfTooSlowMiddleware:
         response = render(request, "pdf_too_slow.html", {"message": str(exception)}, status=503)
         response["Retry-After"] = "3600"
         return response
+
+
+class HealthCheckMiddleware:
+    """Answer ``/sante/`` before any other middleware looks at the host or the scheme.
+
+    The container healthcheck probes ``http://127.0.0.1:8000/sante/``: neither an allowed
+    host nor HTTPS. Answering here, first in the chain, never calls ``get_host()`` nor
+    redirects to HTTPS; the answer holds nothing but a status.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/sante/" and request.method in ("GET", "HEAD"):
+            from onco_hdf.views import health
+
+            return health(request)
+        return self.get_response(request)

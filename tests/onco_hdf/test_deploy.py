@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from tests.requirements import REPO_ROOT
@@ -66,3 +67,31 @@ def test_compose_file_names_every_service():
         assert any("media" in str(volume) for volume in services[name].get("volumes", []))
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert "libpango" in dockerfile  # WeasyPrint's system libraries
+
+
+@pytest.mark.django_db
+def test_health_answers_the_container_probe_before_host_and_https_checks(settings, client):
+    """The compose healthcheck asks http://127.0.0.1:8000/sante/ in production mode."""
+    settings.ALLOWED_HOSTS = ["onco-hdf.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    probe = client.get("/sante/", HTTP_HOST="127.0.0.1:8000")
+    assert probe.status_code == 200 and probe.json() == {"status": "ok"}
+    # Everything else keeps both checks.
+    assert client.get("/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    redirect = client.get("/compte/connexion/", HTTP_HOST="onco-hdf.example.org")
+    assert redirect.status_code == 301
+    assert redirect["Location"] == "https://onco-hdf.example.org/compte/connexion/"
+    assert client.post("/sante/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+
+
+def test_health_says_503_when_the_database_is_down(rf, monkeypatch):
+    from django.db import connection
+
+    from onco_hdf.views import health
+
+    def refuse():
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refuse)
+    response = health(rf.get("/sante/"))
+    assert response.status_code == 503
