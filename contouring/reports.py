@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from contouring.models import ClinicalCase, Solution
 from contouring.overlays import render_overlay, slice_choices
-from contouring.results import case_results, metric_headers
+from contouring.results import case_results, engine_warnings, metric_headers
+from contouring.selectors import latest_finished_run
 from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
 from onco_hdf.jobs import JobInputError
 from onco_hdf.reports import ReportSpec
@@ -49,11 +50,13 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
         .prefetch_related("mappings__roi")
     )
     results = case_results(case, case.results.select_related("structure"), submissions)
+    finished = latest_finished_run(case)
     section = {
         "case": case,
         "results": results,
         "submissions": submissions,
         "run": case.runs.select_related("job").first(),
+        "warning_groups": engine_warnings(finished, submissions),
     }
     if not results.has_results:
         return section

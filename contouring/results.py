@@ -178,6 +178,36 @@ class CaseResults:
         return out
 
 
+@dataclass
+class WarningGroup:
+    label: str
+    submission: Submission | None
+    messages: list[str]
+
+
+def engine_warnings(run, submissions: list[Submission], *, reference: bool = True) -> list:
+    """The run's engine warnings grouped by submission (only ``submissions``), reference first.
+
+    Warnings stored by older runs as plain text, without their submission, go with the
+    reference's group ("the case").
+    """
+    if run is None:
+        return []
+    by_pk: dict[int | None, list[str]] = {}
+    for item in run.warnings or []:
+        if isinstance(item, str):
+            by_pk.setdefault(None, []).append(item)
+        else:
+            by_pk.setdefault(item.get("submission"), []).append(item.get("message", ""))
+    groups = []
+    if reference and by_pk.get(None):
+        groups.append(WarningGroup(_("Reference and CT"), None, by_pk[None]))
+    for submission in submissions:
+        if by_pk.get(submission.pk):
+            groups.append(WarningGroup(submission.short_label, submission, by_pk[submission.pk]))
+    return groups
+
+
 def case_results(case: ClinicalCase, results, submissions: list[Submission]) -> CaseResults:
     """Arrange the visible ``results`` of ``case`` for ``submissions`` (the columns)."""
     structures = list(case.structures.filter(is_compared=True))

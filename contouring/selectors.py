@@ -78,6 +78,12 @@ def latest_run(case: ClinicalCase) -> ComparisonRun | None:
     return case.runs.select_related("job").first()
 
 
+def latest_finished_run(case: ClinicalCase) -> ComparisonRun | None:
+    from onco_hdf.models import JobStatus
+
+    return case.runs.select_related("job").filter(job__status=JobStatus.DONE).first()
+
+
 def active_run(case: ClinicalCase) -> ComparisonRun | None:
     """The case's comparison still waiting or running, if any (at most one at a time)."""
     from onco_hdf.models import JobStatus
@@ -96,11 +102,10 @@ def results_out_of_date(case: ClinicalCase) -> ComparisonRun | None:
     different set of compared structures or mapped submissions than the results hold.
     While a comparison is under way the page shows its progress instead.
     """
-    from onco_hdf.models import JobStatus
 
     if active_run(case) is not None:
         return None
-    run = case.runs.filter(job__status=JobStatus.DONE).first()
+    run = latest_finished_run(case)
     if run is None:
         return None
     current = list(case.submissions.filter(is_current=True))

@@ -629,6 +629,7 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
         geometry = case_geometry(case)
         with local_paths([case.reference_file.name]) as (ref_path,):
             reference = _renamed(read_rtstruct(ref_path), names)
+        sources: dict[str, Submission | None] = {str(ref_path): None}
         tests = {}
         for submission in submissions:
             mapping = {
@@ -638,6 +639,7 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
             }
             with local_paths([submission.file.name]) as (path,):
                 tests[set_label(submission.pk)] = _renamed(read_rtstruct(path), mapping)
+                sources[str(path)] = submission
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
 
@@ -686,7 +688,7 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
                 )
             )
         case.results.exclude(pk__in=kept).delete()
-        run.warnings = sorted({w.message("fr") for w in result.warnings})[:50]
+        run.warnings = run_warnings(result.warnings, sources)
         run.engine_version = _engine_version()
         run.finished_at = timezone.now()
         run.save(update_fields=["warnings", "engine_version", "finished_at"])
@@ -694,6 +696,37 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
         "message": _("%(count)d results computed.") % {"count": len(kept)},
         "result_url": reverse("contouring:case-results", args=[case.pk]),
     }
+
+
+def run_warnings(issues, sources: dict[str, Submission | None]) -> list[dict]:
+    """The engine's warnings of a run, each tied to its submission (None: the reference).
+
+    The message names the file by its solution and centre, never by the stored copy's
+    internal name.
+    """
+    out = []
+    seen = set()
+    for issue in issues:
+        submission = sources.get(str(issue.file)) if issue.file else None
+        if submission is not None:
+            display = _("the RTSTRUCT of %(label)s") % {"label": submission.short_label}
+        elif issue.file in sources:
+            display = _("the reference RTSTRUCT")
+        else:
+            display = _("the CT series")
+        message = dataclasses.replace(issue, file=display).message("fr")
+        key = (submission.pk if submission else None, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            {
+                "submission": submission.pk if submission else None,
+                "code": issue.code,
+                "message": message,
+            }
+        )
+    return out[:200]
 
 
 def _engine_version() -> str:

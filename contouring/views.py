@@ -24,7 +24,7 @@ from contouring.forms import (
 from contouring.models import ClinicalCase
 from contouring.overlays import render_overlay, slice_choices
 from contouring.results import case_results as arrange_results
-from contouring.results import metric_headers
+from contouring.results import engine_warnings, metric_headers
 from onco_hdf.models import Centre
 from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
@@ -243,6 +243,9 @@ def submission_detail(request, pk: int):
             "can_map": can_map,
             "unmapped_rois": [roi for roi in submission.rois.all() if roi.pk not in used],
             "unmapped_structures": [m.structure for m in mappings if m.roi_id is None],
+            "warning_groups": engine_warnings(
+                selectors.latest_finished_run(submission.case), [submission], reference=False
+            ),
         },
     )
 
@@ -315,6 +318,9 @@ def case_results(request, pk: int):
             "run": selectors.latest_run(case),
             "out_of_date": selectors.results_out_of_date(case),
             "can_run": permissions.can_run_comparison(request.user, case),
+            "warning_groups": engine_warnings(
+                selectors.latest_finished_run(case), context["submissions"], reference=True
+            ),
             "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures]
             if regional
             else [],
