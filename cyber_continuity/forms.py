@@ -26,7 +26,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = CentreProfile
-        fields = ["legal_entity", "address", "crisis_procedure"]
+        fields = ["legal_entity", "address", "switchboard_phone", "crisis_procedure"]
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "crisis_procedure": forms.Textarea(attrs={"rows": 3}),

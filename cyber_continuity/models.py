@@ -57,6 +57,12 @@ class CentreProfile(models.Model):
     )
     legal_entity = models.CharField(_("legal entity"), max_length=200, blank=True)
     address = models.TextField(_("address"), blank=True)
+    switchboard_phone = models.CharField(
+        _("switchboard"),
+        max_length=30,
+        blank=True,
+        help_text=_("The centre's public number: shown to those who may not see crisis contacts."),
+    )
     crisis_procedure = models.TextField(
         _("local crisis procedure"),
         blank=True,

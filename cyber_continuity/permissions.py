@@ -81,5 +81,54 @@ def can_record_phone_answer(user, transfer) -> bool:
     return is_project_manager(user)
 
 
+def crisis_participant_ids(centre_ids=None) -> dict[int, set[int]]:
+    """For each crisis under way: the affected centre and its receivers (transfers, plan)."""
+    from cyber_continuity.models import Crisis, CrisisStatus, Transfer, TransferPlanEntry
+
+    active = {
+        CrisisStatus.ALERT,
+        CrisisStatus.DECLARED,
+        CrisisStatus.TRANSFERS,
+        CrisisStatus.STABILISED,
+        CrisisStatus.RETURN,
+    }
+    crises = dict(Crisis.objects.filter(status__in=active).values_list("pk", "centre_id"))
+    participants = {pk: {centre} for pk, centre in crises.items()}
+    for crisis_id, receiver in Transfer.objects.filter(group__crisis__in=crises).values_list(
+        "group__crisis_id", "receiving_centre_id"
+    ):
+        participants[crisis_id].add(receiver)
+    for home, receiver in TransferPlanEntry.objects.filter(
+        centre__in=set(crises.values())
+    ).values_list("centre_id", "receiving_centre_id"):
+        for crisis_id, centre in crises.items():
+            if centre == home:
+                participants[crisis_id].add(receiver)
+    return participants
+
+
+def crisis_contact_centre_ids(user) -> set[int] | None:
+    """Centres whose crisis contacts the user may read; None means every centre.
+
+    Personal mobiles and e-mails are for referents, heads of department and the project
+    manager; during a crisis, also for the members of the centres taking part in it.
+    Everyone else sees the centre's switchboard only.
+    """
+    if is_project_manager(user) or centre_ids_for(user, [Role.REFERENT, Role.HEAD_OF_DEPARTMENT]):
+        return None
+    mine = centre_ids_for(user)
+    visible: set[int] = set()
+    if mine:
+        for members in crisis_participant_ids().values():
+            if members & mine:
+                visible |= members
+    return visible
+
+
+def can_view_crisis_contacts(user, centre) -> bool:
+    visible = crisis_contact_centre_ids(user)
+    return visible is None or centre.pk in visible
+
+
 def can_view_overview(user) -> bool:
     return is_regional_reader(user)

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cyber_continuity import permissions as perms
 from cyber_continuity import selectors, services
 from cyber_continuity.models import ACTIVE_STATUSES, CentreProfile, Convention
 from onco_hdf.jobs import JobInputError
@@ -55,12 +56,20 @@ FIRST_HOUR_CHECKLIST = [
 ]
 
 
-def build_crisis_kit_context(*, centre: Centre) -> ReportSpec:
+def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
+    """The kit; ``viewer`` limits the crisis contacts shown (None: the centre's own copy)."""
+    visible = None if viewer is None else perms.crisis_contact_centre_ids(viewer)
+
+    def contacts_shown(c: Centre) -> bool:
+        return visible is None or c.pk in visible
+
     sections = services.transfer_plan(centre)
     receiver_ids = {row.entry.receiving_centre_id for s in sections for row in s.rows}
     receivers = list(
         Centre.objects.filter(pk__in=receiver_ids).prefetch_related("crisis_contacts", "machines")
     )
+    for receiver in receivers:
+        receiver.contacts_shown = contacts_shown(receiver)
     conventions = (
         Convention.objects.filter(status__in=ACTIVE_STATUSES, parties__centre=centre)
         .prefetch_related("parties__centre")
@@ -83,6 +92,7 @@ def build_crisis_kit_context(*, centre: Centre) -> ReportSpec:
             "centre": centre,
             "profile": CentreProfile.objects.filter(centre=centre).first(),
             "contacts": centre.crisis_contacts.all(),
+            "show_contacts": contacts_shown(centre),
             "systems": centre.information_systems.all(),
             "sections": sections,
             "receivers": receivers,
@@ -103,4 +113,4 @@ def build_crisis_kit_report(*, job, report) -> ReportSpec:
     centre = selectors.centre_list_for_user(job.created_by).filter(pk=centre_id).first()
     if centre is None:
         raise JobInputError(_("This centre does not exist."))
-    return build_crisis_kit_context(centre=centre)
+    return build_crisis_kit_context(centre=centre, viewer=job.created_by)

@@ -78,6 +78,7 @@ def centre_detail(request, pk: int):
             "centre": centre,
             "profile": CentreProfile.objects.filter(centre=centre).first(),
             "contacts": centre.crisis_contacts.all(),
+            "show_contacts": perms.can_view_crisis_contacts(request.user, centre),
             "systems": centre.information_systems.all(),
             "machines": centre.machines.all(),
             "capacities": centre.capacities.select_related("attested_by"),
@@ -557,7 +558,7 @@ def plan_entry_delete(request, pk: int):
 @registry_reader
 def crisis_kit_pdf(request, pk: int):
     centre = selectors.centre_get_for_user(request.user, pk)
-    return _pdf_response(reports.build_crisis_kit_context(centre=centre))
+    return _pdf_response(reports.build_crisis_kit_context(centre=centre, viewer=request.user))
 
 
 @require(perms.can_view_overview)

@@ -177,3 +177,69 @@ def test_every_url_of_the_app_is_in_the_matrix():
     from cyber_continuity.urls import urlpatterns
 
     assert {p.name for p in urlpatterns} == {row[0] for row in MATRIX}
+
+
+# Crisis contacts (personal mobiles, e-mails) of centre B: who reads them, who sees only
+# the switchboard. During a crisis of A with a transfer to B, A's members read B's too.
+CONTACT_READERS = {
+    "pm": True,
+    "copil": False,
+    "referent_a": True,
+    "head_a": True,
+    "oncologist_a": False,
+    "physicist_a": False,
+    "oncologist_b": False,
+}
+
+
+@pytest.fixture
+def centre_b_contacts(centre_b):
+    from cyber_continuity.models import CentreProfile
+
+    CentreProfile.objects.create(centre=centre_b, switchboard_phone="03 22 00 00 00")
+    return ContactFactory(centre=centre_b, mobile_phone="06 12 34 56 78", email="perso@b.example")
+
+
+@pytest.mark.parametrize(("persona", "reads"), CONTACT_READERS.items())
+def test_crisis_contacts_matrix(centre_b_contacts, centre_b, request, persona, reads):
+    from tests.conftest import login
+
+    user = request.getfixturevalue(persona)
+    html = login(user).get(reverse("cyber_continuity:centre-detail", args=[centre_b.pk]))
+    html = html.content.decode()
+    assert ("06 12 34 56 78" in html) is reads, persona
+    assert ("perso@b.example" in html) is reads, persona
+    assert "03 22 00 00 00" in html
+
+
+@pytest.mark.parametrize("persona", ["oncologist_a", "oncologist_b", "physicist_a"])
+def test_crisis_participants_read_each_others_contacts(
+    centre_a, centre_b, centre_b_contacts, referent_a, request, persona
+):
+    from tests.conftest import login
+
+    ContactFactory(centre=centre_a, mobile_phone="06 99 88 77 66")
+    _transfer_to_b(centre_a, centre_b, referent_a)
+    client = login(request.getfixturevalue(persona))
+    b_page = client.get(reverse("cyber_continuity:centre-detail", args=[centre_b.pk]))
+    a_page = client.get(reverse("cyber_continuity:centre-detail", args=[centre_a.pk]))
+    assert "06 12 34 56 78" in b_page.content.decode()
+    assert "06 99 88 77 66" in a_page.content.decode()
+
+
+def test_crisis_kit_hides_contacts_from_those_who_may_not_read_them(
+    centre_a, centre_b, centre_b_contacts, oncologist_a
+):
+    from cyber_continuity import reports
+    from onco_hdf.pdf import render_pdf
+    from tests.cyber_continuity.test_reports import pdf_text
+
+    services.plan_entry_add(
+        centre=centre_a, technique=Technique.IMRT_VMAT, receiving_centre=centre_b
+    )
+    spec = reports.build_crisis_kit_context(centre=centre_a, viewer=oncologist_a)
+    text = pdf_text(render_pdf(spec.template_name, spec.context))
+    assert "06 12 34 56 78" not in text
+    assert "03 22 00 00 00" in text
+    own = reports.build_crisis_kit_context(centre=centre_a)
+    assert "06 12 34 56 78" in pdf_text(render_pdf(own.template_name, own.context))
