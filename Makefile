@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint i18n bench migrate seed worker clean
+.PHONY: install run test lint i18n bench migrate seed worker smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ i18n: install
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Production smoke: the compose services as local processes (needs PostgreSQL and Redis).
+smoke: install
+	$(PY) .ci/prod_smoke.py
 
 worker: install
 	$(VENV)/bin/celery -A onco_hdf worker --loglevel=INFO --concurrency=2
