@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from cyber_continuity import services
 from cyber_continuity.models import (
     DEGRADED_STATUSES,
     DOWN_STATUSES,
@@ -207,6 +208,7 @@ def overview_context() -> dict:
         "matrix": coverage_matrix(centres),
         "open_crises": [c for c in open_crises if not c.is_exercise],
         "open_exercises": [c for c in open_crises if c.is_exercise],
+        "without_referent": services.centres_without_referent(),
         "overdue_actions": CrisisAction.objects.filter(
             done_at__isnull=True, due_date__lt=timezone.localdate()
         ).select_related("crisis__centre"),

@@ -82,6 +82,7 @@ from cyber_continuity.services.registry import (
     capacities_save,
     capacity_attest,
     capacity_attestation_remind,
+    centres_without_referent,
     registry_item_delete,
     registry_item_save,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "capacity_attest",
     "REMINDER_INTERVAL",
     "capacity_attestation_remind",
+    "centres_without_referent",
     "PLACEHOLDER_RE",
     "CENTRE_FIELDS",
     "PARTY_KEYS",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from cyber_continuity.models import (
     is_attestation_stale,
 )
 from onco_hdf.models import Centre, Role
+
+logger = logging.getLogger(__name__)
 
 
 # --- Registry -------------------------------------------------------------------------
@@ -84,6 +87,7 @@ def capacity_attestation_remind(*, now=None) -> int:
         ):
             stale_centres.setdefault(declaration.centre_id, []).append(declaration)
     sent = 0
+    unreachable: list[Centre] = []
     for centre_id, declarations in stale_centres.items():
         claimed = CapacityDeclaration.objects.filter(
             pk__in=[d.pk for d in declarations], reminded_at=declarations[0].reminded_at
@@ -102,6 +106,7 @@ def capacity_attestation_remind(*, now=None) -> int:
             .values_list("email", flat=True)
         )
         if not recipients:
+            unreachable.append(centre)
             continue
         techniques = ", ".join(d.get_technique_display() for d in declarations)
         send_mail(
@@ -119,4 +124,47 @@ def capacity_attestation_remind(*, now=None) -> int:
             recipients,
         )
         sent += 1
+    if unreachable:
+        sent += _escalate_unreachable(unreachable)
     return sent
+
+
+def centres_without_referent() -> list[Centre]:
+    """Active centres with nobody to remind: no active referent with an e-mail address."""
+    reachable = (
+        get_user_model()
+        .objects.filter(memberships__role=Role.REFERENT, is_active=True)
+        .exclude(email="")
+        .values_list("memberships__centre_id", flat=True)
+    )
+    return list(Centre.objects.filter(is_active=True).exclude(pk__in=reachable).order_by("name"))
+
+
+def _escalate_unreachable(centres: list[Centre]) -> int:
+    """Stale centres nobody can be reminded at: the project manager gets the list."""
+    managers = list(
+        get_user_model()
+        .objects.filter(memberships__role=Role.PROJECT_MANAGER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    if not managers:
+        logger.warning("No project manager to escalate %d unreachable centre(s) to", len(centres))
+        return 0
+    send_mail(
+        _("Capacity attestations overdue: %(n)d centre(s) without a referent")
+        % {"n": len(centres)},
+        _(
+            "These centres have stale capacity declarations and no referent to remind, so "
+            "nobody was e-mailed:\n\n%(centres)s\n\nPlease appoint a referent or attest "
+            "their capacities with them: %(url)s"
+        )
+        % {
+            "centres": "\n".join(f"- {c.name}" for c in centres),
+            "url": f"{settings.SITE_URL}/continuite-cyber/synthese/",
+        },
+        None,
+        managers,
+    )
+    return 1
