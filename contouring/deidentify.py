@@ -37,6 +37,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+from pydicom.valuerep import VR
 
 # DeidentificationMethod is a LO (64 characters at most).
 PROFILE_DESCRIPTION = "PS3.15 E Basic Profile + Retain Device Identity; keyed UID remap"
@@ -285,6 +286,7 @@ DUMMY = {"StructureSetDate": DUMMY_DATE, "StructureSetTime": DUMMY_TIME}
 _UID = re.compile(rb"[0-9]+(\.[0-9]+)*\x00?")
 _NUMBERS = re.compile(rb"[0-9eE+\-. \\\x00]*")
 _NUMBER_VRS = frozenset({"DS", "IS"})
+_KNOWN_VRS = frozenset(v.value for v in VR)
 
 
 def remap_uid(uid: str, key: bytes) -> str:
@@ -384,8 +386,14 @@ def _is_uid(value) -> bool:
     return all(_UID.fullmatch(str(v).encode("ascii", "replace")) for v in values)
 
 
+class UndecodableElement(ValueError):
+    """An element whose value representation is not one DICOM defines: the file is damaged."""
+
+
 def _vr(ds: Dataset, tag: Tag) -> str | None:
     vr = getattr(ds.get_item(tag), "VR", None)
+    if vr is not None and str(vr) not in _KNOWN_VRS:
+        raise UndecodableElement(f"unknown VR {vr!r} in {tag}")
     if vr and vr not in ("UN", "OB or OW", "US or SS"):
         return str(vr)
     try:

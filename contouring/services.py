@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import logging
 import secrets
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +55,8 @@ from contouring.uploads import (
     stage_uploads,
 )
 from onco_hdf.jobs import JobInputError, job_enqueue, job_get_or_create
+
+logger = logging.getLogger(__name__)
 
 TAUS = (1.0, 2.0, 3.0)
 HD95_METHOD = "pooled"
@@ -128,20 +131,39 @@ def _uid_key(case_or_secret) -> bytes:
 
 
 def _deidentify_to(
-    files: list[DicomFile], folder: Path, *, key: bytes, pseudonym: str, prefix: str
+    files: list[DicomFile],
+    folder: Path,
+    *,
+    key: bytes,
+    pseudonym: str,
+    prefix: str,
+    names: dict[str, str],
 ) -> list[Path]:
+    """Write the de-identified copies; ``names`` learns which upload each copy comes from."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, item in enumerate(files):
-        dataset = deidentify(item.dataset, key=key, pseudonym=pseudonym)
         path = folder / f"{prefix}{index:04d}.dcm"
-        dataset.save_as(path, enforce_file_format=True)
+        try:
+            dataset = deidentify(item.dataset, key=key, pseudonym=pseudonym)
+            dataset.save_as(path, enforce_file_format=True)
+        except Exception as exc:  # noqa: BLE001 — pydicom parses nested data lazily, and
+            # a damaged file fails here in many ways (NotImplementedError for a bad VR...).
+            logger.info("Undecodable upload %s: %r", item.staged.display_name, exc)
+            raise ValidationError(
+                _("The file %(name)s is damaged: its DICOM content cannot be decoded.")
+                % {"name": item.staged.display_name},
+                code="undecodable",
+            ) from exc
+        names[str(path)] = item.staged.display_name
         paths.append(path)
     return paths
 
 
-def _engine_error(error: EngineError, folder: Path) -> ValidationError:
-    return ValidationError(engine_message(error, folder), code=error.code)
+def _engine_error(
+    error: EngineError, folder: Path, names: dict[str, str] | None = None
+) -> ValidationError:
+    return ValidationError(engine_message(error, folder, names), code=error.code)
 
 
 def _parse_dicom_date(value) -> datetime.date | None:
@@ -166,7 +188,7 @@ def _volumes(
         try:
             volumes[roi.number] = rasterise(roi, geometry, source=display).volume_cc
         except EngineError as error:
-            raise _engine_error(error, folder) from error
+            raise _engine_error(error, folder, {}) from error
     return volumes
 
 
@@ -227,15 +249,23 @@ def case_create(
         reference_item = reference_items[0]
         ct_sha = combined_sha256([item.staged for item in cts])
         manufacturer = str(cts[0].dataset.get("Manufacturer") or "")[:200]
-        ct_paths = _deidentify_to(cts, folder / "ct", key=key, pseudonym=pseudonym, prefix="CT")
+        names = {str(folder / "ct"): _("the CT series")}
+        ct_paths = _deidentify_to(
+            cts, folder / "ct", key=key, pseudonym=pseudonym, prefix="CT", names=names
+        )
         (ref_path,) = _deidentify_to(
-            [reference_item], folder / "rs", key=key, pseudonym=pseudonym, prefix="RS"
+            [reference_item],
+            folder / "rs",
+            key=key,
+            pseudonym=pseudonym,
+            prefix="RS",
+            names=names,
         )
         try:
             geometry = load_ct_series(ct_paths)
             structure_set = read_rtstruct(ref_path)
         except EngineError as error:
-            raise _engine_error(error, folder) from error
+            raise _engine_error(error, folder, names) from error
         _check_frame(
             structure_set, geometry.frame_of_reference_uid, reference_item.staged.display_name
         )
@@ -386,16 +416,8 @@ def submission_create(
             raise ValidationError(
                 _("This file is the case's reference, not a solution's output."), code="reference"
             )
-        duplicate = case.submissions.filter(sha256=sha).first()
-        if duplicate is not None:
-            raise ValidationError(
-                _(
-                    "This file was already uploaded for this case on %(date)s: a submission "
-                    "is stored only once."
-                )
-                % {"date": timezone.localtime(duplicate.uploaded_at).strftime("%d/%m/%Y")},
-                code="duplicate",
-            )
+        if case.submissions.filter(sha256=sha).exists():
+            raise _duplicate_submission(case, sha)
         (item,) = read_staged(staged, folder)
         if item.modality != "RTSTRUCT":
             raise _wrong_modality(item, "RTSTRUCT")
@@ -406,18 +428,24 @@ def submission_create(
             "software_versions": _joined(header.get("SoftwareVersions"))[:200],
             "structure_set_date": _parse_dicom_date(header.get("StructureSetDate")),
         }
+        names: dict[str, str] = {}
         (path,) = _deidentify_to(
-            [item], folder / "rs", key=_uid_key(case), pseudonym=case.pseudonym, prefix="RS"
+            [item],
+            folder / "rs",
+            key=_uid_key(case),
+            pseudonym=case.pseudonym,
+            prefix="RS",
+            names=names,
         )
         try:
             structure_set = read_rtstruct(path)
         except EngineError as error:
-            raise _engine_error(error, folder) from error
+            raise _engine_error(error, folder, names) from error
         _check_frame(structure_set, case.ct_frame_of_reference_uid, item.staged.display_name)
         try:
             geometry = case_geometry(case)
         except EngineError as error:
-            raise _engine_error(error, folder) from error
+            raise _engine_error(error, folder, names) from error
         volumes = _volumes(structure_set, geometry, folder, item.staged.display_name)
         if not any(volumes.values()):
             raise ValidationError(
@@ -434,33 +462,69 @@ def submission_create(
             for roi in structure_set.rois
             if not volumes[roi.number]
         ]
-        with storing() as stored, transaction.atomic():
-            name = stored.save(f"{CASES_DIR}/{case.pseudonym}/submissions/RS_{sha[:16]}.dcm", path)
-            Submission.objects.select_for_update().filter(
-                case=case, solution=solution, centre=centre, is_current=True
-            ).update(is_current=False)
-            submission = Submission.objects.create(
+        try:
+            submission = _submission_store(
                 case=case,
                 solution=solution,
                 centre=centre,
-                file=name,
-                sha256=sha,
-                stored_sha256=file_sha256(path),
-                attested_no_retouch=True,
-                uploaded_by=user,
+                path=path,
+                sha=sha,
+                user=user,
                 is_demo=is_demo,
-                **provenance,
+                provenance=provenance,
+                structure_set=structure_set,
+                volumes=volumes,
             )
-            for roi in structure_set.rois:
-                SubmissionRoi.objects.create(
-                    submission=submission,
-                    name=roi.name[:64],
-                    roi_number=roi.number,
-                    volume_cc=volumes[roi.number],
-                    colour=_hex_colour(roi.colour),
-                )
-            mapping_suggest(submission=submission)
+        except IntegrityError as error:
+            # The same file uploaded at the same instant by another request: one row wins
+            # (unique case × SHA-256), the others get the duplicate message.
+            raise _duplicate_submission(case, sha) from error
     return submission, warnings
+
+
+def _duplicate_submission(case: ClinicalCase, sha: str) -> ValidationError:
+    duplicate = case.submissions.filter(sha256=sha).first()
+    date = timezone.localtime(duplicate.uploaded_at if duplicate else timezone.now())
+    return ValidationError(
+        _(
+            "This file was already uploaded for this case on %(date)s: a submission "
+            "is stored only once."
+        )
+        % {"date": date.strftime("%d/%m/%Y")},
+        code="duplicate",
+    )
+
+
+def _submission_store(
+    *, case, solution, centre, path, sha, user, is_demo, provenance, structure_set, volumes
+) -> Submission:
+    with storing() as stored, transaction.atomic():
+        name = stored.save(f"{CASES_DIR}/{case.pseudonym}/submissions/RS_{sha[:16]}.dcm", path)
+        Submission.objects.select_for_update().filter(
+            case=case, solution=solution, centre=centre, is_current=True
+        ).update(is_current=False)
+        submission = Submission.objects.create(
+            case=case,
+            solution=solution,
+            centre=centre,
+            file=name,
+            sha256=sha,
+            stored_sha256=file_sha256(path),
+            attested_no_retouch=True,
+            uploaded_by=user,
+            is_demo=is_demo,
+            **provenance,
+        )
+        for roi in structure_set.rois:
+            SubmissionRoi.objects.create(
+                submission=submission,
+                name=roi.name[:64],
+                roi_number=roi.number,
+                volume_cc=volumes[roi.number],
+                colour=_hex_colour(roi.colour),
+            )
+        mapping_suggest(submission=submission)
+    return submission
 
 
 def _joined(value) -> str:

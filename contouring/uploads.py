@@ -26,7 +26,7 @@ from pydicom.dataset import FileDataset
 
 from contouring.deidentify import ACCEPTED_SOP_CLASSES
 from contouring.engine.dicomfile import read_dicom, text
-from contouring.engine.errors import EngineError
+from contouring.engine.errors import EngineError, EngineIssue
 
 CHUNK = 1024 * 1024
 
@@ -59,10 +59,38 @@ class DicomFile:
         return text(self.dataset, "Modality") or "?"
 
 
-def engine_message(error: EngineError, folder: Path) -> str:
-    """The engine's French message, with temporary paths reduced to the uploaded names."""
-    message = error.message("fr")
-    return message.replace(f"{folder}/", "").replace(str(folder), _("the upload"))
+def engine_message(error: EngineError, folder: Path, names: dict[str, str] | None = None) -> str:
+    """The engine's message in French, naming the files as the person uploaded them.
+
+    ``names`` maps the temporary paths (staged or de-identified copies, the CT folder) to
+    what the person knows them by; no internal path and no English detail is shown.
+    """
+    name = _display_name(error.file, folder, names or {})
+    params = error.params
+    if error.code == "truncated":
+        return _("The file %(name)s is truncated or damaged: it is incomplete.") % {"name": name}
+    if error.code == "invalid_contour":
+        return _(
+            "Contour no. %(index)s of the structure “%(roi)s” in %(name)s is invalid: its "
+            "ContourData is not a list of numeric (x, y, z) points."
+        ) % {"index": params.get("index", "?"), "roi": params.get("roi", "?"), "name": name}
+    if error.code == "invalid_argument" or "detail" in params:
+        return _("The file %(name)s cannot be read: it is damaged.") % {"name": name}
+    return EngineIssue(error.code, name, params).message("fr")
+
+
+def _display_name(file: str | None, folder: Path, names: dict[str, str]) -> str:
+    if file is None:
+        return _("the upload")
+    if file in names:
+        return names[file]
+    path = Path(file)
+    if not path.is_absolute():
+        return file  # already the name the person gave (the engine was told it)
+    for item, display in names.items():
+        if Path(item) == path:
+            return display
+    return _("the upload") if path.is_relative_to(folder) else _("a stored file of the case")
 
 
 def _safe_name(name: str) -> str:
@@ -221,7 +249,10 @@ def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
                     _("The file %(name)s is not a DICOM file.") % {"name": item.display_name},
                     code="not_dicom",
                 ) from error
-            raise ValidationError(engine_message(error, folder), code=error.code) from error
+            raise ValidationError(
+                engine_message(error, folder, {str(item.path): item.display_name}),
+                code=error.code,
+            ) from error
         _check_sop_class(dataset, item.display_name)
         if "PixelData" in dataset or "Rows" in dataset:
             try:
