@@ -1,5 +1,12 @@
 """Slice overlays: a CT slice (site window/level) with the reference and each solution's
-contour drawn in its colour, and a legend, as a PNG (Pillow)."""
+contour drawn in its colour and line style, a full legend and a 5 cm scale bar, as a PNG
+(Pillow).
+
+Colours are Okabe–Ito's (readable with the common colour-vision deficiencies); the
+reference is the only solid yellow line, and solutions also differ by dash pattern, so
+two contours never depend on hue alone to be told apart (orange, the closest to the
+reference's yellow, comes last and dashed).
+"""
 
 from __future__ import annotations
 
@@ -17,23 +24,28 @@ from PIL import Image, ImageDraw, ImageFont
 from contouring.engine.raster import fill_polygons
 from contouring.engine.rtstruct import read_rtstruct
 from contouring.models import CaseStructure, ClinicalCase, Submission
+from onco_hdf.numbers import format_number
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_COLOUR = (255, 215, 0)
-# Okabe–Ito colours without yellow (kept for the reference).
+REFERENCE_COLOUR = (240, 228, 66)  # Okabe–Ito yellow
 SOLUTION_COLOURS = (
-    (0, 114, 178),
-    (230, 159, 0),
-    (0, 158, 115),
-    (204, 121, 167),
-    (86, 180, 233),
-    (213, 94, 0),
-    (255, 255, 255),
-    (170, 170, 170),
+    (86, 180, 233),  # sky blue
+    (213, 94, 0),  # vermillion
+    (0, 158, 115),  # bluish green
+    (204, 121, 167),  # reddish purple
+    (255, 255, 255),  # white
+    (0, 114, 178),  # blue
+    (230, 159, 0),  # orange
+    (170, 170, 170),  # grey
 )
+# Dash patterns (on, off, ... in pixels) cycled with the colours; None is a solid line.
+SOLUTION_DASHES: tuple[tuple[int, ...] | None, ...] = (None, (9, 5), (3, 4), (10, 4, 3, 4))
 TARGET_SIZE = 420
 MARGIN_MM = 20.0
+SCALE_BAR_MM = 50.0
+# The crop is at least this wide and high, so the 5 cm bar always fits beside its label.
+MIN_FIELD_MM = SCALE_BAR_MM + 2 * MARGIN_MM
 FONT_FILES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -46,6 +58,41 @@ class Layer:
     colour: tuple[int, int, int]
     polygons: list[np.ndarray]  # (n, 2) x, y in mm
     width: int
+    dash: tuple[int, ...] | None = None
+
+
+def solution_style(index: int) -> tuple[tuple[int, int, int], tuple[int, ...] | None]:
+    """Colour and dash pattern of the ``index``-th solution (the same in every overlay)."""
+    return SOLUTION_COLOURS[index % len(SOLUTION_COLOURS)], SOLUTION_DASHES[
+        index % len(SOLUTION_DASHES)
+    ]
+
+
+def draw_polyline(draw, xy, colour, width: int, dash: tuple[int, ...] | None) -> None:
+    """A polyline, solid or dashed (the pattern runs on along the whole line)."""
+    if dash is None:
+        draw.line(xy, fill=colour, width=width, joint="curve")
+        return
+    pattern = list(dash)
+    index, left, on = 0, float(pattern[0]), True
+    for (x0, y0), (x1, y1) in zip(xy, xy[1:], strict=False):
+        length = float(np.hypot(x1 - x0, y1 - y0))
+        done = 0.0
+        while done < length:
+            step = min(left, length - done)
+            if on:
+                t0, t1 = done / length, (done + step) / length
+                draw.line(
+                    [(x0 + (x1 - x0) * t0, y0 + (y1 - y0) * t0),
+                     (x0 + (x1 - x0) * t1, y0 + (y1 - y0) * t1)],
+                    fill=colour,
+                    width=width,
+                )  # fmt: skip
+            done += step
+            left -= step
+            if left <= 1e-9:
+                index = (index + 1) % len(pattern)
+                left, on = float(pattern[index]), not on
 
 
 @cache
@@ -220,10 +267,16 @@ def layers_for(
         mapping = next(
             (m for m in submission.mappings.all() if m.structure_id == structure.pk), None
         )
-        colour = SOLUTION_COLOURS[index % len(SOLUTION_COLOURS)]
+        colour, dash = solution_style(index)
         if mapping is None or mapping.roi is None:
             layers.append(
-                Layer(_("%(label)s (absent)") % {"label": submission.short_label}, colour, [], 2)
+                Layer(
+                    _("%(label)s (absent)") % {"label": submission.short_label},
+                    colour,
+                    [],
+                    2,
+                    dash,
+                )
             )
             continue
         with local_paths([submission.file.name]) as (path,):
@@ -233,15 +286,31 @@ def layers_for(
                     colour,
                     polygons(path, mapping.roi.roi_number),
                     2,
+                    dash,
                 )
             )
     return layers
+
+
+@dataclass(frozen=True)
+class Overlay:
+    image: Image.Image
+    pixels_per_mm: float
+    scale_bar: tuple[int, int, int]  # x start, x end, y (pixels) of the 5 cm bar
 
 
 def render_overlay(
     case: ClinicalCase, structure: CaseStructure, submissions: list[Submission], k: int
 ) -> bytes:
     """PNG of slice ``k`` of the case with every contour of ``structure``."""
+    buffer = io.BytesIO()
+    overlay_image(case, structure, submissions, k).image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def overlay_image(
+    case: ClinicalCase, structure: CaseStructure, submissions: list[Submission], k: int
+) -> Overlay:
     from contouring.services import local_paths
 
     with local_paths([case.ct_files[k]]) as (path,):
@@ -274,10 +343,8 @@ def render_overlay(
     if all_points:
         stacked = np.concatenate(all_points)
         pad_c, pad_r = MARGIN_MM / dx, MARGIN_MM / dy
-        c0 = int(max(0, np.floor(stacked[:, 0].min() - pad_c)))
-        c1 = int(min(cols, np.ceil(stacked[:, 0].max() + pad_c) + 1))
-        r0 = int(max(0, np.floor(stacked[:, 1].min() - pad_r)))
-        r1 = int(min(rows, np.ceil(stacked[:, 1].max() + pad_r) + 1))
+        c0, c1 = _field(stacked[:, 0].min() - pad_c, stacked[:, 0].max() + pad_c, dx, cols)
+        r0, r1 = _field(stacked[:, 1].min() - pad_r, stacked[:, 1].max() + pad_r, dy, rows)
     else:
         c0, c1, r0, r1 = 0, cols, 0, rows
     crop = grey[r0:r1, c0:c1]
@@ -294,25 +361,59 @@ def render_overlay(
                 for c, r in index
             ]
             if len(xy) >= 2:
-                draw.line(xy + [xy[0]], fill=layer.colour, width=layer.width, joint="curve")
-    return _with_legend(image, layers, z)
+                draw_polyline(draw, xy + [xy[0]], layer.colour, layer.width, layer.dash)
+    bar = _scale_bar(image, scale)
+    return Overlay(_with_legend(image, layers, z), scale, bar)
 
 
-def _with_legend(image: Image.Image, layers: list[Layer], z: float) -> bytes:
+def _field(low: float, high: float, spacing: float, count: int) -> tuple[int, int]:
+    """Pixel range [start, end) covering low..high, widened to MIN_FIELD_MM if it can be."""
+    centre = (low + high) / 2
+    half = max((high - low) / 2, MIN_FIELD_MM / spacing / 2)
+    start = int(max(0, np.floor(centre - half)))
+    end = int(min(count, np.ceil(centre + half) + 1))
+    # Against an edge of the scan, extend on the other side instead.
+    missing = int(np.ceil(2 * half)) - (end - start)
+    if missing > 0:
+        start, end = max(0, start - missing), min(count, end + missing)
+    return start, end
+
+
+def _scale_bar(image: Image.Image, pixels_per_mm: float) -> tuple[int, int, int]:
+    """A 5 cm bar in the bottom-left corner, white on a dark outline, labelled."""
+    draw = ImageDraw.Draw(image)
+    length = round(SCALE_BAR_MM * pixels_per_mm)
+    x0, y = 10, image.height - 12
+    x1 = min(x0 + length, image.width - 4)
+    draw.rectangle([x0 - 2, y - 4, x1 + 2, y + 4], fill=(0, 0, 0))
+    draw.line([(x0, y), (x1, y)], fill=(255, 255, 255), width=3)
+    for x in (x0, x1):
+        draw.line([(x, y - 4), (x, y + 3)], fill=(255, 255, 255), width=1)
+    font = _font(12)
+    label = format_number(SCALE_BAR_MM / 10, 0, "cm")
+    draw.text((x0, y - 20), label, fill=(255, 255, 255), font=font, stroke_width=2,
+              stroke_fill=(0, 0, 0))  # fmt: skip
+    return x0, x1, y
+
+
+def _with_legend(image: Image.Image, layers: list[Layer], z: float) -> Image.Image:
+    """The image above a legend as wide as its longest entry (never cut)."""
     font = _font(13)
     line_h = 20
+    entries = [
+        layer.label + ("" if layer.polygons else " — " + _("no contour on this slice"))
+        for layer in layers
+    ]
+    needed = max([font.getlength(text) for text in entries] + [0]) + 42 + 12
+    width = int(max(image.width, 360, needed))
     legend_h = 10 + line_h * (len(layers) + 1)
-    width = max(image.width, 360)
     canvas = Image.new("RGB", (width, image.height + legend_h), (20, 20, 20))
     canvas.paste(image, (0, 0))
     draw = ImageDraw.Draw(canvas)
     y = image.height + 6
-    draw.text((8, y), f"z = {z:.1f} mm", fill=(230, 230, 230), font=font)
-    for layer in layers:
+    draw.text((8, y), f"z = {format_number(z, 1, 'mm')}", fill=(230, 230, 230), font=font)
+    for layer, text in zip(layers, entries, strict=True):
         y += line_h
-        draw.line([(8, y + 8), (34, y + 8)], fill=layer.colour, width=layer.width + 1)
-        suffix = "" if layer.polygons else " — " + _("no contour on this slice")
-        draw.text((42, y), layer.label + suffix, fill=(230, 230, 230), font=font)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
+        draw_polyline(draw, [(8, y + 8), (34, y + 8)], layer.colour, layer.width + 1, layer.dash)
+        draw.text((42, y), text, fill=(230, 230, 230), font=font)
+    return canvas
