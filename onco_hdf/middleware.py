@@ -1,8 +1,15 @@
-"""Request guards: the second factor for regional roles, and input no page can store."""
+"""Request guards: the second factor for regional roles, the session's absolute limit,
+and input no page can store."""
 
 import json
+import re
+import time
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout, user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -46,22 +53,68 @@ def _has_device(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-NUL = "\x00"
+SESSION_STARTED_KEY = "onco_hdf_signed_in_at"
 
 
-class RefuseNulBytesMiddleware:
-    """A NUL character in the path, a parameter name or value, an upload's file name or a
-    JSON body answers a French 400 before any view runs.
+@receiver(user_logged_in)
+def _remember_sign_in_time(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED_KEY] = int(time.time())
 
-    No text a person types contains one, and PostgreSQL refuses to store or compare it, so
-    without this guard every view that filters on or saves a raw value would answer 500.
+
+class SessionLimitMiddleware:
+    """End a session ``SESSION_ABSOLUTE_SECONDS`` after the login, however active.
+
+    The idle limit is Django's own (``SESSION_COOKIE_AGE`` with the expiry pushed back on
+    every request); this one stops a session kept alive by polling pages forever.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if self._has_nul(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            started = request.session.setdefault(SESSION_STARTED_KEY, now)
+            if now - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                messages.info(
+                    request,
+                    _("Your session has lasted more than %(hours)s hours: please sign in again.")
+                    % {"hours": _hours(settings.SESSION_ABSOLUTE_SECONDS)},
+                )
+                return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
+
+
+def _hours(seconds: int) -> str:
+    hours = seconds / 3600
+    return str(int(hours)) if hours.is_integer() else f"{hours:.1f}"
+
+
+NUL = "\x00"
+# A run of digits beyond a 64-bit integer: no id or count can be that large, and the
+# databases raise (OverflowError, "bigint out of range") instead of finding nothing.
+_HUGE_INTEGER = re.compile(r"\s*[+-]?\d{19,}\s*")
+_INT64 = 2**63 - 1
+
+
+class RefuseUnstorableInputMiddleware:
+    """Input no page can store answers a French 400 before any view runs: a NUL character
+    in the path, a parameter name or value, an upload's file name or a JSON body, or a
+    parameter that is an integer out of the 64-bit range.
+
+    No text a person types contains a NUL, and PostgreSQL refuses to store or compare it,
+    so without this guard every view that filters on or saves a raw value would answer 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        values = list(_request_values(request))
+        if any(NUL in value for value in values):
             return bad_request(
                 request,
                 _(
@@ -69,37 +122,51 @@ class RefuseNulBytesMiddleware:
                     "Remove it and try again."
                 ),
             )
+        if any(_is_huge_integer(value) for value in values):
+            return bad_request(request, _("A number sent is too large to be used."))
         return self.get_response(request)
 
-    @staticmethod
-    def _has_nul(request) -> bool:
-        if NUL in request.path or _query_has_nul(request.GET):
-            return True
-        if request.method not in ("POST", "PUT", "PATCH"):
-            return False
-        if request.content_type.startswith("application/json"):
-            try:
-                return _json_has_nul(json.loads(request.body or b"null"))
-            except ValueError:
-                return False  # not JSON: the view answers for it
-        if _query_has_nul(request.POST):
-            return True
-        names = (upload.name or "" for _key, files in request.FILES.lists() for upload in files)
-        return any(NUL in name for name in names)
+
+def _request_values(request):
+    """The path, then every parameter name and value, file name and JSON string."""
+    yield request.path
+    yield from _query_values(request.GET)
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.content_type.startswith("application/json"):
+        try:
+            body = json.loads(request.body or b"null")
+        except ValueError:
+            return  # not JSON: the view answers for it
+        yield from _json_values(body)
+        return
+    yield from _query_values(request.POST)
+    for _key, files in request.FILES.lists():
+        yield from (upload.name or "" for upload in files)
 
 
-def _query_has_nul(query) -> bool:
-    return any(NUL in key or any(NUL in value for value in query.getlist(key)) for key in query)
+def _query_values(query):
+    for key in query:
+        yield key
+        yield from query.getlist(key)
 
 
-def _json_has_nul(value) -> bool:
+def _json_values(value):
     if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_json_has_nul(key) or _json_has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_json_has_nul(item) for item in value)
-    return False
+        yield value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield str(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _json_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_values(item)
+
+
+def _is_huge_integer(value: str) -> bool:
+    return bool(_HUGE_INTEGER.fullmatch(value)) and abs(int(value)) > _INT64
 
 
 class PdfTooSlowMiddleware:

@@ -9,6 +9,7 @@ in that mode ``manage.py check --deploy`` reports nothing.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -74,7 +75,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "onco_hdf.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "onco_hdf.middleware.RefuseNulBytesMiddleware",
+    "onco_hdf.middleware.SessionLimitMiddleware",
+    "onco_hdf.middleware.RefuseUnstorableInputMiddleware",
     "onco_hdf.middleware.PdfTooSlowMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -138,7 +140,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
+AXES_COOLOFF_TIME = timedelta(hours=float(os.environ.get("AXES_COOLOFF_HOURS", "1")))
+# The lock lasts the cool-off from the last counted failure; tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Per account and address: a hospital behind one NAT is not locked out by one user.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
@@ -255,7 +259,11 @@ REPORT_TASK_TIME_LIMIT = REPORT_TASK_SOFT_TIME_LIMIT + 60
 
 # --- Security (production mode = DEBUG off) -------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+# Idle timeout, sliding: every request pushes the expiry back (cookie and stored session).
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+# Absolute limit from the login, however active the session (onco_hdf.middleware).
+SESSION_ABSOLUTE_SECONDS = int(float(os.environ.get("SESSION_ABSOLUTE_HOURS", "8")) * 3600)
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -263,6 +271,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # Secure, whole site, no Domain: a sibling sub-domain cannot set or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -142,3 +142,79 @@ def test_a_user_changes_their_password_from_the_menu(oncologist_a):
     assert done.status_code == 302
     oncologist_a.refresh_from_db()
     assert oncologist_a.check_password(new)
+
+
+# --- Lockout duration, idle and absolute session limits -------------------------------
+def _later(minutes: float):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    return time_machine.travel(timezone.now() + dt.timedelta(minutes=minutes), tick=False)
+
+
+@pytest.mark.django_db
+def test_lockout_lasts_one_hour_by_default(settings, oncologist_a):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    assert settings.AXES_FAILURE_LIMIT == 5
+    start = timezone.now()
+    client = Client()
+    with time_machine.travel(start, tick=False):
+        for _attempt in range(5):
+            post_login(client, "oncologist_a", "wrong")
+        assert post_login(client, "oncologist_a", PASSWORD).status_code == 429
+    with time_machine.travel(start + dt.timedelta(minutes=59), tick=False):
+        assert post_login(client, "oncologist_a", PASSWORD).status_code == 429
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        assert post_login(client, "oncologist_a", PASSWORD).status_code == 302
+
+
+def test_lockout_duration_and_session_limits_come_from_the_environment():
+    from tests.onco_hdf.test_deploy import manage
+
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings as s; print(s.AXES_COOLOFF_TIME, s.AXES_FAILURE_LIMIT,"
+        " s.SESSION_COOKIE_AGE, s.SESSION_ABSOLUTE_SECONDS)",
+        AXES_COOLOFF_HOURS="2",
+        AXES_FAILURE_LIMIT="3",
+        SESSION_IDLE_MINUTES="10",
+        SESSION_ABSOLUTE_HOURS="4",
+    )
+    assert result.stdout.split() == ["2:00:00", "3", "600", "14400"], result.stderr
+
+
+@pytest.mark.django_db
+def test_an_idle_session_ends_after_30_minutes_and_activity_extends_it(oncologist_a):
+    client = Client()
+    assert post_login(client, "oncologist_a", PASSWORD).status_code == 302
+    for minutes in (25, 50, 75):  # one page every 25 minutes: still signed in
+        with _later(minutes):
+            assert client.get("/").status_code == 200
+    with _later(75 + 31):
+        response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/compte/connexion/")
+
+
+@pytest.mark.django_db
+def test_a_session_ends_after_8_hours_even_when_active(oncologist_a):
+    client = Client()
+    assert post_login(client, "oncologist_a", PASSWORD).status_code == 302
+    for minutes in range(20, 8 * 60, 20):
+        with _later(minutes):
+            assert client.get("/").status_code == 200, minutes
+    with _later(8 * 60 + 5):
+        response = client.get("/centres/")
+        assert response.status_code == 302
+        assert response["Location"] == "/compte/connexion/?next=/centres/"
+        page = client.get(response["Location"]).content.decode()
+    assert "Votre session a dépassé 8 heures" in page
+    assert "_auth_user_id" not in client.session

@@ -95,3 +95,21 @@ def test_health_says_503_when_the_database_is_down(rf, monkeypatch):
     monkeypatch.setattr(connection, "cursor", refuse)
     response = health(rf.get("/sante/"))
     assert response.status_code == 503
+
+
+def test_production_cookies_use_the_host_prefix():
+    """``__Host-`` cookies are only accepted by browsers when Secure, Path=/ and no Domain."""
+    script = (
+        "from django.conf import settings as s; "
+        "from django.test import Client, override_settings; "
+        "plain = {'BACKEND': 'django.contrib.staticfiles.storage.StaticFilesStorage'}; "
+        "override_settings(STORAGES={**s.STORAGES, 'staticfiles': plain}).enable(); "
+        "r = Client().get('/compte/connexion/', secure=True, HTTP_HOST='onco-hdf.example.org'); "
+        "c = r.cookies['__Host-csrftoken']; "
+        "print(r.status_code, s.SESSION_COOKIE_NAME, s.SESSION_COOKIE_SECURE, "
+        "c['secure'], c['path'], repr(c['domain']))"
+    )
+    result = manage("shell", "-v", "0", "-c", script)
+    assert result.stdout.split() == ["200", "__Host-sessionid", "True", "True", "/", "''"], (
+        result.stdout + result.stderr
+    )
