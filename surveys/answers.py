@@ -9,6 +9,8 @@ a list of codes (multiple, ranking in rank order), a float (number, integer, rat
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -322,6 +324,20 @@ def json_value(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
+
+
+def digest(value: Any, other: str = "") -> str:
+    """A short fingerprint of an answer, to tell whether a page changed it."""
+    text = json.dumps([json_value(value), other or ""], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def token(question: Question, answer: Answer | None) -> str:
+    """``"<version>.<digest>"`` of the stored answer (``0`` when there is none): the base a
+    filling page sends back, so a save can tell a colleague's newer value from its own."""
+    if answer is None:
+        return "0." + digest(None)
+    return f"{answer.version}." + digest(row_value(question, answer), answer.other_text)
 
 
 def raw_from_value(question: Question, value: Any, other: str = "") -> dict:

@@ -23,6 +23,8 @@ class QuestionView:
     rows: list = field(default_factory=list)
     ranks: list = field(default_factory=list)
     rating: list = field(default_factory=list)
+    token: str = ""
+    conflict: Any = None
 
     @property
     def code(self) -> str:
@@ -122,9 +124,16 @@ def page_views(
     *,
     parsed: dict | None = None,
     editable: bool = True,
+    tokens: dict | None = None,
+    conflicts: dict | None = None,
 ) -> list[QuestionView]:
-    """The questions of one page, from the stored answers or from what was just posted."""
+    """The questions of one page, from the stored answers or from what was just posted.
+
+    ``tokens`` are the bases the page sends back (co-filling check); ``conflicts`` the
+    answers a colleague saved meanwhile, shown next to what this person typed."""
     parsed = parsed or {}
+    tokens = tokens or {}
+    conflicts = conflicts or {}
     merged = dict(values)
     for code, result in parsed.items():
         if not result.error:
@@ -147,16 +156,17 @@ def page_views(
             )
             error = ""
         hidden = question.code not in visible
-        views.append(
-            question_view(
-                question,
-                raw,
-                displays,
-                error="" if hidden else error,
-                hidden=hidden,
-                editable=editable,
-            )
+        view = question_view(
+            question,
+            raw,
+            displays,
+            error="" if hidden else error,
+            hidden=hidden,
+            editable=editable,
         )
+        view.token = tokens.get(question.code, "")
+        view.conflict = conflicts.get(question.code)
+        views.append(view)
     return views
 
 

@@ -466,6 +466,11 @@ class Answer(models.Model):
     other_text = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by_label = models.CharField(max_length=200, blank=True)
+    # "user:<pk>" or "invitation:<pk>": who saved last, so one's own autosave racing a
+    # page change is not taken for a colleague's edit.
+    updated_by_key = models.CharField(max_length=40, blank=True)
+    # Incremented on every change: a page sends back the version it showed (co-filling).
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("answer")

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from onco_hdf import permissions as core
-from surveys.answers import row_value
+from surveys.answers import row_value, token
 from surveys.models import (
     Answer,
     Campaign,
@@ -81,6 +81,12 @@ def response_values(response: Response, structure: Structure) -> tuple[dict, dic
         if answer.other_text:
             others[question.code] = answer.other_text
     return values, others
+
+
+def answer_tokens(response: Response, structure: Structure) -> dict[str, str]:
+    """``{code: token}`` of every question (one query), for the co-filling check."""
+    rows = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    return {q.code: token(q, rows.get(q.pk)) for q in structure.questions}
 
 
 def responses_values(responses: list[Response], structure: Structure) -> dict[int, tuple]:

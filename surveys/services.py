@@ -833,6 +833,12 @@ class Actor:
             roles=roles,
         )
 
+    @property
+    def key(self) -> str:
+        if self.invitation is not None:
+            return f"invitation:{self.invitation.pk}"
+        return f"user:{getattr(self.user, 'pk', '')}"
+
     def may_edit_section(self, campaign: Campaign, section_code: str) -> bool:
         assigned = campaign.role_for_section(section_code)
         if not assigned or (self.invitation is not None and not self.roles):
@@ -894,10 +900,76 @@ def _ensure_can_write(response: Response) -> None:
 
 
 @dataclass
+class Conflict:
+    """A colleague saved this answer after the page was shown; nothing was overwritten."""
+
+    code: str
+    mine: str
+    theirs: str
+    by: str
+    at: Any
+
+    @property
+    def message(self) -> str:
+        return _(
+            "%(by)s saved “%(theirs)s” on %(at)s, after this page was opened. Your value "
+            "“%(mine)s” is not saved: keep yours or take theirs."
+        ) % {
+            "by": self.by or _("Another person"),
+            "theirs": self.theirs or _("(no answer)"),
+            "mine": self.mine or _("(no answer)"),
+            "at": timezone.localtime(self.at).strftime("%d/%m/%Y %H:%M"),
+        }
+
+
+@dataclass
 class SaveResult:
     parsed: dict[str, answers.Parsed]
     errors: dict[str, str]
     dropped: list[str]
+    conflicts: dict[str, Conflict] = field(default_factory=dict)
+    # Base tokens of the page's questions after the save (conflicting ones left out).
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def _concurrent_edits(
+    data, section, structure: Structure, new_values: dict, others: dict, existing: dict, actor
+) -> tuple[dict[str, Conflict], list[str]]:
+    """Compare what the page posted with the base it was shown (``v-<CODE>`` fields).
+
+    Returns the conflicts (changed here and, meanwhile, by someone else) and the answers the
+    page left untouched while someone else changed them (kept as they are now)."""
+    conflicts: dict[str, Conflict] = {}
+    untouched: list[str] = []
+    keep_theirs = set(data.getlist("keep_theirs")) if hasattr(data, "getlist") else set()
+    for question in section.question_list:
+        code = question.code
+        base = data.get(f"v-{code}")
+        if code not in new_values or base is None:
+            continue
+        if code in keep_theirs:
+            untouched.append(code)
+            continue
+        current = existing.get(question.pk)
+        if answers.token(question, current) == base:
+            continue  # nobody saved it since the page was shown
+        mine = answers.digest(new_values[code], others.get(code, "") if new_values[code] else "")
+        if mine == base.partition(".")[2]:
+            untouched.append(code)
+            continue
+        if current is None or current.updated_by_key == actor.key:
+            continue  # cleared meanwhile, or one's own earlier save
+        theirs_value = answers.row_value(question, current)
+        if mine == answers.digest(theirs_value, current.other_text):
+            continue
+        conflicts[code] = Conflict(
+            code=code,
+            mine=answers.display(question, new_values[code], others.get(code, "")),
+            theirs=answers.display(question, theirs_value, current.other_text),
+            by=current.updated_by_label,
+            at=current.updated_at,
+        )
+    return conflicts, untouched
 
 
 @transaction.atomic
@@ -926,10 +998,27 @@ def response_save_section(
         code: merged.get(code) for code in parsed if code in visible and code not in errors
     }
     dropped = [code for code, value in values.items() if code not in visible and value is not None]
-    _write_answers(response, structure, new_values, others, dropped, actor)
+    existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    conflicts, untouched = _concurrent_edits(
+        data, section, structure, new_values, others, existing, actor
+    )
+    for code in conflicts:
+        new_values.pop(code)  # still shown as typed, next to the colleague's value
+    for code in untouched:
+        new_values.pop(code)
+        parsed.pop(code)  # shown again as stored now
+    _write_answers(response, structure, new_values, others, dropped, actor, existing)
     response.last_section = section.code
     response.save(update_fields=["last_section", "updated_at"])
-    return SaveResult(parsed=parsed, errors=errors, dropped=dropped)
+    rows = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    tokens = {
+        f"v-{q.code}": answers.token(q, rows.get(q.pk))
+        for q in section.question_list
+        if q.code not in conflicts
+    }
+    return SaveResult(
+        parsed=parsed, errors=errors, dropped=dropped, conflicts=conflicts, tokens=tokens
+    )
 
 
 def _write_answers(
@@ -939,8 +1028,8 @@ def _write_answers(
     others: dict,
     dropped: list[str],
     actor: Actor,
+    existing: dict,
 ) -> None:
-    existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
     to_delete = [structure.by_code[c].pk for c in dropped]
     to_create, to_update = [], []
     columns = ["value_text", "value_number", "value_date", "value_json", "other_text"]
@@ -953,20 +1042,30 @@ def _write_answers(
         current = existing.get(question.pk)
         if current is None:
             to_create.append(
-                Answer(response=response, question=question, updated_by_label=actor.label, **fields)
+                Answer(
+                    response=response,
+                    question=question,
+                    updated_by_label=actor.label,
+                    updated_by_key=actor.key,
+                    **fields,
+                )
             )
         elif any(getattr(current, k) != v for k, v in fields.items()):
             for k, v in fields.items():
                 setattr(current, k, v)
             current.updated_by_label = actor.label
+            current.updated_by_key = actor.key
             current.updated_at = timezone.now()
+            current.version += 1
             to_update.append(current)
     if to_delete:
         Answer.objects.filter(response=response, question_id__in=to_delete).delete()
     if to_create:
         Answer.objects.bulk_create(to_create)
     if to_update:
-        Answer.objects.bulk_update(to_update, [*columns, "updated_by_label", "updated_at"])
+        Answer.objects.bulk_update(
+            to_update, [*columns, "updated_by_label", "updated_by_key", "updated_at", "version"]
+        )
 
 
 @dataclass

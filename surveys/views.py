@@ -39,6 +39,7 @@ from surveys.models import (
     Section,
 )
 from surveys.selectors import (
+    answer_tokens,
     campaign_get_for_user,
     campaign_list_for_user,
     invitation_list,
@@ -121,7 +122,7 @@ def _section_page(request, access: Access, section_code: str):
     section = structure.section(section_code)
     if section is None:
         raise Http404
-    parsed = None
+    parsed = conflicts = None
     reason = _read_only_reason(access, section.code)
     if request.method == "POST":
         if reason:
@@ -140,16 +141,33 @@ def _section_page(request, access: Access, section_code: str):
                 messages.error(request, _error_text(error))
                 parsed = _posted(section, request)
             else:
+                if result.conflicts:
+                    messages.warning(
+                        request,
+                        _(
+                            "Someone else changed %(count)d answer(s) of this page meanwhile: "
+                            "choose the value to keep. The other answers are saved."
+                        )
+                        % {"count": len(result.conflicts)},
+                    )
+                    parsed, conflicts = result.parsed, result.conflicts
                 if result.errors:
                     messages.error(
                         request, _("Some answers need correcting; the other answers are saved.")
                     )
                     parsed = result.parsed
-                else:
+                if not result.errors and not result.conflicts:
                     return redirect(_next_url(request, access, structure, section.code))
     values, others = response_values(response, structure)
     views = filling.page_views(
-        structure, section.code, values, others, parsed=parsed, editable=not reason
+        structure,
+        section.code,
+        values,
+        others,
+        parsed=parsed,
+        editable=not reason,
+        tokens=answer_tokens(response, structure),
+        conflicts=conflicts,
     )
     previous, following = structure.neighbours(section.code)
     return render(
@@ -211,6 +229,11 @@ def _autosave(request, access: Access, section_code: str):
         {
             "ok": True,
             "errors": result.errors,
+            "conflicts": {
+                code: {"mine": c.mine, "theirs": c.theirs, "by": c.by, "message": c.message}
+                for code, c in result.conflicts.items()
+            },
+            "tokens": result.tokens,
             "saved_at": timezone.localtime().strftime("%H:%M"),
         }
     )

@@ -27,11 +27,26 @@
       headers: { "Accept": "application/json" }
     }).then(function (r) { return r.json(); }).then(function (data) {
       status.textContent = data.ok ? form.dataset.msgSaved + " " + data.saved_at : (data.message || form.dataset.msgFailed);
-      document.dispatchEvent(new CustomEvent("survey:saved", { detail: data }));
+      if (data.ok) { applySaved(data); }
     }).catch(function () {
       dirty = true;
       status.textContent = form.dataset.msgFailed;
     }).finally(function () { busy = false; });
+  }
+
+  /* The new bases of the saved answers; a colleague's newer value is shown, never
+     overwritten: the Save button then lets the person choose. */
+  function applySaved(data) {
+    Object.keys(data.tokens || {}).forEach(function (name) {
+      var input = form.querySelector('input[name="' + name + '"]');
+      if (input) { input.value = data.tokens[name]; }
+    });
+    form.querySelectorAll("p[data-conflict-for]").forEach(function (p) {
+      var conflict = (data.conflicts || {})[p.dataset.conflictFor];
+      p.textContent = conflict ? conflict.message : "";
+      p.hidden = !conflict;
+    });
+    if (Object.keys(data.conflicts || {}).length) { dirty = true; }
   }
 
   /* The page is going away: the browser delivers a beacon even after it is gone. */
