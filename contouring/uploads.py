@@ -5,7 +5,11 @@ upload has been checked and de-identified. Limits come from the settings (with d
 
 - ``CONTOURING_MAX_UPLOAD_BYTES``: total size of the uploaded files (``UPLOAD_MAX_BYTES``);
 - ``CONTOURING_MAX_FILES``: number of files in an upload (zip members included);
-- ``CONTOURING_MAX_UNCOMPRESSED_BYTES``: total size declared by the zip members;
+- ``CONTOURING_MAX_UNCOMPRESSED_BYTES``: total size of the files once the zips are
+  extracted, checked on what the members declare and again while writing (extraction
+  stops at the limit, whatever the members declared);
+- ``CONTOURING_MAX_COMPRESSION_RATIO``: largest uncompressed / compressed ratio of a zip
+  member (and of a whole zip), above which it is taken for a zip bomb;
 - ``CONTOURING_MAX_PIXELS_PER_IMAGE`` and ``CONTOURING_MAX_VOXELS``: pixel budget.
 """
 
@@ -35,7 +39,8 @@ def limit(name: str) -> int:
     defaults = {
         "CONTOURING_MAX_UPLOAD_BYTES": getattr(settings, "UPLOAD_MAX_BYTES", 500 * CHUNK),
         "CONTOURING_MAX_FILES": 3000,
-        "CONTOURING_MAX_UNCOMPRESSED_BYTES": 2048 * CHUNK,
+        "CONTOURING_MAX_UNCOMPRESSED_BYTES": 1024 * CHUNK,
+        "CONTOURING_MAX_COMPRESSION_RATIO": 250,
         "CONTOURING_MAX_PIXELS_PER_IMAGE": 1024 * 1024,
         "CONTOURING_MAX_VOXELS": 512 * 512 * 1200,
     }
@@ -106,6 +111,32 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _Budget:
+    """Bytes the upload may still write once extracted (shared by all its zips)."""
+
+    def __init__(self) -> None:
+        self.remaining = limit("CONTOURING_MAX_UNCOMPRESSED_BYTES")
+
+    def spend(self, size: int, upload_name: str) -> None:
+        self.remaining -= size
+        if self.remaining < 0:
+            raise _too_large_once_extracted(upload_name)
+
+
+def _too_large_once_extracted(upload_name: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "The zip file %(name)s is too large once extracted: the limit is %(limit)s for "
+            "the whole upload."
+        )
+        % {
+            "name": upload_name,
+            "limit": filesizeformat(limit("CONTOURING_MAX_UNCOMPRESSED_BYTES")),
+        },
+        code="zip_too_large",
+    )
+
+
 def stage_uploads(files, folder: Path) -> list[StagedFile]:
     """Write the uploaded files (zips extracted) into ``folder``; check every limit."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,6 +150,7 @@ def stage_uploads(files, folder: Path) -> list[StagedFile]:
             },
             code="too_large",
         )
+    budget = _Budget()
     staged: list[StagedFile] = []
     for index, upload in enumerate(files):
         path = folder / f"{index:04d}_{_safe_name(upload.name)}"
@@ -128,9 +160,12 @@ def stage_uploads(files, folder: Path) -> list[StagedFile]:
                 digest.update(chunk)
                 handle.write(chunk)
         if zipfile.is_zipfile(path):
-            staged.extend(_extract_zip(path, upload.name, folder / f"zip{index:04d}", len(staged)))
+            staged.extend(
+                _extract_zip(path, upload.name, folder / f"zip{index:04d}", len(staged), budget)
+            )
             path.unlink()
         else:
+            budget.spend(upload.size, upload.name)
             staged.append(StagedFile(path, upload.name, digest.hexdigest()))
         if len(staged) > limit("CONTOURING_MAX_FILES"):
             raise _too_many_files()
@@ -147,8 +182,15 @@ def _too_many_files() -> ValidationError:
     )
 
 
-def _extract_zip(path: Path, upload_name: str, target: Path, already: int) -> list[StagedFile]:
-    """Extract the regular files of a zip, refusing anything that could escape ``target``."""
+def _extract_zip(
+    path: Path, upload_name: str, target: Path, already: int, budget: _Budget
+) -> list[StagedFile]:
+    """Extract the regular files of a zip, refusing anything that could escape ``target``.
+
+    The sizes the members declare are checked first (total, compression ratio), then the
+    bytes really written, block by block: a member that lies about its size, or a zip
+    that would exceed the budget, is stopped at the limit, not after.
+    """
     target.mkdir(parents=True, exist_ok=True)
     try:
         archive = zipfile.ZipFile(path)
@@ -198,17 +240,26 @@ def _extract_zip(path: Path, upload_name: str, target: Path, already: int) -> li
                 },
                 code="zip_too_large",
             )
+        if declared > budget.remaining:
+            raise _too_large_once_extracted(upload_name)
+        compressed = sum(m.compress_size for m in regular)
+        for size, packed in [*((m.file_size, m.compress_size) for m in regular)] + [
+            (declared, compressed)
+        ]:
+            if size > _ratio_allowance(packed):
+                raise _zip_bomb(upload_name)
         staged = []
         for number, member in enumerate(regular):
             out = target / f"{number:05d}_{_safe_name(member.filename)}"
             digest = hashlib.sha256()
             written = 0
             try:
+                allowance = min(member.file_size, _ratio_allowance(member.compress_size))
                 with archive.open(member) as source, open(out, "wb") as sink:
-                    while block := source.read(CHUNK):
+                    while block := source.read(min(CHUNK, allowance - written + 1)):
                         written += len(block)
                         # A member may lie about its size: stop at what it declared.
-                        if written > member.file_size:
+                        if written > allowance:
                             raise ValidationError(
                                 _(
                                     "The zip file %(name)s is inconsistent: %(entry)s is larger "
@@ -217,6 +268,7 @@ def _extract_zip(path: Path, upload_name: str, target: Path, already: int) -> li
                                 % {"name": upload_name, "entry": member.filename},
                                 code="zip_bomb",
                             )
+                        budget.spend(len(block), upload_name)
                         digest.update(block)
                         sink.write(block)
             except (
@@ -233,6 +285,22 @@ def _extract_zip(path: Path, upload_name: str, target: Path, already: int) -> li
                 ) from exc
             staged.append(StagedFile(out, member.filename, digest.hexdigest()))
     return staged
+
+
+def _ratio_allowance(compressed: int) -> int:
+    """The most a stream of ``compressed`` bytes may inflate to (small members exempt)."""
+    return max(limit("CONTOURING_MAX_COMPRESSION_RATIO") * compressed, CHUNK)
+
+
+def _zip_bomb(upload_name: str) -> ValidationError:
+    return ValidationError(
+        _(
+            "The zip file %(name)s is refused: it is compressed more than %(ratio)d times, "
+            "as a zip bomb would be."
+        )
+        % {"name": upload_name, "ratio": limit("CONTOURING_MAX_COMPRESSION_RATIO")},
+        code="zip_ratio",
+    )
 
 
 def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
