@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from onco_hdf import permissions
+from onco_hdf import steering_hooks as steering
 from onco_hdf.hooks import app_modules
 from onco_hdf.models import Centre, Membership, Role
 from onco_hdf.reports import ReportSpec
@@ -167,6 +169,113 @@ def sector_chart(summary: dict):
     return charts.bar_chart(labels, values, title=_("Radiotherapy centres by sector"))
 
 
+# --- Steering dashboard (COPIL and project manager) -----------------------------------
+@dataclass(frozen=True)
+class MilestoneRow:
+    pk: int
+    project: str
+    project_title: str
+    title: str
+    due_on: object
+    done_on: object
+    status_label: str
+    late: bool
+
+
+def project_title(key: str) -> str:
+    return next((str(title) for k, title, _d in PROJECTS if k == key), key)
+
+
+def milestone_rows(user) -> list[MilestoneRow]:
+    from onco_hdf.selectors import milestone_list_for_user
+
+    today = timezone.localdate()
+    order = {key: i for i, (key, _t, _d) in enumerate(PROJECTS)}
+    rows = [
+        MilestoneRow(
+            pk=m.pk,
+            project=m.project,
+            project_title=project_title(m.project),
+            title=m.title,
+            due_on=m.due_on,
+            done_on=m.done_on,
+            status_label=m.get_status_display(),
+            late=m.is_late(today),
+        )
+        for m in milestone_list_for_user(user)
+    ]
+    return sorted(rows, key=lambda r: (order.get(r.project, 99), r.due_on, r.pk))
+
+
+@dataclass(frozen=True)
+class MatrixFilters:
+    departement: str = ""
+    sector: str = ""
+    project: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> MatrixFilters:
+        from onco_hdf.models import Departement, Sector
+
+        departement = query.get("departement", "")
+        sector = query.get("secteur", "")
+        project = query.get("projet", "")
+        return cls(
+            departement=departement if departement in Departement.values else "",
+            sector=sector if sector in Sector.values else "",
+            project=project if project in {key for key, _t, _d in PROJECTS} else "",
+        )
+
+
+def participation_matrix(user, filters: MatrixFilters) -> dict:
+    """Centres × the projects' columns; each cell says the state and links to the detail."""
+    from onco_hdf.models import Departement, Sector
+
+    centres = permissions.centres_for_user(user).filter(is_active=True)
+    if filters.departement:
+        centres = centres.filter(departement=filters.departement)
+    if filters.sector:
+        centres = centres.filter(sector=filters.sector)
+    centres = list(centres)
+    columns = steering.participation_columns(user, centres)
+    if filters.project:
+        columns = [c for c in columns if c.project == filters.project]
+    empty = steering.Cell("—", "", steering.NONE)
+    rows = [(centre, [col.cells.get(centre.pk, empty) for col in columns]) for centre in centres]
+    return {
+        "columns": columns,
+        "rows": rows,
+        "filters": filters,
+        "departements": Departement.choices,
+        "sectors": Sector.choices,
+        "projects": [(key, str(title)) for key, title, _d in PROJECTS],
+    }
+
+
+def trend_charts(user) -> list:
+    from onco_hdf import charts
+
+    return [
+        charts.bar_chart(trend.labels, trend.values, title=trend.title)
+        for trend in steering.trends(user)
+    ]
+
+
+def steering_context(user, filters: MatrixFilters | None = None) -> dict:
+    from onco_hdf import selectors
+
+    rows = milestone_rows(user)
+    return {
+        "milestones": rows,
+        "late_count": sum(1 for r in rows if r.late),
+        "next_meeting": selectors.copil_next_meeting(user),
+        "awaiting": list(selectors.copil_decisions_awaiting(user)[:20]),
+        "overrides": list(selectors.gate_override_list_for_user(user)[:20]),
+        "matrix": participation_matrix(user, filters or MatrixFilters()),
+        "trend_charts": trend_charts(user),
+    }
+
+
 def build_dashboard_report(*, job, report) -> ReportSpec:
     user = job.created_by
     summary = regional_summary()
@@ -176,6 +285,9 @@ def build_dashboard_report(*, job, report) -> ReportSpec:
             "report_title": _("Regional dashboard"),
             "toc": [
                 {"anchor": "network", "title": _("The network")},
+                {"anchor": "steering", "title": _("Milestones and COPIL")},
+                {"anchor": "participation", "title": _("Participation of the centres")},
+                {"anchor": "trends", "title": _("Trends")},
                 {"anchor": "projects", "title": _("Regional projects")},
                 {"anchor": "centres", "title": _("Centres")},
             ],
@@ -183,6 +295,7 @@ def build_dashboard_report(*, job, report) -> ReportSpec:
             "summary": summary,
             "sector_chart": sector_chart(summary),
             "centres": permissions.centres_for_user(user),
+            **steering_context(user),
         },
         filename="tableau-de-bord-regional.pdf",
     )

@@ -239,3 +239,78 @@ def seed(stdout=None) -> None:
         )
     if stdout is not None:
         stdout.write(f"  {len(centres)} centres, {len(USERS)} demo users")
+
+
+# --- COPIL governance: milestones and meetings about the other apps' demo artefacts ---
+MILESTONES = [
+    ("surveys", "Questionnaire validé en COPIL", -75, "done"),
+    ("surveys", "Clôture de la campagne d'enquête", 20, "in_progress"),
+    ("surveys", "Rapport d'enquête présenté au COPIL", 75, "planned"),
+    ("contouring", "Sélection des 2 cas cliniques", -60, "done"),
+    ("contouring", "Dépôt des RTSTRUCT par les centres", -5, "in_progress"),
+    ("contouring", "Rapport de comparaison final", 90, "planned"),
+    ("cyber_continuity", "Convention type validée", -45, "done"),
+    ("cyber_continuity", "Exercice régional de cybercrise", 40, "planned"),
+    ("habilitations", "Catalogue d'activités validé", -30, "done"),
+    ("habilitations", "Fiches de tous les centres validées", -10, "in_progress"),
+]
+
+
+def seed_after(stdout=None) -> None:
+    """Milestones, a held COPIL validating the demo artefacts, and the next COPIL."""
+    import datetime as dt
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from onco_hdf import governance, services
+    from onco_hdf.models import CopilMeeting, MeetingStatus, Milestone, Outcome
+
+    today = timezone.localdate()
+    for project, title, days, status in MILESTONES:
+        Milestone.objects.update_or_create(
+            project=project,
+            title=title,
+            is_demo=True,
+            defaults={
+                "due_on": today + dt.timedelta(days=days),
+                "status": status,
+                "done_on": today + dt.timedelta(days=days) if status == "done" else None,
+            },
+        )
+    if CopilMeeting.objects.filter(is_demo=True).exists():
+        return
+    pm = get_user_model().objects.get(username="cheffe.projet")
+    copil = get_user_model().objects.get(username="copil")
+    held = CopilMeeting.objects.create(
+        held_on=today - dt.timedelta(days=21),
+        title="COPIL radiothérapie",
+        location="Lille — DSR-C ONCO HDF",
+        agenda="Validation du questionnaire d'enquête\nConvention type de continuité\n"
+        "Catalogue d'habilitation\nPoint d'avancement des projets",
+        quorum=2,
+        is_demo=True,
+        created_by=pm,
+    )
+    held.attendees.set([pm, copil])
+    for kind in governance.kinds():
+        for artefact in apps.get_model(kind.model_label)._default_manager.all():
+            decision = services.copil_decision_add(
+                meeting=held, artefact=artefact, summary="", user=pm
+            )
+            services.copil_decision_record(decision=decision, outcome=Outcome.VALIDATED, user=pm)
+    held.status = MeetingStatus.HELD
+    held.save()
+    upcoming = CopilMeeting.objects.create(
+        held_on=today + dt.timedelta(days=30),
+        title="COPIL radiothérapie",
+        location="Amiens",
+        agenda="Résultats de l'enquête\nAvancement de la comparaison des contours\n"
+        "Exercice de cybercrise",
+        quorum=3,
+        is_demo=True,
+        created_by=pm,
+    )
+    upcoming.attendees.set([pm, copil])
+    if stdout is not None:
+        stdout.write(f"  {len(MILESTONES)} milestones, 2 COPIL meetings")

@@ -3,7 +3,15 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from onco_hdf import governance
-from onco_hdf.models import Centre, CopilMeeting, CouncilOpinion, Membership, Outcome, Role
+from onco_hdf.models import (
+    Centre,
+    CopilMeeting,
+    CouncilOpinion,
+    Membership,
+    Milestone,
+    Outcome,
+    Role,
+)
 
 User = get_user_model()
 
@@ -166,3 +174,18 @@ class GateOverrideForm(forms.Form):
         self.fields["artefact"].refresh()
 
     clean_artefact = CopilDecisionAddForm.clean_artefact
+
+
+class MilestoneForm(forms.ModelForm):
+    class Meta:
+        model = Milestone
+        fields = ["project", "title", "due_on", "status"]
+        widgets = {"due_on": _date_widget()}
+
+    def __init__(self, *args, **kwargs):
+        from onco_hdf.dashboard import PROJECTS
+
+        super().__init__(*args, **kwargs)
+        self.fields["project"] = forms.ChoiceField(
+            label=_("Project"), choices=[(key, title) for key, title, _d in PROJECTS]
+        )

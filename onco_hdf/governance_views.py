@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from onco_hdf import governance, permissions, selectors, services
+from onco_hdf.dashboard import milestone_rows
 from onco_hdf.forms import (
     CopilCommentForm,
     CopilDecisionAddForm,
@@ -18,8 +19,9 @@ from onco_hdf.forms import (
     CopilMeetingForm,
     CopilMinutesForm,
     GateOverrideForm,
+    MilestoneForm,
 )
-from onco_hdf.models import CopilMeeting, MeetingStatus, Outcome
+from onco_hdf.models import CopilMeeting, MeetingStatus, Milestone, Outcome
 from onco_hdf.permissions import require
 
 
@@ -253,6 +255,33 @@ def override_list(request):
         {
             "overrides": selectors.gate_override_list_for_user(request.user),
             "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require(permissions.can_view_copil)
+def milestone_list(request, pk: int | None = None):
+    can_manage = permissions.can_manage_copil(request.user)
+    milestone = get_object_or_404(Milestone, pk=pk) if pk else None
+    if request.method == "POST" and not can_manage:
+        raise permissions.PermissionDenied
+    form = MilestoneForm(request.POST or None, instance=milestone) if can_manage else None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.milestone_save(milestone=form.save(commit=False))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Milestone saved."))
+            return redirect("onco_hdf:milestone-list")
+    return render(
+        request,
+        "onco_hdf/milestone_list.html",
+        {
+            "milestones": milestone_rows(request.user),
+            "form": form,
+            "milestone": milestone,
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -365,3 +365,37 @@ class GateOverride(models.Model):
 
     def __str__(self) -> str:
         return self.artefact_label
+
+
+class MilestoneStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+
+
+class Milestone(models.Model):
+    """A dated step of one of the regional projects, followed by the COPIL."""
+
+    project = models.CharField(_("project"), max_length=30)
+    title = models.CharField(_("milestone"), max_length=200)
+    due_on = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=MilestoneStatus.choices, default=MilestoneStatus.PLANNED
+    )
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["project", "due_on", "pk"]
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_late(self, today=None) -> bool:
+        from django.utils import timezone
+
+        today = today or timezone.localdate()
+        return self.status != MilestoneStatus.DONE and self.due_on < today

@@ -7,7 +7,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from onco_hdf import permissions
-from onco_hdf.models import CopilDecision, CopilMeeting, GateOverride, MeetingStatus, Outcome
+from onco_hdf.models import (
+    CopilDecision,
+    CopilMeeting,
+    GateOverride,
+    MeetingStatus,
+    Milestone,
+    Outcome,
+)
 
 
 # --- COPIL governance: regional readers only; anyone else sees nothing ---------------
@@ -57,3 +64,9 @@ def gate_override_list_for_user(user) -> QuerySet[GateOverride]:
     if not permissions.can_view_copil(user):
         return GateOverride.objects.none()
     return GateOverride.objects.select_related("granted_by", "content_type")
+
+
+def milestone_list_for_user(user) -> QuerySet[Milestone]:
+    if not permissions.can_view_copil(user):
+        return Milestone.objects.none()
+    return Milestone.objects.all()

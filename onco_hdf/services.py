@@ -24,6 +24,8 @@ from onco_hdf.models import (
     GateOverride,
     MeetingStatus,
     Membership,
+    Milestone,
+    MilestoneStatus,
     Outcome,
 )
 from onco_hdf.permissions import forget_memberships
@@ -257,3 +259,14 @@ def gate_override_grant(*, artefact, reason: str, user) -> GateOverride:
     return GateOverride.objects.create(
         artefact_label=ref.label, reason=reason, granted_by=user, **ref.lookup()
     )
+
+
+@transaction.atomic
+def milestone_save(*, milestone: Milestone) -> Milestone:
+    if milestone.status == MilestoneStatus.DONE and milestone.done_on is None:
+        milestone.done_on = timezone.localdate()
+    if milestone.status != MilestoneStatus.DONE:
+        milestone.done_on = None
+    milestone.full_clean()
+    milestone.save()
+    return milestone

@@ -70,6 +70,12 @@ copil_patterns = [
         name="copil-decision-comment",
     ),
     path("copil/derogations/", governance_views.override_list, name="copil-override-list"),
+    path("copil/jalons/", governance_views.milestone_list, name="milestone-list"),
+    path(
+        "copil/jalons/<int:pk>/modifier/",
+        governance_views.milestone_list,
+        name="milestone-update",
+    ),
 ]
 core_patterns += copil_patterns
 

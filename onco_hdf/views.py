@@ -22,7 +22,15 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf import permissions, reports, services
-from onco_hdf.dashboard import centre_panels, project_tiles, regional_summary, sector_chart
+from onco_hdf import steering_hooks as steering
+from onco_hdf.dashboard import (
+    MatrixFilters,
+    centre_panels,
+    project_tiles,
+    regional_summary,
+    sector_chart,
+    steering_context,
+)
 from onco_hdf.forms import CentreForm, MembershipForm, OtpTokenForm, UserInviteForm
 from onco_hdf.jobs import job_enqueue, job_get_or_create
 from onco_hdf.models import Centre, Job, Membership
@@ -41,8 +49,10 @@ def home(request):
     if permissions.is_regional_reader(user):
         summary = regional_summary()
         context.update(regional=True, summary=summary, sector_chart=sector_chart(summary))
+        context.update(steering_context(user, MatrixFilters.from_query(request.GET)))
     else:
         context["memberships"] = permissions.memberships_of(user)
+        context["todo"] = steering.todo_items(user)
     return render(request, "onco_hdf/home.html", context)
 
 

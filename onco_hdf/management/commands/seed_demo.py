@@ -24,4 +24,8 @@ class Command(BaseCommand):
             for module in app_modules("demo"):
                 self.stdout.write(f"{module.__name__}:")
                 module.seed(stdout=self.stdout)
+            # Hooks that need every app's demo data (the COPIL decisions on them).
+            for module in app_modules("demo"):
+                if hasattr(module, "seed_after"):
+                    module.seed_after(stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

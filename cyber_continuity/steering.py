@@ -1,0 +1,105 @@
+"""Steering hooks of the continuity project: capacity attestations, conventions, exercises."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from cyber_continuity.models import ACTIVE_STATUSES, ConventionStatus
+from cyber_continuity.selectors import (
+    centre_list_for_user,
+    convention_list_for_user,
+    crisis_list_for_user,
+    registry_rows,
+)
+from onco_hdf import permissions as core
+from onco_hdf.models import Role
+from onco_hdf.steering_hooks import LATE, NONE, OK, WARN, Cell, Column, TodoItem
+
+
+def participation(user, centres) -> list[Column]:
+    if not core.is_regional_reader(user):
+        return []
+    now = timezone.now()
+    rows = {row["centre"].pk: row for row in registry_rows()}
+    in_force = {}
+    for convention in convention_list_for_user(user).filter(status__in=ACTIVE_STATUSES):
+        for centre_id in convention.parties.values_list("centre_id", flat=True):
+            in_force[centre_id] = in_force.get(centre_id, 0) + 1
+    exercised = set(
+        crisis_list_for_user(user)
+        .filter(is_exercise=True, started_at__year=timezone.localdate().year)
+        .values_list("centre_id", flat=True)
+    )
+    attestation, conventions, exercises = {}, {}, {}
+    for centre in centres:
+        url = reverse("cyber_continuity:centre-detail", args=[centre.pk])
+        row = rows.get(centre.pk)
+        last = row["last_attested"] if row else None
+        if last is None:
+            attestation[centre.pk] = Cell(_("never"), url, LATE)
+        else:
+            days = (now - last).days
+            level = LATE if row["stale"] else OK
+            attestation[centre.pk] = Cell(
+                ngettext("%(n)s day", "%(n)s days", days) % {"n": days}, url, level
+            )
+        count = in_force.get(centre.pk, 0)
+        conventions[centre.pk] = Cell(
+            str(count), reverse("cyber_continuity:convention-list"), OK if count else WARN
+        )
+        exercises[centre.pk] = (
+            Cell(_("yes"), reverse("cyber_continuity:crisis-list"), OK)
+            if centre.pk in exercised
+            else Cell(_("no"), "", NONE)
+        )
+    return [
+        Column(
+            "capacity_attestation", "cyber_continuity", _("Capacity attestation age"), attestation
+        ),
+        Column("conventions_in_force", "cyber_continuity", _("Conventions in force"), conventions),
+        Column("exercise_this_year", "cyber_continuity", _("Exercise this year"), exercises),
+    ]
+
+
+def todo(user) -> list:
+    centre_ids = core.centre_ids_for(user, [Role.REFERENT])
+    if not centre_ids:
+        return []
+    items = []
+    for centre in (
+        centre_list_for_user(user).filter(pk__in=centre_ids).prefetch_related("capacities")
+    ):
+        stale = [c for c in centre.capacities.all() if c.is_stale]
+        if stale:
+            items.append(
+                TodoItem(
+                    ngettext(
+                        "%(centre)s: %(n)s capacity attestation due",
+                        "%(centre)s: %(n)s capacity attestations due",
+                        len(stale),
+                    )
+                    % {"centre": centre.label, "n": len(stale)},
+                    reverse("cyber_continuity:centre-detail", args=[centre.pk]),
+                    _("attest"),
+                    LATE,
+                )
+            )
+    awaiting = convention_list_for_user(user).filter(
+        status=ConventionStatus.AWAITING_SIGNATURE,
+        parties__centre__in=centre_ids,
+        parties__signed_at__isnull=True,
+    )
+    for convention in awaiting.distinct():
+        items.append(
+            TodoItem(
+                _("Convention “%(title)s” awaits your centre's signature")
+                % {"title": convention.title},
+                reverse("cyber_continuity:convention-detail", args=[convention.pk]),
+                _("sign"),
+                WARN,
+            )
+        )
+    return items
