@@ -399,3 +399,20 @@ class ComparisonResult(models.Model):
     @property
     def has_distances(self) -> bool:
         return self.status == "ok"
+
+
+class ResultsColumns(models.Model):
+    """The metric columns a user chose for the results tables (kept across visits)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contouring_columns"
+    )
+    columns = models.JSONField(_("columns"), default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("choice of result columns")
+        verbose_name_plural = _("choices of result columns")
+
+    def __str__(self) -> str:
+        return f"{self.user} — {', '.join(self.columns)}"

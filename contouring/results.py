@@ -15,20 +15,57 @@ from contouring.models import ClinicalCase, ComparisonResult, ResultKind, Submis
 from onco_hdf import charts
 from onco_hdf.numbers import format_number
 
-# (field, label, unit, decimals, higher is better)
-TABLE_METRICS = (
-    ("dsc", "DSC", "", 3, True),
-    ("hd95_mm", "HD95", "mm", 1, False),
-    ("msd_mm", "MSD", "mm", 2, False),
-    ("surface_dsc_2mm", "sDSC@2 mm", "", 3, True),
-    ("apl_2mm", "APL@2 mm", "mm", 0, False),
-    ("volume_ratio", gettext_lazy("Volume ratio"), "", 2, None),
+
+@dataclass(frozen=True)
+class Metric:
+    field: str
+    label: str
+    unit: str
+    decimals: int
+    higher_is_better: bool | None
+    default: bool  # shown until the user chooses the columns, and in the PDF's main table
+
+
+# Every figure of a ComparisonResult (DESIGN.md §6), in the order of the tables.
+METRICS = (
+    Metric("dsc", "DSC", "", 3, True, True),
+    Metric("jaccard", "Jaccard", "", 3, True, False),
+    Metric("sensitivity", gettext_lazy("Sensitivity"), "", 3, True, False),
+    Metric("false_positive_cc", gettext_lazy("False-positive volume"), "cm³", 2, False, False),
+    Metric("hausdorff_mm", "HD", "mm", 1, False, False),
+    Metric("hd95_mm", "HD95", "mm", 1, False, True),
+    Metric("msd_mm", "MSD", "mm", 2, False, True),
+    Metric("surface_dsc_1mm", "sDSC@1 mm", "", 3, True, False),
+    Metric("surface_dsc_2mm", "sDSC@2 mm", "", 3, True, True),
+    Metric("surface_dsc_3mm", "sDSC@3 mm", "", 3, True, False),
+    Metric("apl_1mm", "APL@1 mm", "mm", 0, False, False),
+    Metric("apl_2mm", "APL@2 mm", "mm", 0, False, True),
+    Metric("apl_3mm", "APL@3 mm", "mm", 0, False, False),
+    Metric("centroid_distance_mm", gettext_lazy("Centroid distance"), "mm", 1, False, False),
+    Metric("reference_volume_cc", gettext_lazy("Reference volume"), "cm³", 1, None, False),
+    Metric("test_volume_cc", gettext_lazy("Solution volume"), "cm³", 1, None, False),
+    Metric("volume_ratio", gettext_lazy("Volume ratio"), "", 2, None, True),
+)
+METRIC_BY_FIELD = {m.field: m for m in METRICS}
+DEFAULT_COLUMNS = tuple(m.field for m in METRICS if m.default)
+# (field, label, unit, decimals, higher is better) of the default columns.
+TABLE_METRICS = tuple(
+    (m.field, m.label, m.unit, m.decimals, m.higher_is_better) for m in METRICS if m.default
 )
 
 
 def metric_decimals(field_name: str) -> int:
     """Decimals of a metric, the same in the tables, the charts and the PDF."""
-    return next((d for name, _l, _u, d, _b in TABLE_METRICS if name == field_name), 2)
+    metric = METRIC_BY_FIELD.get(field_name)
+    return metric.decimals if metric else 2
+
+
+def chosen_metrics(columns) -> tuple[Metric, ...]:
+    """The metrics of ``columns`` (field names) in table order; the defaults if none."""
+    wanted = {c for c in columns or () if c in METRIC_BY_FIELD}
+    return tuple(m for m in METRICS if m.field in wanted) or tuple(
+        METRIC_BY_FIELD[f] for f in DEFAULT_COLUMNS
+    )
 
 
 def status_reason(status: str) -> str:
@@ -208,9 +245,22 @@ def engine_warnings(run, submissions: list[Submission], *, reference: bool = Tru
     return groups
 
 
-def case_results(case: ClinicalCase, results, submissions: list[Submission]) -> CaseResults:
-    """Arrange the visible ``results`` of ``case`` for ``submissions`` (the columns)."""
+def case_results(
+    case: ClinicalCase,
+    results,
+    submissions: list[Submission],
+    metrics: tuple[Metric, ...] | None = None,
+    structure_ids: set[int] | None = None,
+) -> CaseResults:
+    """Arrange the visible ``results`` of ``case`` for ``submissions`` (the columns).
+
+    ``metrics`` are the figures of each cell (the default columns if None);
+    ``structure_ids`` keeps only those structures (a filter of the results page).
+    """
+    metrics = metrics or chosen_metrics(None)
     structures = list(case.structures.filter(is_compared=True))
+    if structure_ids:
+        structures = [s for s in structures if s.pk in structure_ids]
     rows_by_key: dict[tuple[int, int], ComparisonResult] = {}
     consensus: dict[int, ComparisonResult] = {}
     pairs = []
@@ -229,18 +279,23 @@ def case_results(case: ClinicalCase, results, submissions: list[Submission]) -> 
         for submission in submissions:
             result = rows_by_key.get((structure.pk, submission.pk))
             values = []
-            for name, _label, _unit, decimals, _better in TABLE_METRICS:
-                value = getattr(result, name) if result else None
+            for metric in metrics:
+                value = getattr(result, metric.field) if result else None
                 values.append(
-                    (name, value, metric_colour(name, value), format_number(value, decimals))
+                    (
+                        metric.field,
+                        value,
+                        metric_colour(metric.field, value),
+                        format_number(value, metric.decimals),
+                    )
                 )
             cells.append(Cell(submission, result, values))
         rows.append((structure, cells))
     return CaseResults(case, submissions, structures, rows, consensus, flat, pairs)
 
 
-def metric_headers() -> list[dict]:
+def metric_headers(metrics: tuple[Metric, ...] | None = None) -> list[dict]:
     return [
-        {"field": name, "label": label, "unit": unit, "decimals": decimals}
-        for name, label, unit, decimals, _better in TABLE_METRICS
+        {"field": m.field, "label": m.label, "unit": m.unit, "decimals": m.decimals}
+        for m in (metrics or chosen_metrics(None))
     ]

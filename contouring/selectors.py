@@ -78,6 +78,16 @@ def latest_run(case: ClinicalCase) -> ComparisonRun | None:
     return case.runs.select_related("job").first()
 
 
+def results_columns_for_user(user) -> list[str]:
+    """The metric columns the user chose (empty: the default columns)."""
+    from contouring.models import ResultsColumns
+
+    if not user.is_authenticated:
+        return []
+    row = ResultsColumns.objects.filter(user=user).first()
+    return list(row.columns) if row else []
+
+
 def latest_finished_run(case: ClinicalCase) -> ComparisonRun | None:
     from onco_hdf.models import JobStatus
 

@@ -602,6 +602,21 @@ def mapping_confirm(*, submission: Submission, user, choices: dict[int, int | No
     submission.save(update_fields=["mapping_confirmed_at", "mapping_confirmed_by"])
 
 
+# --- Result tables -----------------------------------------------------------------------
+@transaction.atomic
+def results_columns_save(*, user, columns: list[str]) -> list[str]:
+    """Keep the user's choice of metric columns (unknown names dropped, at least one)."""
+    from contouring.models import ResultsColumns
+    from contouring.results import METRIC_BY_FIELD, METRICS
+
+    wanted = {c for c in columns if c in METRIC_BY_FIELD}
+    if not wanted:
+        raise ValidationError(_("Choose at least one metric to show."), code="no_column")
+    kept = [m.field for m in METRICS if m.field in wanted]
+    ResultsColumns.objects.update_or_create(user=user, defaults={"columns": kept})
+    return kept
+
+
 # --- Comparisons -----------------------------------------------------------------------
 def comparison_ready_submissions(case: ClinicalCase):
     return case.submissions.filter(is_current=True, mapping_confirmed_at__isnull=False)

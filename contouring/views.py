@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -23,8 +25,8 @@ from contouring.forms import (
 )
 from contouring.models import ClinicalCase
 from contouring.overlays import render_overlay, slice_choices
+from contouring.results import METRICS, chosen_metrics, engine_warnings, metric_headers
 from contouring.results import case_results as arrange_results
-from contouring.results import engine_warnings, metric_headers
 from onco_hdf.models import Centre
 from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
@@ -281,18 +283,60 @@ def comparison_start(request, pk: int):
     return redirect("contouring:case-detail", pk=case.pk)
 
 
-def _results_context(request, case: ClinicalCase) -> dict:
+def _int_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _results_context(request, case: ClinicalCase, *, filtered: bool = False) -> dict:
     submissions = list(
         selectors.current_submissions(case, request.user).filter(mapping_confirmed_at__isnull=False)
     )
-    results = arrange_results(case, selectors.results_for_user(request.user, case), submissions)
-    return {"case": case, "results": results, "submissions": submissions}
+    metrics = chosen_metrics(selectors.results_columns_for_user(request.user))
+    structure_id = _int_param(request, "structure") if filtered else None
+    solution_id = _int_param(request, "solution") if filtered else None
+    shown = [s for s in submissions if solution_id in (None, s.solution_id)]
+    results = arrange_results(
+        case,
+        selectors.results_for_user(request.user, case),
+        shown,
+        metrics=metrics,
+        structure_ids={structure_id} if structure_id else None,
+    )
+    return {
+        "case": case,
+        "results": results,
+        "submissions": submissions,
+        "metrics": metrics,
+        "all_metrics": METRICS,
+        "chosen_fields": {m.field for m in metrics},
+        "filter_structure": structure_id,
+        "filter_solution": solution_id,
+        "filter_query": request.GET.urlencode() if filtered else "",
+        "solutions": sorted({s.solution for s in submissions}, key=str),
+    }
+
+
+@require_POST
+@require(permissions.can_view_cases)
+def results_columns(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    try:
+        services.results_columns_save(user=request.user, columns=request.POST.getlist("columns"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Your choice of columns was saved."))
+    url = reverse("contouring:case-results", args=[case.pk])
+    kept = QueryDict(request.POST.get("query", ""))
+    filters = {k: kept[k] for k in ("structure", "solution") if kept.get(k, "").isdigit()}
+    return redirect(f"{url}?{urlencode(filters)}" if filters else url)
 
 
 @require(permissions.can_view_cases)
 def case_results(request, pk: int):
     case = selectors.case_get_for_user(request.user, pk)
-    context = _results_context(request, case)
+    context = _results_context(request, case, filtered=True)
     results = context["results"]
     regional = permissions.can_view_all_results(request.user)
     if results.has_results:
@@ -313,7 +357,7 @@ def case_results(request, pk: int):
         )
     context.update(
         {
-            "headers": metric_headers(),
+            "headers": metric_headers(context["metrics"]),
             "regional": regional,
             "run": selectors.latest_run(case),
             "out_of_date": selectors.results_out_of_date(case),
@@ -350,7 +394,7 @@ def structure_overlays(request, pk: int, structure_pk: int):
             if choice
             else [],
             "cells": rows[0][0] if rows else [],
-            "headers": metric_headers(),
+            "headers": metric_headers(context["metrics"]),
         }
     )
     return render(request, "contouring/structure_overlays.html", context)

@@ -31,6 +31,8 @@ GET_MATRIX = {
 POST_MATRIX = {
     "contouring:comparison-start": (302, 302, 403, 403, 403, 403, 403),
     "contouring:case-structures": (302, 302, 403, 403, 403, 403, 403),
+    # Each signed-in reader keeps their own choice of result columns.
+    "contouring:results-columns": (302, 302, 302, 302, 302, 302, 302),
 }
 
 

@@ -74,3 +74,69 @@ def test_a_new_upload_marks_the_results_out_of_date_until_relaunched(
         )
     assert response.status_code == 302
     assert "Résultats périmés" not in text(client.get(results_url))
+
+
+def _header_cells(page: str) -> str:
+    return page.split('id="results-table"')[1].split("</thead>")[0]
+
+
+def test_every_metric_can_be_shown_and_the_choice_is_kept_per_user(compared_case, pm, copil):
+    from contouring.results import METRICS
+
+    client = login(pm)
+    url = reverse("contouring:case-results", args=[compared_case.pk])
+    header = _header_cells(text(client.get(url)))
+    assert "DSC" in header and "Jaccard" not in header  # the default columns
+    response = client.post(
+        reverse("contouring:results-columns", args=[compared_case.pk]),
+        {"columns": [m.field for m in METRICS], "query": "structure=&solution=x"},
+    )
+    assert response.status_code == 302 and response["Location"] == url
+    page = text(client.get(url))
+    header = _header_cells(page)
+    for label in (
+        "Jaccard",
+        "Sensibilité",
+        "Volume faux positif (cm³)",
+        "Distance des centroïdes (mm)",
+        "sDSC@1 mm",
+        "sDSC@3 mm",
+        "APL@1 mm (mm)",
+        "APL@3 mm (mm)",
+    ):
+        assert label in header, label
+    row = compared_case.results.filter(kind=ResultKind.VS_REFERENCE, status="ok").first()
+    table = page.split('id="results-table"')[1].split("</table>")[0]
+    for field in ("jaccard", "centroid_distance_mm", "surface_dsc_3mm", "sensitivity"):
+        metric = next(m for m in METRICS if m.field == field)
+        assert f">{format_number(getattr(row, field), metric.decimals)}<" in table, field
+    # Another user still has the default columns; the choice survives a new session.
+    assert "Jaccard" not in _header_cells(text(login(copil).get(url)))
+    assert "Jaccard" in _header_cells(text(login(pm).get(url)))
+
+    # Only DSC: one metric column; nothing chosen is refused with a French message.
+    client.post(
+        reverse("contouring:results-columns", args=[compared_case.pk]), {"columns": ["dsc"]}
+    )
+    assert _header_cells(text(client.get(url))).count("sort-button") == 3
+    refused = client.post(
+        reverse("contouring:results-columns", args=[compared_case.pk]), {}, follow=True
+    )
+    assert "Choisissez au moins une métrique" in text(refused)
+    assert _header_cells(text(refused)).count("sort-button") == 3
+
+
+def test_results_filter_by_structure_and_solution(compared_case, pm):
+    client = login(pm)
+    url = reverse("contouring:case-results", args=[compared_case.pk])
+    bladder = compared_case.structures.get(name="Bladder")
+    solution = compared_case.submissions.first().solution
+    page = text(client.get(url, {"structure": bladder.pk, "solution": solution.pk}))
+    body = page.split('id="results-table"')[1].split("</table>")[0].split("<tbody>")[1]
+    assert body.count("<tr>") == 1
+    assert "Bladder" in body and solution.product in body
+    page = text(client.get(url, {"structure": bladder.pk}))
+    body = page.split('id="results-table"')[1].split("</table>")[0].split("<tbody>")[1]
+    assert body.count("<tr>") == 2
+    # Junk parameters are ignored, never a 500.
+    assert client.get(url, {"structure": "abc", "solution": "-1"}).status_code == 200
