@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -112,8 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        runners = {"compare": run_compare, "inspect": run_inspect, "dvh": dvh_cli.run}
-        output = runners[args.command](args)
+        # pydicom warns on every odd value of a damaged file; the engine reports what
+        # matters as coded warnings and errors, so stderr keeps to one readable line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runners = {"compare": run_compare, "inspect": run_inspect, "dvh": dvh_cli.run}
+            output = runners[args.command](args)
     except EngineError as exc:
         colon = " :" if args.lang == "fr" else ":"  # French typography: space before colon
         print(f"{label('error', args.lang)} [{exc.code}]{colon} {exc.message(args.lang)}",

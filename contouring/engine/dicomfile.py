@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from pathlib import Path
 
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset, FileDataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.sequence import Sequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from . import fastdicom
@@ -20,8 +23,20 @@ _UNDEFINED_LENGTH = 0xFFFFFFFF
 _SEQUENCE_DELIMITER = bytes.fromhex("feffdde000000000")
 
 
+# How pydicom fails on damaged headers, when reading or when converting a value: all mean
+# the file is not usable (zlib.error: a deflated data set whose compressed stream is cut).
+_DAMAGE = (
+    EOFError, ValueError, OSError, KeyError, TypeError, OverflowError, IndexError,
+    NotImplementedError, AttributeError, struct.error, zlib.error, BytesLengthException,
+)  # fmt: skip
+
+
 def read_dicom(path: str | Path) -> FileDataset:
-    """Read ``path`` fully (pixel bytes included, never decoded) or raise a specific error."""
+    """Read ``path`` fully (pixel bytes included, never decoded) or raise a specific error.
+
+    The attributes the engine uses are converted here, so a damaged value is reported as
+    a damaged file now rather than failing wherever it is first used.
+    """
     path = Path(path)
     if not path.is_file():
         raise EngineError("file_not_found", path)
@@ -29,12 +44,33 @@ def read_dicom(path: str | Path) -> FileDataset:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as exc:
         raise EngineError("not_dicom", path) from exc
-    except (EOFError, ValueError, OSError, KeyError, TypeError, OverflowError, zlib.error) as exc:
-        # pydicom fails in many ways on damaged headers; all mean the file is not usable
-        # (zlib.error: a deflated data set whose compressed stream is cut or corrupt).
+    except _DAMAGE as exc:
         raise EngineError("truncated", path, detail=type(exc).__name__) from exc
-    _check_complete(ds, path)
+    try:
+        _check_complete(ds, path)
+        _convert_used(ds)
+    except _DAMAGE as exc:
+        raise EngineError("damaged", path, detail=_damage_detail(exc)) from exc
     return ds
+
+
+def _damage_detail(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:120] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _convert_used(ds: Dataset) -> None:
+    """Convert every attribute the engine reads (ContourData stays raw: it is parsed from
+    its bytes, see :func:`.rtstruct._contour_data`), in nested sequences too."""
+    # keys(), not the data set itself: iterating a Dataset converts every element.
+    for tag in [t for t in ds.keys() if t in _USED_TAGS]:  # noqa: SIM118
+        value = ds[tag].value
+        if isinstance(value, Sequence):
+            for item in value:
+                _convert_used(item)
+
+
+_USED_TAGS = frozenset(tag_for_keyword(k) for k in fastdicom.KEYWORDS if k != "ContourData")
 
 
 def read_fast(path: str | Path) -> Dataset | fastdicom.Node:

@@ -26,6 +26,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Le fichier {file} est tronqué ou endommagé : il est incomplet ({detail}).",
         "The file {file} is truncated or damaged: it is incomplete ({detail}).",
     ),
+    "damaged": (
+        "Le fichier {file} est endommagé et ne peut pas être lu ({detail}).",
+        "The file {file} is damaged and cannot be read ({detail}).",
+    ),
+    "invalid_attribute": (
+        "L'attribut DICOM {attribute} de {file} a une valeur invalide (« {value} »).",
+        "The DICOM attribute {attribute} of {file} has an invalid value ('{value}').",
+    ),
     "not_rtstruct": (
         "Le fichier {file} n'est pas un RTSTRUCT (modalité « {modality} »).",
         "The file {file} is not an RTSTRUCT (modality '{modality}').",

@@ -183,6 +183,9 @@ def _convert(vr: str, raw: bytes, encodings: list[str] | None):
             numbers = [float(v) if vr == "DS" else int(v) for v in items]
         except ValueError as exc:  # blank or odd values: let pydicom decide what they are
             raise Fallback(vr) from exc
+        # pydicom reads IS through a float: past 2**53 its integer differs from int()'s.
+        if vr == "IS" and any(abs(n) > 2**53 for n in numbers):
+            raise Fallback("IS beyond float precision")
         return numbers[0] if len(numbers) == 1 else numbers
     if vr == "US":
         if len(raw) % 2:

@@ -131,14 +131,26 @@ def _read_files(files: list[Path]) -> list[tuple[Path, object]]:
     return datasets
 
 
+# A patient position or pixel size beyond these is no CT's (and would overflow indices).
+_POSITION_LIMIT_MM = 1.0e4
+_PIXEL_SPACING_LIMIT_MM = 1.0e3
+
+
 def _floats(ds, keyword: str, path: Path, count: int) -> np.ndarray:
     value = ds.get(keyword)
     try:
         array = np.array([float(v) for v in value], dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise EngineError("missing_geometry", path, attribute=keyword) from exc
     if array.shape != (count,):
         raise EngineError("missing_geometry", path, attribute=keyword)
+    if keyword == "PixelSpacing":
+        valid = np.all((array > 0) & (array < _PIXEL_SPACING_LIMIT_MM))
+    else:
+        valid = np.all(np.abs(array) < _POSITION_LIMIT_MM)  # False for NaN
+    if not valid:
+        shown = "\\".join(f"{v:g}" for v in array)
+        raise EngineError("invalid_attribute", path, attribute=keyword, value=shown)
     return array
 
 
@@ -196,6 +208,9 @@ def _build_geometry(datasets: list, source: str, warnings: list[EngineIssue]) ->
     matrix = (first.get("Rows"), first.get("Columns"))
     if None in matrix:
         raise EngineError("missing_geometry", first_path, attribute="Rows/Columns")
+    if not all(isinstance(n, int) and n > 0 for n in matrix):
+        shown = "\\".join(map(str, matrix))
+        raise EngineError("invalid_attribute", first_path, attribute="Rows/Columns", value=shown)
     for path, ds in datasets[1:]:
         if (ds.get("Rows"), ds.get("Columns")) != matrix:
             raise EngineError("mixed_pixel_spacing", path)

@@ -156,9 +156,11 @@ def rasterise(
 
     # Only pixel centres within [ceil(min), floor(max)] of the polygons can be inside.
     points = np.concatenate([p for polygons in planes.values() for p in polygons])
-    lo = np.ceil(points.min(axis=0)).astype(int)
-    hi = np.floor(points.max(axis=0)).astype(int) + 1
-    clipped_lo, clipped_hi = np.maximum(lo, 0), np.minimum(hi, (ny, nx))
+    lo = np.ceil(points.min(axis=0))
+    hi = np.floor(points.max(axis=0)) + 1
+    # Clipped as floats, then converted: a vertex far off the grid must not overflow.
+    clipped_lo = np.clip(lo, 0, (ny, nx)).astype(int)
+    clipped_hi = np.clip(hi, 0, (ny, nx)).astype(int)
     warnings = ()
     if np.any(clipped_lo != lo) or np.any(clipped_hi != hi):
         warnings = (EngineIssue("contour_outside_grid", source, {"roi": roi.name}),)
@@ -260,8 +262,9 @@ def _toggles(
     """
     y0, x0, y1, x1 = starts[:, 0], starts[:, 1], ends[:, 0], ends[:, 1]
     n_rows, n_cols = shape
-    first = np.maximum(np.ceil(np.minimum(y0, y1)) - origin[0], 0).astype(np.int64)
-    stop = np.minimum(np.ceil(np.maximum(y0, y1)) - origin[0], n_rows).astype(np.int64)
+    # Clipped as floats before the integer conversion: a far vertex must not overflow.
+    first = np.clip(np.ceil(np.minimum(y0, y1)) - origin[0], 0, n_rows).astype(np.int64)
+    stop = np.clip(np.ceil(np.maximum(y0, y1)) - origin[0], 0, n_rows).astype(np.int64)
     counts = np.maximum(stop - first, 0)
     total = int(counts.sum())
     if total == 0:
@@ -272,7 +275,7 @@ def _toggles(
     y_row = (row + origin[0]).astype(float)
     slope = (x1[edge] - x0[edge]) / (y1[edge] - y0[edge])
     x_cross = x0[edge] + (y_row - y0[edge]) * slope
-    col = np.maximum(np.ceil(x_cross) - origin[1], 0).astype(np.int64)
+    col = np.clip(np.ceil(x_cross) - origin[1], 0, n_cols).astype(np.int64)
     keep = col < n_cols
     linear = row[keep] * n_cols + col[keep]
     if slices is not None:
@@ -291,8 +294,8 @@ def _parity(
     n_rows, n_cols = shape
     # Half-open in y: an edge serves rows ceil(y_low) .. ceil(y_high) - 1; horizontal
     # edges serve none. Rows outside the window are clipped away.
-    first = np.maximum(np.ceil(np.minimum(y0, y1)) - origin[0], 0).astype(np.int64)
-    stop = np.minimum(np.ceil(np.maximum(y0, y1)) - origin[0], n_rows).astype(np.int64)
+    first = np.clip(np.ceil(np.minimum(y0, y1)) - origin[0], 0, n_rows).astype(np.int64)
+    stop = np.clip(np.ceil(np.maximum(y0, y1)) - origin[0], 0, n_rows).astype(np.int64)
     counts = np.maximum(stop - first, 0)
     total = int(counts.sum())
     if total == 0:

@@ -21,6 +21,8 @@ from .errors import EngineError, EngineIssue
 # Contour points are written with ~0.01 mm precision; a contour whose z spreads more than
 # this is not planar.
 _PLANARITY_TOLERANCE_MM = 0.05
+# A patient coordinate beyond 10 m is no patient's: refused before it overflows a grid index.
+_COORDINATE_LIMIT_MM = 1.0e4
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def read_rtstruct(path_or_dataset: str | Path | Dataset) -> StructureSet:
     if not roi_headers:
         raise EngineError("no_roi", file)
     contours_by_number = {
-        int(item.ReferencedROINumber): item
+        _roi_number(item.get("ReferencedROINumber"), "ReferencedROINumber", file): item
         for item in ds.get("ROIContourSequence") or []
         if "ReferencedROINumber" in item
     }
@@ -116,7 +118,7 @@ def read_rtstruct(path_or_dataset: str | Path | Dataset) -> StructureSet:
     rois = []
     seen: set[str] = set()
     for header in roi_headers:
-        number = int(header.get("ROINumber", 0))
+        number = _roi_number(header.get("ROINumber", 0), "ROINumber", file)
         name = text(header, "ROIName") or f"ROI {number}"
         if name.casefold() in seen:
             warnings.append(EngineIssue("duplicate_roi_name", file, {"roi": name}))
@@ -155,6 +157,18 @@ def read_rtstruct(path_or_dataset: str | Path | Dataset) -> StructureSet:
     )
 
 
+def _roi_number(value: object, keyword: str, file: str | None) -> int:
+    """An ROI number (IS) as an int; anything else is a clear error, not a traceback."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError) as exc:
+        shown = "\\".join(map(str, value)) if isinstance(value, list | tuple) else value
+        raise EngineError(
+            "invalid_attribute", file, attribute=keyword, value=str(shown)[:40]
+        ) from exc
+    return number
+
+
 def _frame_of_reference(ds: Dataset, rois: list[ROI]) -> str | None:
     for item in ds.get("ReferencedFrameOfReferenceSequence") or []:
         uid = text(item, "FrameOfReferenceUID")
@@ -185,7 +199,7 @@ def _colour(item: Dataset | None) -> tuple[int, int, int] | None:
     value = item.get("ROIDisplayColor")
     try:
         red, green, blue = (int(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return red, green, blue
 
@@ -203,7 +217,7 @@ def _read_contours(
             continue
         try:
             data = _contour_data(contour)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError, NotImplementedError) as exc:
             pending = EngineError(
                 "invalid_contour", file, index=index, roi=roi, detail="non-numeric ContourData"
             )
@@ -228,11 +242,16 @@ def _read_contours(
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         points = np.concatenate([xyz for _, xyz in kept])
         finite = np.logical_and.reduceat(np.isfinite(points).all(axis=1), starts)
+        near = ~(np.abs(points) > _COORDINATE_LIMIT_MM).any(axis=1)  # NaN: the finite check
+        within = np.logical_and.reduceat(near, starts)
         z_min = np.minimum.reduceat(points[:, 2], starts)
         z_max = np.maximum.reduceat(points[:, 2], starts)
         for position, (index, xyz) in enumerate(kept):
             if not finite[position]:
                 raise EngineError("invalid_contour", file, index=index, roi=roi, detail="NaN/inf")
+            if not within[position]:
+                detail = f"coordinates beyond ±{_COORDINATE_LIMIT_MM:g} mm"
+                raise EngineError("invalid_contour", file, index=index, roi=roi, detail=detail)
             low, high = float(z_min[position]), float(z_max[position])
             if high - low > _PLANARITY_TOLERANCE_MM:
                 raise EngineError(
