@@ -106,6 +106,8 @@ class Section(models.Model):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
+    # Set when deleted from a draft: the bin, restorable until the version is published.
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["version", "order", "pk"]
@@ -196,6 +198,7 @@ class Question(models.Model):
         ),
     )
     show_if = models.JSONField(_("show if"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["version", "section__order", "order", "pk"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from onco_hdf import permissions as core
@@ -56,16 +56,45 @@ class Structure:
 
 def version_structure(version: QuestionnaireVersion) -> Structure:
     sections = list(
-        Section.objects.filter(version=version)
+        Section.objects.filter(version=version, deleted_at__isnull=True)
         .order_by("order", "pk")
         .prefetch_related(
             Prefetch(
                 "questions",
-                queryset=Question.objects.order_by("order", "pk").prefetch_related("choices"),
+                queryset=Question.objects.filter(deleted_at__isnull=True)
+                .order_by("order", "pk")
+                .prefetch_related("choices"),
             )
         )
     )
     return Structure(version=version, sections=sections)
+
+
+@dataclass
+class Bin:
+    """What was deleted from a draft and can still be restored."""
+
+    sections: list[Section]
+    questions: list[Question]
+
+    def __len__(self) -> int:
+        return len(self.sections) + len(self.questions)
+
+
+def version_bin(version: QuestionnaireVersion) -> Bin:
+    sections = list(
+        Section.objects.filter(version=version, deleted_at__isnull=False)
+        .annotate(question_count=Count("questions", filter=Q(questions__deleted_at__isnull=True)))
+        .order_by("-deleted_at")
+    )
+    questions = list(
+        Question.objects.filter(
+            version=version, deleted_at__isnull=False, section__deleted_at__isnull=True
+        )
+        .select_related("section")
+        .order_by("-deleted_at")
+    )
+    return Bin(sections=sections, questions=questions)
 
 
 def response_values(response: Response, structure: Structure) -> tuple[dict, dict]:

@@ -379,6 +379,9 @@ def version_publish(*, version: QuestionnaireVersion, user) -> QuestionnaireVers
         _fail(_("A questionnaire needs at least one question before it is published."))
     validate_questionnaire_dict(data)
     governance.require_validated(version, error=SurveyError)
+    # A published version is frozen: what is in the bin cannot come back, so it goes.
+    Question.objects.filter(version=version, deleted_at__isnull=False).delete()
+    Section.objects.filter(version=version, deleted_at__isnull=False).delete()
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.save(update_fields=["status", "published_at"])
@@ -426,8 +429,10 @@ def section_save(
 ) -> Section:
     version = _lock_version(version)
     _ensure_draft(version)
-    clash = version.sections.filter(code=code).exclude(pk=getattr(section, "pk", None))
-    if clash.exists():
+    clash = version.sections.filter(code=code).exclude(pk=getattr(section, "pk", None)).first()
+    if clash is not None and clash.deleted_at is not None:
+        _fail(_("A section in the bin has this code: restore it, or choose another code."))
+    if clash is not None:
         _fail(_("Another section already has this code."))
     if section is None:
         order = (version.sections.aggregate(n=Max("order"))["n"] or 0) + 1
@@ -438,9 +443,22 @@ def section_save(
 
 
 @transaction.atomic
-def section_delete(*, section: Section) -> None:
+def section_delete(*, section: Section) -> int:
+    """Put a draft's section (with its questions) in the bin; returns its question count."""
     _ensure_draft(_lock_version(section.version))
-    section.delete()
+    section.deleted_at = timezone.now()
+    section.save(update_fields=["deleted_at"])
+    _check_version_rules(section.version)
+    return section.questions.filter(deleted_at__isnull=True).count()
+
+
+@transaction.atomic
+def section_restore(*, section: Section) -> Section:
+    _ensure_draft(_lock_version(section.version))
+    section.deleted_at = None
+    section.save(update_fields=["deleted_at"])
+    _check_version_rules(section.version)
+    return section
 
 
 def _move(items: list, item, direction: str) -> None:
@@ -457,7 +475,11 @@ def _move(items: list, item, direction: str) -> None:
 @transaction.atomic
 def section_move(*, section: Section, direction: str) -> None:
     _ensure_draft(_lock_version(section.version))
-    _move(list(section.version.sections.order_by("order", "pk")), section, direction)
+    _move(
+        list(section.version.sections.filter(deleted_at__isnull=True).order_by("order", "pk")),
+        section,
+        direction,
+    )
     _check_version_rules(section.version)
 
 
@@ -504,7 +526,15 @@ def question_save(
     version = _lock_version(section.version)
     _ensure_draft(version)
     where = _("Question %(code)s") % {"code": data.code}
-    if version.questions.filter(code=data.code).exclude(pk=getattr(question, "pk", None)).exists():
+    clash = version.questions.filter(code=data.code).exclude(pk=getattr(question, "pk", None))
+    if clash.filter(deleted_at__isnull=False, section__deleted_at__isnull=True).exists() or (
+        clash.filter(section__deleted_at__isnull=False).exists()
+    ):
+        _fail(
+            _("A question in the bin has the code “%(code)s”: restore it, or choose another code.")
+            % {"code": data.code}
+        )
+    if clash.exists():
         _fail(
             _("Another question of this version already has the code “%(code)s”.")
             % {"code": data.code}
@@ -559,16 +589,32 @@ def question_save(
 
 @transaction.atomic
 def question_delete(*, question: Question) -> None:
+    """Put a draft's question in the bin (refused when a later rule depends on it)."""
     _ensure_draft(_lock_version(question.version))
-    version = question.version
-    question.delete()
-    _check_version_rules(version)
+    question.deleted_at = timezone.now()
+    question.save(update_fields=["deleted_at"])
+    _check_version_rules(question.version)
+
+
+@transaction.atomic
+def question_restore(*, question: Question) -> Question:
+    _ensure_draft(_lock_version(question.version))
+    if question.section.deleted_at is not None:
+        _fail(_("Its section is in the bin: restore the section first."))
+    question.deleted_at = None
+    question.save(update_fields=["deleted_at"])
+    _check_version_rules(question.version)
+    return question
 
 
 @transaction.atomic
 def question_move(*, question: Question, direction: str) -> None:
     _ensure_draft(_lock_version(question.version))
-    _move(list(question.section.questions.order_by("order", "pk")), question, direction)
+    _move(
+        list(question.section.questions.filter(deleted_at__isnull=True).order_by("order", "pk")),
+        question,
+        direction,
+    )
     _check_version_rules(question.version)
 
 

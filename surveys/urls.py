@@ -39,12 +39,14 @@ urlpatterns = [
     path("sections/<int:pk>/modifier/", views.section_edit, name="section-update"),
     path("sections/<int:pk>/supprimer/", views.section_delete, name="section-delete"),
     path("sections/<int:pk>/deplacer/", views.section_move, name="section-move"),
+    path("sections/<int:pk>/restaurer/", views.section_restore, name="section-restore"),
     path(
         "sections/<int:section_pk>/questions/nouvelle/", views.question_edit, name="question-create"
     ),
     path("questions/<int:pk>/modifier/", views.question_edit, name="question-update"),
     path("questions/<int:pk>/supprimer/", views.question_delete, name="question-delete"),
     path("questions/<int:pk>/deplacer/", views.question_move, name="question-move"),
+    path("questions/<int:pk>/restaurer/", views.question_restore, name="question-restore"),
     # Campaigns, results, exports, report.
     path("campagnes/nouvelle/", views.campaign_edit, name="campaign-create"),
     path("campagnes/<int:pk>/", views.campaign_detail, name="campaign-detail"),

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from onco_hdf import permissions as core
@@ -46,6 +47,7 @@ from surveys.selectors import (
     questionnaire_list_for_user,
     response_get_for_user,
     response_values,
+    version_bin,
     version_get_for_user,
     version_structure,
 )
@@ -443,6 +445,7 @@ def questionnaire_import(request):
 def version_detail(request, pk: int):
     version = version_get_for_user(request.user, pk)
     structure = version_structure(version)
+    bin_ = version_bin(version) if version.is_editable else None
     return render(
         request,
         "surveys/version_detail.html",
@@ -450,8 +453,38 @@ def version_detail(request, pk: int):
             "version": version,
             "structure": structure,
             "versions": version.questionnaire.versions.order_by("-number"),
+            "bin": bin_,
+            "publish_confirm": _publish_confirm(version, structure, bin_),
+            "close_confirm": _close_confirm(version),
         },
     )
+
+
+def _publish_confirm(version, structure, bin_) -> str:
+    sections = ngettext("%(n)d section", "%(n)d sections", len(structure.sections)) % {
+        "n": len(structure.sections)
+    }
+    questions = ngettext("%(n)d question", "%(n)d questions", len(structure.questions)) % {
+        "n": len(structure.questions)
+    }
+    text = _(
+        "Publish version %(number)d? Its %(sections)s and %(questions)s will be frozen: "
+        "changing them will need a new version."
+    ) % {"number": version.number, "sections": sections, "questions": questions}
+    if bin_:
+        text += " " + _("The %(n)d item(s) in the bin will be erased for good.") % {"n": len(bin_)}
+    return text
+
+
+def _close_confirm(version) -> str:
+    campaigns = version.campaigns.count()
+    return _(
+        "Close version %(number)d? No new campaign will be able to use it; the %(count)s "
+        "using it keep running until their closing date."
+    ) % {
+        "number": version.number,
+        "count": ngettext("%(n)d campaign", "%(n)d campaigns", campaigns) % {"n": campaigns},
+    }
 
 
 @require(perms.can_build_questionnaire)
@@ -567,9 +600,34 @@ def section_edit(request, version_pk: int | None = None, pk: int | None = None):
 def section_delete(request, pk: int):
     section = _section_for_user(request.user, pk)
     try:
-        services.section_delete(section=section)
+        count = services.section_delete(section=section)
     except SurveyError as error:
         messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Section %(code)s and its %(n)d question are in the bin: restore them there "
+                "until the version is published.",
+                "Section %(code)s and its %(n)d questions are in the bin: restore them there "
+                "until the version is published.",
+                count,
+            )
+            % {"code": section.code, "n": count},
+        )
+    return redirect("surveys:version-detail", pk=section.version_id)
+
+
+@require(perms.can_build_questionnaire)
+@require_POST
+def section_restore(request, pk: int):
+    section = _section_for_user(request.user, pk)
+    try:
+        services.section_restore(section=section)
+    except SurveyError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Section %(code)s is restored.") % {"code": section.code})
     return redirect("surveys:version-detail", pk=section.version_id)
 
 
@@ -624,6 +682,25 @@ def question_delete(request, pk: int):
         services.question_delete(question=question)
     except SurveyError as error:
         messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request,
+            _("Question %(code)s is in the bin: restore it there until the version is published.")
+            % {"code": question.code},
+        )
+    return redirect("surveys:version-detail", pk=question.version_id)
+
+
+@require(perms.can_build_questionnaire)
+@require_POST
+def question_restore(request, pk: int):
+    question = _question_for_user(request.user, pk)
+    try:
+        services.question_restore(question=question)
+    except SurveyError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Question %(code)s is restored.") % {"code": question.code})
     return redirect("surveys:version-detail", pk=question.version_id)
 
 
