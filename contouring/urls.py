@@ -14,6 +14,7 @@ urlpatterns = [
     path("cas/<int:pk>/comparer/", views.comparison_start, name="comparison-start"),
     path("cas/<int:pk>/resultats/", views.case_results, name="case-results"),
     path("cas/<int:pk>/resultats/colonnes/", views.results_columns, name="results-columns"),
+    path("resultats/export/<str:fmt>/", views.results_export, name="results-export"),
     path(
         "cas/<int:pk>/structures/<int:structure_pk>/",
         views.structure_overlays,

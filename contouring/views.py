@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contouring import permissions, selectors, services
+from contouring import exports, permissions, selectors, services
 from contouring.forms import (
     CaseCreateForm,
     CaseForm,
@@ -315,6 +315,29 @@ def _results_context(request, case: ClinicalCase, *, filtered: bool = False) -> 
         "filter_query": request.GET.urlencode() if filtered else "",
         "solutions": sorted({s.solution for s in submissions}, key=str),
     }
+
+
+def _case_ids(raw: str) -> list[int]:
+    return [int(v) for v in raw.split(",") if v.strip().isdigit()][:50]
+
+
+@require(permissions.can_view_cases)
+def results_export(request, fmt: str):
+    """Every result of the chosen cases (``?cas=1,2``) the user may read, as CSV or XLSX."""
+    if fmt not in exports.CONTENT_TYPES:
+        raise Http404
+    cases = selectors.case_list_for_user(request.user)
+    ids = _case_ids(",".join(request.GET.getlist("cas")))
+    if ids:
+        cases = cases.filter(pk__in=ids)
+    content, content_type, filename = exports.export(
+        list(cases.order_by("created_at", "pk")),
+        lambda case: selectors.results_for_user(request.user, case),
+        fmt,
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @require_POST

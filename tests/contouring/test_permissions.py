@@ -27,6 +27,8 @@ GET_MATRIX = {
     "contouring:solution-list": (302, 200, 200, 200, 200, 200, 200),
     "contouring:solution-create": (302, 200, 403, 403, 403, 200, 403),
     "contouring:structure-overlays": (302, 200, 200, 200, 200, 200, 200),
+    # Each reader exports only the rows they may see (centre B: none of centre A's).
+    "contouring:results-export": (302, 200, 200, 200, 200, 200, 200),
 }
 POST_MATRIX = {
     "contouring:comparison-start": (302, 302, 403, 403, 403, 403, 403),
@@ -57,6 +59,8 @@ def _url(name, case, submission):
         "contouring:solution-create",
     ):
         return reverse(name)
+    if name == "contouring:results-export":
+        return reverse(name, args=["xlsx"]) + f"?cas={case.pk}"
     if name == "contouring:structure-overlays":
         return reverse(name, args=[case.pk, case.structures.first().pk])
     return reverse(name, args=[case.pk])
