@@ -103,3 +103,16 @@ def todo(user) -> list:
             )
         )
     return items
+
+
+def artefact_lines(artefact) -> list[str] | None:
+    """The convention template version as text lines, for the COPIL pack's version diff."""
+    from cyber_continuity.models import ConventionTemplateVersion
+
+    if not isinstance(artefact, ConventionTemplateVersion):
+        return None
+    lines = []
+    for clause in artefact.clauses.order_by("order"):
+        lines.append(f"{clause.order}. {clause.title}")
+        lines.extend(f"  {line}" for line in clause.body.splitlines() if line.strip())
+    return lines

@@ -114,3 +114,17 @@ def trends(user) -> list[Trend]:
             [counts[key] for key in months],
         )
     ]
+
+
+def artefact_lines(artefact) -> list[str] | None:
+    """The catalogue version as text lines, for the COPIL pack's version diff."""
+    from habilitations.models import CatalogueVersion
+
+    if not isinstance(artefact, CatalogueVersion):
+        return None
+    lines = []
+    for domain in artefact.domains.order_by("order", "pk").prefetch_related("activities"):
+        lines.append(f"{domain.code} — {domain.name}")
+        for activity in sorted(domain.activities.all(), key=lambda a: (a.order, a.pk)):
+            lines.append(f"  {activity.code} — {activity.label}")
+    return lines

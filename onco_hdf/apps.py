@@ -14,12 +14,25 @@ class OncoHdfConfig(AppConfig):
         from onco_hdf import checks, permissions, reports  # noqa: F401  (registers checks)
         from onco_hdf.celery import app
         from onco_hdf.dashboard import build_dashboard_report
+        from onco_hdf.governance_reports import build_copil_minutes_report, build_copil_pack_report
 
         reports.register(
             "onco_hdf.dashboard",
             build_dashboard_report,
             label=_("Regional dashboard"),
             may_start=permissions.is_regional_reader,
+        )
+        reports.register(
+            "onco_hdf.copil_pack",
+            build_copil_pack_report,
+            label=_("COPIL meeting pack"),
+            may_start=permissions.can_view_copil,
+        )
+        reports.register(
+            "onco_hdf.copil_minutes",
+            build_copil_minutes_report,
+            label=_("COPIL minutes"),
+            may_start=permissions.can_view_copil,
         )
 
         sweep_every = settings.JOB_SWEEP_SECONDS

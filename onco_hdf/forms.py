@@ -189,3 +189,9 @@ class MilestoneForm(forms.ModelForm):
         self.fields["project"] = forms.ChoiceField(
             label=_("Project"), choices=[(key, title) for key, title, _d in PROJECTS]
         )
+
+
+class CopilActionForm(forms.Form):
+    title = forms.CharField(label=_("Action"), max_length=300)
+    owner = forms.CharField(label=_("Owner"), max_length=200, required=False)
+    due_on = forms.DateField(label=_("Due date"), required=False, widget=_date_widget())

@@ -35,6 +35,7 @@ class ArtefactKind:
     label: object  # lazy translated name of the kind
     project: str  # key of the project in onco_hdf.dashboard.PROJECTS
     detail_url: str = ""  # URL name taking the object's pk
+    family_field: str = ""  # the versions of one artefact share it ("" = every object)
 
 
 # What the COPIL decides on. A kind whose app is not installed is skipped.
@@ -44,12 +45,14 @@ ARTEFACT_KINDS = (
         gettext_lazy("Questionnaire version"),
         "surveys",
         "surveys:version-detail",
+        "questionnaire",
     ),
     ArtefactKind(
         "cyber_continuity.conventiontemplateversion",
         gettext_lazy("Convention template version"),
         "cyber_continuity",
         "cyber_continuity:template-version-detail",
+        "template",
     ),
     ArtefactKind(
         "habilitations.catalogueversion",
@@ -224,3 +227,61 @@ def badge_text(decision: CopilDecision) -> str:
     if decision.outcome == VALIDATING_OUTCOMES[1]:
         return _("validated with reservations in COPIL on %(date)s") % {"date": day}
     return _("validated in COPIL on %(date)s") % {"date": day}
+
+
+# --- Version diffs for the meeting pack ----------------------------------------------
+def artefact_lines(artefact) -> list[str]:
+    """The artefact as text lines, from its app's ``steering.artefact_lines`` hook."""
+    from onco_hdf.hooks import app_modules
+
+    for module in app_modules("steering"):
+        hook = getattr(module, "artefact_lines", None)
+        lines = hook(artefact) if hook is not None else None
+        if lines is not None:
+            return lines
+    return [str(artefact)]
+
+
+def previous_validated(artefact):
+    """The latest earlier version of the same artefact that the COPIL validated, or None."""
+    kind = kind_of(artefact)
+    number = getattr(artefact, "number", None)
+    if kind is None or number is None:
+        return None
+    siblings = type(artefact)._default_manager.filter(number__lt=number)
+    if kind.family_field:
+        siblings = siblings.filter(**{kind.family_field: getattr(artefact, kind.family_field)})
+    content_type = ContentType.objects.get_for_model(artefact)
+    validated_ids = CopilDecision.objects.filter(
+        content_type=content_type, outcome__in=VALIDATING_OUTCOMES
+    ).values("object_id")
+    return siblings.filter(pk__in=validated_ids).order_by("-number").first()
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    base_label: str  # "" when nothing was validated before
+    added: list[str]
+    removed: list[str]
+
+    @property
+    def unchanged(self) -> bool:
+        return bool(self.base_label) and not self.added and not self.removed
+
+
+def version_diff(artefact, *, limit: int = 60) -> VersionDiff:
+    """What changed since the last validated version (lines added and removed)."""
+    import difflib
+
+    base = previous_validated(artefact)
+    if base is None:
+        return VersionDiff("", [], [])
+    added, removed = [], []
+    for line in difflib.unified_diff(artefact_lines(base), artefact_lines(artefact), n=0):
+        if line.startswith(("+++", "---", "@@")):
+            continue
+        if line.startswith("+"):
+            added.append(line[1:])
+        elif line.startswith("-"):
+            removed.append(line[1:])
+    return VersionDiff(version_label(base), added[:limit], removed[:limit])

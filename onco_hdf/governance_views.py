@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from onco_hdf import governance, permissions, selectors, services
 from onco_hdf.dashboard import milestone_rows
 from onco_hdf.forms import (
+    CopilActionForm,
     CopilCommentForm,
     CopilDecisionAddForm,
     CopilDecisionRecordForm,
@@ -82,6 +83,9 @@ def _meeting_context(request, meeting: CopilMeeting, **forms) -> dict:
         "is_open": meeting.status == MeetingStatus.PLANNED,
         "add_form": forms.get("add_form") or (CopilDecisionAddForm() if can_manage else None),
         "minutes_form": forms.get("minutes_form") or (CopilMinutesForm() if can_manage else None),
+        "action_form": forms.get("action_form") or (CopilActionForm() if can_manage else None),
+        "actions": meeting.actions.all(),
+        "pack_params": {"meeting": meeting.pk},
     }
 
 
@@ -285,3 +289,29 @@ def milestone_list(request, pk: int | None = None):
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@require(permissions.can_manage_copil)
+@require_POST
+def action_add(request, pk: int):
+    meeting = selectors.copil_meeting_get_for_user(request.user, pk)
+    form = CopilActionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.copil_action_add(meeting=meeting, user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Action added."))
+            return redirect("onco_hdf:copil-meeting-detail", pk=meeting.pk)
+    context = _meeting_context(request, meeting, action_form=form)
+    return render(request, "onco_hdf/copil_meeting_detail.html", context, status=400)
+
+
+@require(permissions.can_manage_copil)
+@require_POST
+def action_done(request, pk: int):
+    action = get_object_or_404(selectors.copil_open_actions(request.user), pk=pk)
+    services.copil_action_done(action=action, user=request.user)
+    messages.success(request, _("Action marked as done."))
+    return redirect("onco_hdf:copil-meeting-detail", pk=action.meeting_id)

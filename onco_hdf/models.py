@@ -399,3 +399,24 @@ class Milestone(models.Model):
 
         today = today or timezone.localdate()
         return self.status != MilestoneStatus.DONE and self.due_on < today
+
+
+class CopilAction(models.Model):
+    """An action the COPIL decided, followed until it is done."""
+
+    meeting = models.ForeignKey(
+        CopilMeeting, on_delete=models.CASCADE, related_name="actions", verbose_name=_("meeting")
+    )
+    title = models.CharField(_("action"), max_length=300)
+    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    due_on = models.DateField(_("due date"), null=True, blank=True)
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["done_on", "due_on", "pk"]
+        verbose_name = _("COPIL action")
+        verbose_name_plural = _("COPIL actions")
+
+    def __str__(self) -> str:
+        return self.title

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from onco_hdf import permissions
 from onco_hdf.models import (
+    CopilAction,
     CopilDecision,
     CopilMeeting,
     GateOverride,
@@ -70,3 +71,9 @@ def milestone_list_for_user(user) -> QuerySet[Milestone]:
     if not permissions.can_view_copil(user):
         return Milestone.objects.none()
     return Milestone.objects.all()
+
+
+def copil_open_actions(user) -> QuerySet[CopilAction]:
+    if not permissions.can_view_copil(user):
+        return CopilAction.objects.none()
+    return CopilAction.objects.filter(done_on__isnull=True).select_related("meeting")

@@ -17,6 +17,7 @@ from onco_hdf.models import (
     REGIONAL_ROLES,
     VALIDATING_OUTCOMES,
     Centre,
+    CopilAction,
     CopilDecision,
     CopilMeeting,
     CouncilOpinion,
@@ -270,3 +271,22 @@ def milestone_save(*, milestone: Milestone) -> Milestone:
     milestone.full_clean()
     milestone.save()
     return milestone
+
+
+@transaction.atomic
+def copil_action_add(*, meeting: CopilMeeting, title: str, owner: str = "", due_on=None, user):
+    title = title.strip()
+    if not title:
+        raise ValidationError(_("Describe the action."))
+    return CopilAction.objects.create(
+        meeting=meeting, title=title, owner=owner.strip(), due_on=due_on
+    )
+
+
+@transaction.atomic
+def copil_action_done(*, action: CopilAction, user) -> CopilAction:
+    action = CopilAction.objects.select_for_update().get(pk=action.pk)
+    if action.done_on is None:
+        action.done_on = timezone.localdate()
+        action.save()
+    return action

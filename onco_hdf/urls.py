@@ -69,6 +69,14 @@ copil_patterns = [
         governance_views.decision_comment,
         name="copil-decision-comment",
     ),
+    path(
+        "copil/reunions/<int:pk>/actions/ajouter/",
+        governance_views.action_add,
+        name="copil-action-add",
+    ),
+    path(
+        "copil/actions/<int:pk>/terminer/", governance_views.action_done, name="copil-action-done"
+    ),
     path("copil/derogations/", governance_views.override_list, name="copil-override-list"),
     path("copil/jalons/", governance_views.milestone_list, name="milestone-list"),
     path(

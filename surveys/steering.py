@@ -132,3 +132,23 @@ def trends(user) -> list[Trend]:
             [counts[week] for week in weeks],
         )
     ]
+
+
+def artefact_lines(artefact) -> list[str] | None:
+    """The questionnaire version as text lines, for the COPIL pack's version diff."""
+    from surveys.models import QuestionnaireVersion
+    from surveys.services import version_to_dict
+
+    if not isinstance(artefact, QuestionnaireVersion):
+        return None
+    data = version_to_dict(artefact)
+    lines = [data["title"]]
+    for section in data["sections"]:
+        lines.append(f"[{section['code']}] {section['title']}")
+        for q in section["questions"]:
+            required = " *" if q.get("required") else ""
+            options = ", ".join(label for _code, label in q.get("options", []))
+            lines.append(f"  {q['code']} ({q['type']}){required} {q['label']}")
+            if options:
+                lines.append(f"    {options}")
+    return lines

@@ -210,6 +210,8 @@ MATRIX = [
     ("/copil/decisions/999999/", {"pm": 404, "copil": 404}),
     ("/copil/decisions/{d}/decider/", {"pm": 200, "copil": 403, "referent_a": 403}),
     ("/copil/decisions/{d}/commenter/", {"pm": 405, "copil": 405, "referent_a": 403}),
+    ("/copil/reunions/{m}/actions/ajouter/", {"pm": 405, "copil": 403, "referent_a": 403}),
+    ("/copil/actions/999999/terminer/", {"pm": 405, "copil": 403, "oncologist_a": 403}),
     ("/copil/jalons/", {"pm": 200, "copil": 200, "referent_a": 403, "oncologist_b": 403}),
     ("/copil/jalons/999999/modifier/", {"pm": 404, "copil": 404, "referent_a": 403}),
     ("/copil/derogations/", {"pm": 200, "copil": 200, "referent_a": 403, "oncologist_b": 403}),
