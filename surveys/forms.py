@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from onco_hdf.models import CENTRE_ROLES, Centre, Role
+from surveys.interop import Conversion, ImportFormatError, convert_upload
 from surveys.models import (
     Campaign,
     QuestionnaireVersion,
@@ -33,16 +34,30 @@ class QuestionnaireCreateForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Questionnaire file (JSON)"))
+    file = forms.FileField(
+        label=_("Questionnaire file"),
+        help_text=_(
+            "A questionnaire exported by the platform (.json), a REDCap data dictionary (.csv) "
+            "or a LimeSurvey survey structure (.lss)."
+        ),
+    )
 
     def clean_file(self):
+        """The questionnaire as a :class:`surveys.interop.Conversion` (JSON: nothing to note)."""
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_MAX_BYTES:
             raise forms.ValidationError(_("This file is too large (1 MB at most)."))
+        content = upload.read()
+        if not upload.name.lower().endswith((".csv", ".lss", ".xml")):
+            try:
+                return Conversion("json", json.loads(content.decode("utf-8")))
+            except (UnicodeDecodeError, ValueError) as error:
+                if upload.name.lower().endswith(".json"):
+                    raise forms.ValidationError(_("This file is not valid JSON.")) from error
         try:
-            return json.loads(upload.read().decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            raise forms.ValidationError(_("This file is not valid JSON.")) from error
+            return convert_upload(upload.name, content)
+        except ImportFormatError as error:
+            raise forms.ValidationError(str(error)) from error
 
 
 class VersionForm(forms.ModelForm):

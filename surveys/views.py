@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,6 +32,7 @@ from surveys.forms import (
     SectionForm,
     VersionForm,
 )
+from surveys.interop import redcap
 from surveys.models import (
     Invitation,
     Question,
@@ -425,20 +427,55 @@ def questionnaire_create(request):
     return render(request, "surveys/questionnaire_form.html", {"form": form})
 
 
+IMPORT_PREVIEW_SALT = "surveys.questionnaire-import-preview"
+
+
 @require(perms.can_build_questionnaire)
 def questionnaire_import(request):
+    """Upload → (REDCap, LimeSurvey: preview of what is not carried over) → a new draft."""
+    if request.method == "POST" and "payload" in request.POST:
+        try:
+            data = signing.loads(request.POST["payload"], salt=IMPORT_PREVIEW_SALT, max_age=3600)
+        except signing.BadSignature:
+            messages.error(request, _("This preview has expired: import the file again."))
+            return redirect("surveys:questionnaire-import")
+        return _import_and_open(request, ImportForm(), data)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        conversion = form.cleaned_data["file"]
+        if conversion.source_format == "json":
+            return _import_and_open(request, form, conversion.data)
         try:
-            version = services.questionnaire_import(
-                data=form.cleaned_data["file"], user=request.user
-            )
+            services.validate_questionnaire_dict(conversion.data)
         except SurveyError as error:
             form.add_error("file", error)
         else:
-            messages.success(request, _("Questionnaire imported as a draft."))
-            return redirect("surveys:version-detail", pk=version.pk)
+            payload = signing.dumps(conversion.data, salt=IMPORT_PREVIEW_SALT, compress=True)
+            sections = [
+                {
+                    "code": section["code"],
+                    "title": section["title"],
+                    "count": len(section["questions"]),
+                    "rules": sum(1 for q in section["questions"] if q.get("show_if")),
+                }
+                for section in conversion.data["sections"]
+            ]
+            return render(
+                request,
+                "surveys/questionnaire_import_preview.html",
+                {"conversion": conversion, "payload": payload, "sections": sections},
+            )
     return render(request, "surveys/questionnaire_import.html", {"form": form})
+
+
+def _import_and_open(request, form, data):
+    try:
+        version = services.questionnaire_import(data=data, user=request.user)
+    except SurveyError as error:
+        form.add_error(None, error)
+        return render(request, "surveys/questionnaire_import.html", {"form": form})
+    messages.success(request, _("Questionnaire imported as a draft."))
+    return redirect("surveys:version-detail", pk=version.pk)
 
 
 @require(perms.can_build_questionnaire)
@@ -548,9 +585,15 @@ def version_close(request, pk: int):
 @require(perms.can_build_questionnaire)
 def version_export(request, pk: int):
     version = version_get_for_user(request.user, pk)
-    content = json.dumps(services.version_to_dict(version), ensure_ascii=False, indent=2)
-    response = HttpResponse(content, content_type="application/json; charset=utf-8")
-    filename = f"{version.questionnaire.code}-v{version.number}.json"
+    data = services.version_to_dict(version)
+    if request.GET.get("format") == "redcap":
+        content, extension = redcap.questionnaire_to_dictionary(data), "csv"
+        content_type = "text/csv; charset=utf-8"
+    else:
+        content, extension = json.dumps(data, ensure_ascii=False, indent=2), "json"
+        content_type = "application/json; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    filename = f"{version.questionnaire.code}-v{version.number}.{extension}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
