@@ -149,9 +149,16 @@ def parse(question: Question, data) -> Parsed:
     if qtype in (QuestionType.SINGLE, QuestionType.LIKERT, QuestionType.YES_NO):
         code = data.get(name, "").strip()
         other = data.get(field_name(question, "other"), "").strip()
+        if other and not code and OTHER_CODE in codes:
+            code = OTHER_CODE  # a detail typed in "Please specify" means "Other"
         result = Parsed(raw={"value": code, "other": other})
         if code and code not in codes:
             result.error = invalid_choice
+        elif other and code != OTHER_CODE and OTHER_CODE in codes:
+            result.error = _(
+                "You typed a detail in “Please specify” but chose another answer: tick "
+                "“Other” or clear the detail."
+            )
         elif code:
             result.value = code
             result.other = other if code == OTHER_CODE else ""
@@ -160,6 +167,8 @@ def parse(question: Question, data) -> Parsed:
     if qtype == QuestionType.MULTIPLE:
         chosen = [c.strip() for c in data.getlist(name) if c.strip()]
         other = data.get(field_name(question, "other"), "").strip()
+        if other and OTHER_CODE in codes and OTHER_CODE not in chosen:
+            chosen.append(OTHER_CODE)  # a detail typed in "Please specify" ticks "Other"
         result = Parsed(raw={"values": chosen, "other": other})
         if any(c not in codes for c in chosen):
             result.error = invalid_choice

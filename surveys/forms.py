@@ -239,6 +239,11 @@ class CampaignForm(forms.ModelForm):
         ).select_related("questionnaire")
         if self.instance.pk:
             self.fields["version"].disabled = True
+            if self.instance.responses.exists():
+                self.fields["unit"].disabled = True
+                self.fields["unit"].help_text = _(
+                    "Responses exist already: the unit of response can no longer change."
+                )
             self.fields["centres"].initial = list(self.instance.centres.all())
             for section in self.instance.version.sections.order_by("order"):
                 name = f"role_{section.code}"

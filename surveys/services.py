@@ -631,6 +631,15 @@ def campaign_save(*, campaign: Campaign, centres, user=None) -> Campaign:
         for k, v in (campaign.section_roles or {}).items()
         if k in structure_codes and v in Role.values
     }
+    if campaign.pk is not None:
+        stored = Campaign.objects.filter(pk=campaign.pk).values_list("unit", flat=True).first()
+        if stored != campaign.unit and Response.objects.filter(campaign=campaign).exists():
+            _fail(
+                _(
+                    "The unit of response cannot change: responses exist already (they would "
+                    "no longer match a centre or a person)."
+                )
+            )
     if campaign.pk is None:
         campaign.created_by = user
     campaign.save()
@@ -724,6 +733,30 @@ def invitation_create(
     if send:
         transaction.on_commit(lambda: invitation_send(invitation=invitation))
     return invitation
+
+
+@transaction.atomic
+def campaign_invite(*, campaign: Campaign, targets: list[tuple], days: int) -> tuple[int, int]:
+    """Invite ``(centre, email, name, role)`` targets; returns (created, already invited)."""
+    created = existing = 0
+    seen: set[tuple] = set()
+    for centre, email, name, role in targets:
+        key = (centre.pk, email.lower())
+        already = (
+            key in seen
+            or campaign.invitations.filter(
+                centre=centre, email__iexact=email, revoked_at__isnull=True
+            ).exists()
+        )
+        seen.add(key)
+        if already:
+            existing += 1
+            continue
+        invitation_create(
+            campaign=campaign, centre=centre, email=email, name=name, role=role, days=days
+        )
+        created += 1
+    return created, existing
 
 
 def _send(invitation: Invitation, template: str) -> bool:

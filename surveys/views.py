@@ -822,7 +822,7 @@ def campaign_detail(request, pk: int):
 @require(perms.can_manage_campaign)
 def campaign_invite(request, pk: int):
     campaign = campaign_get_for_user(request.user, pk)
-    form = InviteForm(request.POST or None, initial={"centres": list(campaign.centres.all())})
+    form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         targets = []
@@ -840,17 +840,31 @@ def campaign_invite(request, pk: int):
                 )
         for email in data["emails"]:
             targets.append((data["centres"][0], email, "", data["role"]))
-        for centre, email, name, role in targets:
-            services.invitation_create(
-                campaign=campaign,
-                centre=centre,
-                email=email,
-                name=name,
-                role=role,
-                days=data["days"],
-            )
         if targets:
-            messages.success(request, _("%(count)d invitation(s) sent.") % {"count": len(targets)})
+            created, existing = services.campaign_invite(
+                campaign=campaign, targets=targets, days=data["days"]
+            )
+            if created:
+                text = ngettext(
+                    "%(count)d invitation sent.", "%(count)d invitations sent.", created
+                ) % {"count": created}
+                if existing:
+                    text += " " + ngettext(
+                        "%(count)d person was already invited.",
+                        "%(count)d people were already invited.",
+                        existing,
+                    ) % {"count": existing}
+                messages.success(request, text)
+            else:
+                messages.info(
+                    request,
+                    ngettext(
+                        "No new invitation: %(count)d person was already invited.",
+                        "No new invitation: the %(count)d people were already invited.",
+                        existing,
+                    )
+                    % {"count": existing},
+                )
             return redirect("surveys:campaign-detail", pk=pk)
         form.add_error(
             None, _("Nobody to invite: no member with these roles has an e-mail address.")

@@ -146,7 +146,7 @@ def test_campaign_creation_roles_and_invitations(
             },
             follow=True,
         )
-    assert "2 invitation(s) envoyée(s)." in page.content.decode()
+    assert "2 invitations envoyées." in page.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == ["phys@example.org", "ref_a@example.org"]
     assert Invitation.objects.get(email="phys@example.org").role == Role.PHYSICIST
     detail = client.get(f"/enquetes/campagnes/{new.pk}/").content.decode()
