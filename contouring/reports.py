@@ -12,7 +12,13 @@ from django.utils.translation import gettext as _
 
 from contouring.models import ClinicalCase, Solution
 from contouring.overlays import render_overlay, slice_choices
-from contouring.results import case_results, engine_warnings, metric_headers
+from contouring.results import (
+    ANNEX_GROUPS,
+    case_results,
+    chosen_metrics,
+    engine_warnings,
+    metric_headers,
+)
 from contouring.selectors import latest_finished_run
 from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
 from onco_hdf.jobs import JobInputError
@@ -73,6 +79,13 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
                 }
             )
     labels, matrix = results.agreement_matrix()
+    annex = []
+    for title, fields in ANNEX_GROUPS:
+        metrics = chosen_metrics(fields)
+        grouped = case_results(
+            case, case.results.select_related("structure"), submissions, metrics=metrics
+        )
+        annex.append({"title": title, "headers": metric_headers(metrics), "rows": grouped.rows})
     section.update(
         {
             "dsc_heatmap": results.heatmap(
@@ -85,6 +98,7 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
             "agreement": results.agreement_heatmap() if results.pairs else None,
             "lowest": lowest,
             "summary": results.solution_summary(),
+            "annex": annex,
             "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures],
         }
     )
@@ -156,6 +170,7 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
     toc += [
         {"anchor": "solutions", "title": _("Solution by solution")},
         {"anchor": "limitations", "title": _("Limitations")},
+        {"anchor": "annex", "title": _("Annex: every metric")},
     ]
     return ReportSpec(
         template_name="reports/contouring/comparison_report.html",

@@ -54,6 +54,22 @@ TABLE_METRICS = tuple(
 )
 
 
+# The PDF annex splits the full table into groups that fit a landscape A4 page.
+ANNEX_GROUPS = (
+    (
+        gettext_lazy("Overlap and volumes"),
+        ("dsc", "jaccard", "sensitivity", "false_positive_cc", "reference_volume_cc",
+         "test_volume_cc", "volume_ratio"),
+    ),
+    (gettext_lazy("Distances"), ("hausdorff_mm", "hd95_mm", "msd_mm", "centroid_distance_mm")),
+    (
+        gettext_lazy("Surface agreement at each tolerance"),
+        ("surface_dsc_1mm", "surface_dsc_2mm", "surface_dsc_3mm", "apl_1mm", "apl_2mm",
+         "apl_3mm"),
+    ),
+)  # fmt: skip
+
+
 def metric_decimals(field_name: str) -> int:
     """Decimals of a metric, the same in the tables, the charts and the PDF."""
     metric = METRIC_BY_FIELD.get(field_name)

@@ -57,6 +57,14 @@ def test_every_value_of_a_four_case_report_is_on_the_page(four_cases):
                 for _name, value, _css, written in cell.values:
                     if value is not None:
                         assert written in text, (case.title, cell.submission, _name)
+        # The annex: every metric of every solution, each value on the page.
+        assert [len(g["headers"]) for g in section["annex"]] == [7, 4, 6]
+        for group in section["annex"]:
+            for _structure, cells in group["rows"]:
+                for cell in cells:
+                    for name, value, _css, written in cell.values:
+                        if value is not None:
+                            assert written in text, (case.title, cell.submission, name)
     overview = spec.context["overview"]
     assert len(overview) == 2
     for row in overview:
@@ -67,3 +75,7 @@ def test_every_value_of_a_four_case_report_is_on_the_page(four_cases):
     # The column headers of the overview are all there.
     flowing = " ".join(text.split())
     assert "HD95 médian (mm)" in flowing and "DSC médian par cas" in flowing
+    assert "Annexe : toutes les métriques" in flowing
+    for heading in ("Recouvrement et volumes", "Distances", "Accord de surface à chaque tolérance"):
+        assert heading in flowing
+    assert "Jaccard" in flowing and "APL@3 mm" in flowing and "sDSC@1 mm" in flowing
