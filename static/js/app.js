@@ -9,6 +9,7 @@
     var message = section.querySelector(".job-message");
     var error = section.querySelector(".job-error");
     var result = section.querySelector(".job-result");
+    inner.style.width = bar.getAttribute("aria-valuenow") + "%";
     function tick() {
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
