@@ -5,14 +5,16 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint i18n bench migrate seed worker smoke clean
+.PHONY: install run test lint i18n bench migrate seed worker smoke lock sbom clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel
 
+# Exactly the locked versions, each file checked against its hash; then the project itself.
 install: $(PY)
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
+	$(PIP) install --quiet --no-deps -e .
 	$(PY) -m onco_hdf.i18n_check --compile locale/fr/LC_MESSAGES/django.po
 
 migrate: install
@@ -50,6 +52,18 @@ bench: install
 # Production smoke: the compose services as local processes (needs PostgreSQL and Redis).
 smoke: install
 	$(PY) .ci/prod_smoke.py
+
+# After a change of pyproject.toml: re-resolve the locks (production, and with the dev tools).
+LOCK_OPTS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header -q
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTS) -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_OPTS) -o requirements-dev.lock
+
+# CycloneDX SBOM (JSON) of what production installs: the components of requirements.lock.
+sbom: install
+	$(VENV)/bin/cyclonedx-py requirements requirements.lock --pyproject pyproject.toml \
+	  --output-reproducible --output-format JSON -o sbom.cdx.json
+	@echo "SBOM written to sbom.cdx.json"
 
 worker: install
 	$(VENV)/bin/celery -A onco_hdf worker --loglevel=INFO --concurrency=2

@@ -338,3 +338,13 @@ def test_report_job_out_of_layout_time_fails_in_french(
     job = Job.objects.get()
     assert job.status == JobStatus.FAILED
     assert job.message.startswith("La construction du PDF a dépassé la durée autorisée (0 s)")
+
+
+@pytest.mark.django_db
+def test_job_page_has_no_inline_style(job):
+    """The Content-Security-Policy forbids inline styles: app.js sizes the bar."""
+    jobs.job_claim(job_id=job.pk, delivery_id="m1")
+    jobs.job_progress(job_id=job.pk, progress=40)
+    page = login(job.created_by).get(f"/taches/{job.pk}/").content.decode()
+    assert 'aria-valuenow="40"' in page
+    assert "style=" not in page.split('class="job-progress"')[1].split("</section>")[0]

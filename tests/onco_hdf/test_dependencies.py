@@ -1,0 +1,60 @@
+"""Locked dependencies: every file hashed, the fixed versions, pyproject and lock agree."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+
+import pytest
+
+from tests.requirements import REPO_ROOT
+
+LOCKS = ["requirements.lock", "requirements-dev.lock"]
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(lock: str) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of hashes) of every requirement in the lock."""
+    text = (REPO_ROOT / lock).read_text()
+    found = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        head = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", block)
+        if head:
+            found[canonical(head[1])] = (head[2], block.count("--hash=sha256:"))
+    return found
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_locked_requirement_is_pinned_with_hashes(lock):
+    locked = pins(lock)
+    assert len(locked) > 40
+    assert all(hashes >= 1 for _version, hashes in locked.values()), lock
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_fixed_versions_of_weasyprint_and_pydicom(lock):
+    locked = pins(lock)
+    assert version(locked["weasyprint"][0]) >= (70,)
+    assert version(locked["pydicom"][0]) >= (3, 0, 2)
+
+
+def test_locks_hold_every_dependency_of_pyproject():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    direct = [re.match(r"[A-Za-z0-9._-]+", d)[0] for d in project["dependencies"]]
+    dev = [re.match(r"[A-Za-z0-9._-]+", d)[0] for d in project["optional-dependencies"]["dev"]]
+    assert {canonical(d) for d in direct} <= set(pins("requirements.lock"))
+    assert {canonical(d) for d in direct + dev} <= set(pins("requirements-dev.lock"))
+
+
+def test_this_environment_runs_the_locked_pdf_and_dicom_versions():
+    locked = pins("requirements.lock")
+    for name in ("weasyprint", "pydicom"):
+        assert metadata.version(name) == locked[name][0], name
