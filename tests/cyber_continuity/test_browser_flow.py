@@ -67,7 +67,7 @@ def test_crisis_declared_transfer_proposed_and_accepted(
         sender.goto(f"{live_server.url}/continuite-cyber/crises/")
         sender.get_by_role("link", name="Déclarer une crise").click()
         sender.get_by_label("Centre touché").select_option(label=region["a"].name)
-        sender.get_by_label("SIO / record-and-verify").check()
+        sender.get_by_label("SIO / système de vérification et d'enregistrement").check()
         sender.get_by_label("Système de planification (TPS)").check()
         sender.get_by_label("Ce qui s'est passé").fill("Rançongiciel sur le SIO")
         sender.get_by_role("button", name="Enregistrer").click()
