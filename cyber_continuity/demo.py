@@ -221,19 +221,31 @@ def _seed_conventions(centres, users) -> None:
         )
         v1 = template.versions.get(number=1)
         services.template_version_publish(version=v1, user=pm, notes="Première version.")
-        v2 = services.template_version_create_next(template=template)
-        clause = v2.clauses.get(kind=ClauseKind.DATA)
-        clause.body += (
-            " Les plans DICOM-RT sont transmis par la messagerie sécurisée de "
-            "santé ou par un support chiffré remis en main propre."
-        )
-        clause.save()
-        services.template_version_publish(
-            version=v2, user=pm, notes="Précision sur l'échange des plans DICOM-RT."
-        )
+    # The version-1 conventions were signed before version 2 existed: a new convention
+    # can only use the latest version.
+    for number in (1, 2):
+        if number == 2 and not template.versions.filter(number=2).exists():
+            _publish_demo_v2(template, pm)
+        _seed_conventions_on(template, number, centres, users, pm)
+
+
+def _publish_demo_v2(template, pm) -> None:
+    v2 = services.template_version_create_next(template=template)
+    clause = v2.clauses.get(kind=ClauseKind.DATA)
+    clause.body += (
+        " Les plans DICOM-RT sont transmis par la messagerie sécurisée de "
+        "santé ou par un support chiffré remis en main propre."
+    )
+    clause.save()
+    services.template_version_publish(
+        version=v2, user=pm, notes="Précision sur l'échange des plans DICOM-RT."
+    )
+
+
+def _seed_conventions_on(template, version_number: int, centres, users, pm) -> None:
     versions = {v.number: v for v in template.versions.all()}
     for title, parties, status, number in CONVENTIONS:
-        if Convention.objects.filter(title=title).exists():
+        if number != version_number or Convention.objects.filter(title=title).exists():
             continue
         # The referent of the first party drives the negotiation when the demo has one.
         referents = {

@@ -188,9 +188,22 @@ class ConventionCreateForm(forms.Form):
         help_text=_("At least two centres, yours included."),
     )
 
+    confirm_duplicate = forms.BooleanField(
+        label=_("I know these centres already have a convention and want a second one"),
+        required=False,
+    )
+
     def __init__(self, *args, own_centre_ids=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.own_centre_ids = set(own_centre_ids or ())
+        # Only each template's latest published version serves new conventions.
+        latest = [
+            template.latest_published()
+            for template in ConventionTemplate.objects.prefetch_related("versions")
+        ]
+        self.fields["template_version"].queryset = ConventionTemplateVersion.objects.filter(
+            pk__in=[v.pk for v in latest if v is not None]
+        ).select_related("template")
 
     def clean_centres(self):
         centres = list(self.cleaned_data["centres"])

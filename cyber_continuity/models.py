@@ -364,6 +364,15 @@ class Convention(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     is_demo = models.BooleanField(default=False, editable=False)
+    # An amendment replaces the convention it amends once all parties signed it.
+    amends = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="amendments",
+        verbose_name=_("amends"),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -53,6 +53,10 @@ def can_transition_convention(user, convention) -> bool:
     )
 
 
+def can_amend_convention(user, convention) -> bool:
+    return is_party_referent(user, convention) or is_project_manager(user)
+
+
 def can_sign_convention(user, convention) -> bool:
     return convention.status == ConventionStatus.AWAITING_SIGNATURE and is_party_referent(
         user, convention

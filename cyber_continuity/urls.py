@@ -69,6 +69,7 @@ urlpatterns = [
     ),
     path("conventions/<int:pk>/statut/", views.convention_transition, name="convention-transition"),
     path("conventions/<int:pk>/signer/", views.convention_sign, name="convention-sign"),
+    path("conventions/<int:pk>/avenant/", views.convention_amend, name="convention-amend"),
     path("conventions/<int:pk>/historique/", views.convention_history, name="convention-history"),
     path("conventions/<int:pk>/convention.pdf", views.convention_pdf, name="convention-pdf"),
     path("plans/<int:pk>/", views.plan_detail, name="plan-detail"),

@@ -358,6 +358,8 @@ def _render_convention_detail(request, convention, comment_form):
             if perms.can_sign_convention(user, convention)
             else [],
             "latest_version": convention.template_version.template.latest_published(),
+            "can_amend": convention.is_active and perms.can_amend_convention(user, convention),
+            "amendments": convention.amendments.all(),
             "comment_form": comment_form,
         },
     )
@@ -454,6 +456,24 @@ def convention_sign(request, pk: int):
     else:
         messages.success(request, _("Signed for %(centre)s.") % {"centre": party.centre.label})
     return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+
+
+@require_POST
+@registry_reader
+def convention_amend(request, pk: int):
+    convention = selectors.convention_get_for_user(request.user, pk)
+    if not perms.can_amend_convention(request.user, convention):
+        raise PermissionDenied
+    try:
+        amendment = services.convention_amend(convention=convention, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    messages.success(
+        request,
+        _("Amendment created as a draft; the signed convention stays in force until it is signed."),
+    )
+    return redirect("cyber_continuity:convention-detail", pk=amendment.pk)
 
 
 @registry_reader

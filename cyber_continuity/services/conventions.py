@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cyber_continuity.models import (
+    ACTIVE_STATUSES,
     EDITABLE_STATUSES,
     ClauseKind,
     Convention,
@@ -271,14 +272,32 @@ def convention_create(
     start_date=None,
     end_date=None,
     is_demo: bool = False,
+    confirm_duplicate: bool = False,
+    amends: Convention | None = None,
 ) -> Convention:
     if not template_version.is_published:
         raise ValidationError(_("Only a published template version can be used."))
+    latest = template_version.template.latest_published()
+    if latest is not None and latest.number > template_version.number:
+        raise ValidationError(
+            _(
+                "Version %(number)d of “%(template)s” is obsolete: a new convention uses "
+                "version %(latest)d."
+            )
+            % {
+                "number": template_version.number,
+                "template": template_version.template.title,
+                "latest": latest.number,
+            }
+        )
     governance.require_validated(template_version)
     if len({c.pk for c in centres}) < 2:
         raise ValidationError(_("A convention needs at least two different centres."))
     if len(centres) > len(PARTY_KEYS):
         raise ValidationError(_("A convention has at most four parties."))
+    duplicates = [] if amends is not None else conventions_between(centres)
+    if duplicates and not confirm_duplicate:
+        raise DuplicateConventionError(duplicates)
     convention = Convention.objects.create(
         title=title,
         template_version=template_version,
@@ -286,6 +305,7 @@ def convention_create(
         start_date=start_date,
         end_date=end_date,
         is_demo=is_demo,
+        amends=amends,
     )
     for centre in centres:
         ConventionParty.objects.create(convention=convention, centre=centre)
@@ -300,10 +320,88 @@ def convention_create(
             negotiable=clause.negotiable,
             updated_by=user,
         )
+    if amends is not None:
+        comment = _("Amendment of “%(title)s”.") % {"title": amends.title}
+    elif duplicates:
+        comment = _("Created knowingly although %(others)s already exist(s).") % {
+            "others": ", ".join(_("“%(title)s”") % {"title": c.title} for c in duplicates)
+        }
+    else:
+        comment = ""
     ConventionTransition.objects.create(
-        convention=convention, from_status="", to_status=ConventionStatus.DRAFT, user=user
+        convention=convention,
+        from_status="",
+        to_status=ConventionStatus.DRAFT,
+        user=user,
+        comment=comment,
     )
     return convention
+
+
+# A convention still binding (or about to): another one between the same centres is a duplicate.
+LIVE_STATUSES = frozenset(
+    set(ConventionStatus) - {ConventionStatus.EXPIRED, ConventionStatus.TERMINATED}
+)
+
+
+def conventions_between(centres: list[Centre]) -> list[Convention]:
+    """Live conventions binding at least two of ``centres`` together."""
+    ids = {c.pk for c in centres}
+    found = []
+    for convention in Convention.objects.filter(
+        status__in=LIVE_STATUSES, parties__centre__in=ids
+    ).distinct():
+        if len({p.centre_id for p in convention.parties.all()} & ids) >= 2:
+            found.append(convention)
+    return found
+
+
+class DuplicateConventionError(ValidationError):
+    """The centres already have a live convention: amend it, or confirm a second one."""
+
+    def __init__(self, conventions: list[Convention]):
+        super().__init__(
+            _(
+                "These centres already have a convention: %(others)s. To change it, open it "
+                "and create an amendment; to create a second convention anyway, tick the "
+                "confirmation box."
+            )
+            % {
+                "others": ", ".join(
+                    _("“%(title)s” (%(status)s)")
+                    % {"title": c.title, "status": c.get_status_display()}
+                    for c in conventions
+                )
+            }
+        )
+        self.conventions = conventions
+
+
+@transaction.atomic
+def convention_amend(*, convention: Convention, user) -> Convention:
+    """A new version of a convention in force, from its template's latest version.
+
+    The signed convention stays in force until every party signed the amendment; then it is
+    terminated and the amendment replaces it.
+    """
+    convention = Convention.objects.select_for_update().get(pk=convention.pk)
+    if convention.status not in ACTIVE_STATUSES:
+        raise ValidationError(_("Only a convention in force can be amended."))
+    pending = convention.amendments.exclude(status__in=[S.TERMINATED, S.EXPIRED]).first()
+    if pending is not None:
+        raise ValidationError(
+            _("An amendment is already under way: “%(title)s”.") % {"title": pending.title}
+        )
+    version = convention.template_version.template.latest_published()
+    number = convention.amendments.count() + 1
+    parties = [p.centre for p in convention.parties.select_related("centre").order_by("pk")]
+    return convention_create(
+        template_version=version,
+        centres=parties,
+        title=_("%(title)s — amendment %(n)d") % {"title": convention.title, "n": number},
+        user=user,
+        amends=convention,
+    )
 
 
 @transaction.atomic
@@ -448,6 +546,16 @@ def convention_sign(*, convention: Convention, centre: Centre, user) -> Conventi
     party.save()
     if not convention.parties.filter(signed_at__isnull=True).exists():
         _convention_move(convention, S.IN_FORCE, user, manual=False)
+        if convention.amends_id:
+            amended = Convention.objects.select_for_update().get(pk=convention.amends_id)
+            if amended.status in ACTIVE_STATUSES:
+                _convention_move(
+                    amended,
+                    S.TERMINATED,
+                    user,
+                    _("Replaced by its amendment “%(title)s”.") % {"title": convention.title},
+                    manual=False,
+                )
     return convention
 
 

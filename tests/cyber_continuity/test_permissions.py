@@ -128,6 +128,7 @@ MATRIX = [
     ("convention-pdf", ["bc"], "get", (OK, OK, HIDDEN, HIDDEN, OK)),
     ("convention-transition", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
     ("convention-sign", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
+    ("convention-amend", ["bc"], "post", (302, DENIED, HIDDEN, HIDDEN, DENIED)),
     ("plan-detail", ["a"], "get", ALL),
     ("plan-entry-add", ["a"], "get", REFERENT_A_ONLY),
     ("crisis-list", [], "get", ALL),
