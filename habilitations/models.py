@@ -14,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from onco_hdf.models import Centre
+from onco_hdf.workflow import TransitionRecord
 
 
 class Level(models.TextChoices):
@@ -327,39 +328,22 @@ class Evidence(models.Model):
         return self.original_name
 
 
-class SheetTransition(models.Model):
-    """One row per workflow step: who, when, from, to, and why."""
+class SheetTransition(TransitionRecord):
+    """One row per workflow step: who, when, from, to, and why (see onco_hdf.workflow)."""
 
     sheet = models.ForeignKey(
         HabilitationSheet, on_delete=models.CASCADE, related_name="transitions"
     )
     action = models.CharField(_("action"), max_length=30)
-    from_status = models.CharField(_("from"), max_length=20, choices=SheetStatus.choices)
-    to_status = models.CharField(_("to"), max_length=20, choices=SheetStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    comment = models.TextField(_("comment"), blank=True)
-    at = models.DateTimeField(_("on"), auto_now_add=True)
+    from_status = models.CharField(_("from"), max_length=30, choices=SheetStatus.choices)
+    to_status = models.CharField(_("to"), max_length=30, choices=SheetStatus.choices)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(TransitionRecord.Meta):
         verbose_name = _("sheet transition")
         verbose_name_plural = _("sheet transitions")
 
     def __str__(self) -> str:
         return f"{self.sheet_id}: {self.from_status} → {self.to_status}"
-
-    @property
-    def actor_name(self) -> str:
-        if self.actor is None:
-            return str(_("automatic"))
-        return self.actor.get_full_name() or self.actor.username
 
 
 class ReminderTarget(models.TextChoices):

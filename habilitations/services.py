@@ -34,6 +34,7 @@ from habilitations.models import (
     level_rank,
 )
 from onco_hdf import governance
+from onco_hdf import workflow as shared_workflow
 from onco_hdf.models import Membership, Role
 
 REMINDER_DAYS = (90, 60, 30, 7)
@@ -48,7 +49,7 @@ EVIDENCE_TYPES = {  # extension -> accepted leading bytes
 }
 
 
-class TransitionError(ValidationError):
+class TransitionError(shared_workflow.TransitionError):
     """A refused workflow step; its message is shown to the user as is."""
 
 
@@ -429,43 +430,45 @@ def evidence_delete(*, evidence: Evidence) -> None:
 def _transition(*, sheet_id: int, user, action: str, comment: str = "") -> HabilitationSheet:
     """Lock the sheet, check the table, move it, record the step. Call inside atomic."""
     transition = workflow.BY_ACTION[action]
-    sheet = (
-        HabilitationSheet.objects.select_for_update()
-        .select_related("centre", "physician")
-        .get(pk=sheet_id)
-    )
-    if sheet.status not in transition.sources:
-        raise TransitionError(
-            _(
-                "“%(action)s” is not possible: this sheet is now “%(status)s” (someone may have "
-                "acted on it in the meantime)."
-            )
-            % {"action": transition.label, "status": sheet.get_status_display()}
-        )
-    kinds = workflow.actor_kinds(user, sheet)
-    if not kinds & transition.actors:
-        if workflow.SUBJECT in kinds:
-            raise TransitionError(_("A physician cannot validate or decide on their own sheet."))
-        raise TransitionError(
-            _("You are not allowed to do “%(action)s” on this sheet.")
-            % {"action": transition.label}
-        )
     comment = (comment or "").strip()
-    if transition.comment_required and not comment:
-        raise TransitionError(
-            _("A comment is required for “%(action)s”.") % {"action": transition.label}
-        )
-    from_status = sheet.status
-    sheet.status = transition.target
-    sheet.revision += 1
-    sheet.save(update_fields=["status", "revision", "valid_from", "valid_until", "updated_at"])
-    SheetTransition.objects.create(
-        sheet=sheet,
-        action=action,
-        from_status=from_status,
+
+    def forbidden(sheet: HabilitationSheet) -> str:
+        return _(
+            "“%(action)s” is not possible: this sheet is now “%(status)s” (someone may have "
+            "acted on it in the meantime)."
+        ) % {"action": transition.label, "status": sheet.get_status_display()}
+
+    def check(sheet: HabilitationSheet) -> None:
+        kinds = workflow.actor_kinds(user, sheet)
+        if not kinds & transition.actors:
+            if workflow.SUBJECT in kinds:
+                raise TransitionError(
+                    _("A physician cannot validate or decide on their own sheet.")
+                )
+            raise TransitionError(
+                _("You are not allowed to do “%(action)s” on this sheet.")
+                % {"action": transition.label}
+            )
+        if transition.comment_required and not comment:
+            raise TransitionError(
+                _("A comment is required for “%(action)s”.") % {"action": transition.label}
+            )
+        sheet.revision += 1
+
+    sheet, _record = shared_workflow.transition(
+        queryset=HabilitationSheet.objects.select_related("centre", "physician"),
+        pk=sheet_id,
         to_status=transition.target,
+        allowed_from=transition.sources,
         actor=user,
+        record_model=SheetTransition,
+        subject_field="sheet",
         comment=comment,
+        record_fields={"action": action},
+        check=check,
+        forbidden=forbidden,
+        update_fields=["revision", "valid_from", "valid_until", "updated_at"],
+        error=TransitionError,
     )
     return sheet
 
