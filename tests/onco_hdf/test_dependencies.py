@@ -50,8 +50,9 @@ def test_locks_hold_every_dependency_of_pyproject():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     direct = [re.match(r"[A-Za-z0-9._-]+", d)[0] for d in project["dependencies"]]
     dev = [re.match(r"[A-Za-z0-9._-]+", d)[0] for d in project["optional-dependencies"]["dev"]]
-    assert {canonical(d) for d in direct} <= set(pins("requirements.lock"))
-    assert {canonical(d) for d in direct + dev} <= set(pins("requirements-dev.lock"))
+    missing = {canonical(d) for d in direct} - set(pins("requirements.lock"))
+    missing |= {canonical(d) for d in direct + dev} - set(pins("requirements-dev.lock"))
+    assert not missing, f"{sorted(missing)} not locked: run `make lock` and commit the locks"
 
 
 def test_this_environment_runs_the_locked_pdf_and_dicom_versions():
