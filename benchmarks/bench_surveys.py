@@ -76,7 +76,11 @@ def questionnaire(count: int, code: str) -> dict:
     questions = []
     for i in range(count):
         kind = KINDS[i % len(KINDS)]
-        q = {"code": f"Q{i:02d}", "type": kind, "label": f"Question {i} ({{{{Q00}}}})"}
+        q = {
+            "code": f"Q{i:02d}",
+            "type": kind,
+            "label": f"Question {i} ({{{{Q00}}}})" if i else "Question 0",
+        }
         if kind in ("single", "multiple", "likert", "matrix", "matrix_multi", "ranking"):
             q["options"] = OPTIONS
         if kind in ("matrix", "matrix_multi"):

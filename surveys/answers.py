@@ -29,6 +29,7 @@ from surveys.models import (
     Answer,
     Question,
     QuestionType,
+    pipe_placeholder,
 )
 
 YES_NO_CODES = ("yes", "no")
@@ -402,13 +403,16 @@ def display(question: Question, value: Any, other: str = "") -> str:
     return str(value)
 
 
-def pipe(label: str, displays: dict[str, str]):
-    """``label`` with ``{{CODE}}`` replaced by earlier answers; every piece escaped."""
+def pipe(label: str, displays: dict[str, str], *, preview: bool = False):
+    """``label`` with ``{{CODE}}`` replaced by earlier answers; every piece escaped.
+
+    An earlier question not answered (yet) shows "…"; a preview names the question."""
     parts = []
     last = 0
     for match in PIPE_RE.finditer(label):
         parts.append(label[last : match.start()])
-        parts.append(displays.get(match.group(1)) or "…")
+        missing = pipe_placeholder(match.group(1)) if preview else "…"
+        parts.append(displays.get(match.group(1)) or missing)
         last = match.end()
     parts.append(label[last:])
     return format_html_join("", "{}", ((p,) for p in parts))

@@ -64,10 +64,11 @@ def question_view(
     error: str = "",
     hidden: bool = False,
     editable: bool = True,
+    preview: bool = False,
 ) -> QuestionView:
     view = QuestionView(
         question=question,
-        label=answers.pipe(question.display_label, displays),
+        label=answers.pipe(question.display_label, displays, preview=preview),
         raw=raw,
         error=error,
         hidden=hidden,
@@ -126,6 +127,7 @@ def page_views(
     editable: bool = True,
     tokens: dict | None = None,
     conflicts: dict | None = None,
+    preview: bool = False,
 ) -> list[QuestionView]:
     """The questions of one page, from the stored answers or from what was just posted.
 
@@ -163,6 +165,7 @@ def page_views(
             error="" if hidden else error,
             hidden=hidden,
             editable=editable,
+            preview=preview,
         )
         view.token = tokens.get(question.code, "")
         view.conflict = conflicts.get(question.code)

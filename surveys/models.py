@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -35,6 +35,10 @@ PIPE_RE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 OTHER_CODE = "other"
 # Reserved column code of a matrix's per-row "not applicable" column.
 NA_CODE = "na"
+
+
+def pipe_placeholder(code: str) -> str:
+    return gettext("(answer to %(code)s)") % {"code": code}
 
 
 class Questionnaire(models.Model):
@@ -233,8 +237,9 @@ class Question(models.Model):
 
     @property
     def plain_label(self) -> str:
-        """The label outside a response (results, exports): ``{{CODE}}`` shown as ``[CODE]``."""
-        return PIPE_RE.sub(r"[\1]", self.label)
+        """The label outside a response (preview, results, report, exports): ``{{CODE}}``
+        in words, as "(answer to CODE)"."""
+        return PIPE_RE.sub(lambda m: pipe_placeholder(m.group(1)), self.label)
 
     @property
     def text_limit(self) -> int | None:

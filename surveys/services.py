@@ -40,6 +40,7 @@ from surveys.models import (
     NUMERIC_TYPES,
     OTHER_CODE,
     OTHER_TYPES,
+    PIPE_RE,
     Answer,
     Campaign,
     Choice,
@@ -216,6 +217,7 @@ def validate_questionnaire_dict(data: Any) -> None:
                     )
             _check_pattern(q.get("pattern", ""), where)
             _check_rule(q.get("show_if"), earlier, where)
+            _check_piping([str(q.get("label", "")), str(q.get("label_en", ""))], earlier, where)
             earlier.append(code)
 
 
@@ -231,6 +233,17 @@ def _check_question_shape(
             _("%(where)s: the column code “%(code)s” is reserved for the “not applicable” column.")
             % {"where": where, "code": NA_CODE}
         )
+
+
+def _check_piping(labels: list[str], earlier: list[str], where: str) -> None:
+    """``{{CODE}}`` may only insert the answer to an earlier question."""
+    for label in labels:
+        for match in PIPE_RE.finditer(label or ""):
+            if match.group(1) not in earlier:
+                _fail(
+                    _("%(where)s: the label inserts “%(code)s”, which is not an earlier question.")
+                    % {"where": where, "code": match.group(1)}
+                )
 
 
 def _check_pattern(pattern: str, where: str) -> None:
@@ -516,6 +529,7 @@ def _check_version_rules(version: QuestionnaireVersion) -> None:
     for question in structure.questions:
         where = _("Question %(code)s") % {"code": question.code}
         _check_rule(question.show_if, earlier, where, choices)
+        _check_piping([question.label, question.label_en], earlier, where)
         earlier.append(question.code)
 
 
@@ -1157,8 +1171,13 @@ class Problem:
 
 def response_problems(response: Response, structure: Structure) -> list[Problem]:
     """What prevents submission: unanswered required visible questions."""
-    values, _others = response_values(response, structure)
+    values, others = response_values(response, structure)
     visible = rules.visible_codes(structure.rule_list, values)
+    displays = {
+        code: answers.display(structure.by_code[code], value, others.get(code, ""))
+        for code, value in values.items()
+        if code in structure.by_code
+    }
     problems = []
     for section in structure.sections:
         for question in section.question_list:
@@ -1168,7 +1187,8 @@ def response_problems(response: Response, structure: Structure) -> list[Problem]
                 and not answers.is_complete(question, values.get(question.code))
             ):
                 message = answers.missing_message(question, values.get(question.code))
-                problems.append(Problem(question.code, section.code, question.label, message))
+                label = str(answers.pipe(question.display_label, displays))
+                problems.append(Problem(question.code, section.code, label, message))
     return problems
 
 

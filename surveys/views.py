@@ -543,7 +543,7 @@ def version_preview(request, pk: int):
     version = version_get_for_user(request.user, pk)
     structure = version_structure(version)
     pages = [
-        (s, filling.page_views(structure, s.code, {}, {}, editable=True))
+        (s, filling.page_views(structure, s.code, {}, {}, editable=True, preview=True))
         for s in structure.sections
     ]
     return render(request, "surveys/version_preview.html", {"version": version, "pages": pages})

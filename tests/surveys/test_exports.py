@@ -118,7 +118,7 @@ def test_export_views_send_files(dataset, pm):
 
 def test_piped_labels_read_plainly_outside_a_response(dataset):
     rows = {r["variable"]: r for r in read_csv(exports.export_codebook(dataset))}
-    assert rows["Q3__x"]["label"] == "Solutions de [Q1] — Xa"
+    assert rows["Q3__x"]["label"] == "Solutions de (réponse à Q1) — Xa"
 
 
 def test_missing_pandas_gives_a_message_not_a_500(dataset, pm, monkeypatch):

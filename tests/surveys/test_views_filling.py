@@ -180,7 +180,7 @@ def big_questionnaire(count: int) -> dict:
         q = {
             "code": f"Q{i}",
             "type": kind,
-            "label": f"Question {i} {{{{Q0}}}}",
+            "label": f"Question {i} {{{{Q0}}}}" if i else "Question 0",
             "show_if": {"q": "Q0", "op": "answered"} if i else None,
         }
         if kind in ("single", "multiple", "matrix", "ranking", "likert"):
