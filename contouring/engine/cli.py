@@ -26,7 +26,7 @@ from .compare import (
 )
 from .errors import EngineError, EngineIssue
 from .geometry import CTGeometry, load_ct_series
-from .metrics import DEFAULT_TAUS, HD95_METHODS
+from .metrics import CONVENTION_HD95, CONVENTIONS, DEFAULT_CONVENTION, DEFAULT_TAUS, HD95_METHODS
 from .raster import rasterise
 from .rtstruct import StructureSet, read_rtstruct
 
@@ -53,13 +53,44 @@ LABELS: dict[str, tuple[str, str]] = {
     "fn": ("Vol. FN (cm³)", "FN vol. (cm³)"),
     "note": ("Remarque", "Note"),
     "vs": ("{first} comparé à {second}", "{first} compared with {second}"),
-    "hd95_def": (
-        "HD95 : {method} des 95es centiles orientés (rang floor(0,95·n), comme plastimatch).",
-        "HD95: {method} of the directed 95th percentiles (rank floor(0.95·n), as plastimatch).",
+    "convention_default": (
+        "Convention « default » (celle de la plateforme) : éléments de surface pondérés par "
+        "leur aire (ceux de surface-distance) ; HD95 = 95e centile de l'union des deux "
+        "ensembles de distances orientées ; DMS = moyenne de cette union.",
+        "Convention 'default' (the platform's): surface elements weighted by their area "
+        "(those of surface-distance); HD95 = 95th percentile of the union of both directed "
+        "distance sets; MSD = mean of that union.",
     ),
-    "hd95_max": ("maximum", "maximum"),
-    "hd95_mean": ("moyenne", "mean"),
-    "hd95_pooled": ("95e centile de l'union", "95th percentile of the union"),
+    "convention_deepmind": (
+        "Convention « deepmind » (reproduit surface-distance de DeepMind) : éléments de "
+        "surface pondérés par leur aire ; HD95 = maximum des deux 95es centiles orientés ; "
+        "DMS = moyenne des deux distances moyennes orientées.",
+        "Convention 'deepmind' (reproduces DeepMind's surface-distance): surface elements "
+        "weighted by their area; HD95 = maximum of the two directed 95th percentiles; MSD = "
+        "mean of the two directed mean distances.",
+    ),
+    "convention_plastimatch": (
+        "Convention « plastimatch » (reproduit les chiffres « boundary » de plastimatch "
+        "dice) : voxels de bord, distances entre centres de voxels ; HD95 = moyenne des deux "
+        "95es centiles orientés (rang floor(0,95·n)) ; DMS = moyenne des deux distances "
+        "moyennes orientées.",
+        "Convention 'plastimatch' (reproduces plastimatch dice's '(boundary)' figures): "
+        "boundary voxels, distances between voxel centres; HD95 = mean of the two directed "
+        "95th percentiles (rank floor(0.95·n)); MSD = mean of the two directed mean distances.",
+    ),
+    "hd95_override": ("HD95 demandé : {method}.", "HD95 as requested: {method}."),
+    "hd95_max": (
+        "maximum des deux 95es centiles orientés",
+        "maximum of the two directed 95th percentiles",
+    ),
+    "hd95_mean": (
+        "moyenne des deux 95es centiles orientés",
+        "mean of the two directed 95th percentiles",
+    ),
+    "hd95_pooled": (
+        "95e centile de l'union des deux ensembles de distances orientées",
+        "95th percentile of the union of both directed distance sets",
+    ),
     "warnings": ("Avertissements", "Warnings"),
     "geometry": ("Géométrie CT", "CT geometry"),
     "rois": ("Structures", "Structures"),
@@ -96,7 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--test", required=True, action="append", help="test RTSTRUCT file (repeatable)"
     )
     compare.add_argument("--tau", nargs="+", type=float, default=list(DEFAULT_TAUS))
-    compare.add_argument("--hd95", choices=HD95_METHODS, default="max")
+    compare.add_argument(
+        "--convention",
+        choices=CONVENTIONS,
+        default=DEFAULT_CONVENTION,
+        help="surface convention: default (the platform's), deepmind (surface-distance), "
+        "plastimatch (plastimatch dice, boundary figures)",
+    )
+    compare.add_argument(
+        "--hd95", choices=HD95_METHODS, default=None, help="override the convention's HD95"
+    )
     compare.add_argument("--format", choices=("table", "json", "csv"), default="table")
     compare.add_argument("--rule", choices=("evenodd", "union"), default="evenodd")
     compare.add_argument("--lang", choices=("fr", "en"), default="fr")
@@ -148,7 +188,13 @@ def run_compare(args: argparse.Namespace) -> str:
         for name, path in zip(_test_labels(args.test), args.test, strict=True)
     }
     result = compare_case(
-        geometry, reference, tests, taus=tuple(args.tau), hd95=args.hd95, rule=args.rule
+        geometry,
+        reference,
+        tests,
+        taus=tuple(args.tau),
+        hd95=args.hd95,
+        rule=args.rule,
+        convention=args.convention,
     )
     if args.format == "json":
         return _compare_json(result, geometry, reference, tests)
@@ -219,10 +265,18 @@ def _compare_table(result: CaseResult, lang: str) -> str:
         parts.append(f"== {label('vs', lang, **names)} ==\n")
         parts.append(_format_table(_header(result.taus, lang), rows))
         parts.append("\n")
-    method = label(f"hd95_{result.hd95_method}", lang)
-    parts.append(label("hd95_def", lang, method=method) + "\n")
+    parts.append(_convention_text(result, lang))
     parts.append(_warnings_text(result.warnings, lang))
     return "".join(parts)
+
+
+def _convention_text(result: CaseResult, lang: str) -> str:
+    """What the figures mean: the convention, and the HD95 summary if not its own."""
+    text = label(f"convention_{result.convention}", lang) + "\n"
+    if result.hd95_method != CONVENTION_HD95[result.convention]:
+        method = label(f"hd95_{result.hd95_method}", lang)
+        text += label("hd95_override", lang, method=method) + "\n"
+    return text
 
 
 def _set_name(set_label: str, lang: str) -> str:
@@ -284,6 +338,7 @@ def _compare_json(
         "geometry": geometry.describe(),
         "sets": {name: {"file": s.file, **asdict(s.provenance)} for name, s in sets.items()},
         "taus_mm": list(result.taus),
+        "convention": result.convention,
         "hd95_method": result.hd95_method,
         "pairs": [_metrics_dict(p) for p in result.pairs],
         "warnings": [

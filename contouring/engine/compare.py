@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from .errors import EngineError, EngineIssue
 from .geometry import CTGeometry
 from .metrics import (
+    CONVENTION_HD95,
+    DEFAULT_CONVENTION,
     DEFAULT_TAUS,
+    Convention,
     HD95Method,
     PairMetrics,
     PreparedStructure,
@@ -44,6 +47,7 @@ class CaseResult:
     warnings: tuple[EngineIssue, ...]
     taus: tuple[float, ...]
     hd95_method: str
+    convention: str = DEFAULT_CONVENTION
 
     def get(self, structure: str, first: str, second: str) -> PairMetrics:
         for pair in self.pairs:
@@ -87,17 +91,20 @@ def compare_case(
     tests: Mapping[str, StructureSet],
     structure_map: Mapping[str, Mapping[str, str]] | None = None,
     taus: tuple[float, ...] = DEFAULT_TAUS,
-    hd95: HD95Method = "max",
+    hd95: HD95Method | None = None,
     rule: Rule = "evenodd",
     progress: Callable[[int, int], None] | None = None,
+    convention: Convention = DEFAULT_CONVENTION,
 ) -> CaseResult:
     """Compare every structure of ``reference`` with each test set and the tests together.
 
     ``tests`` maps a label (solution name) to its structure set. ``structure_map`` maps a
     test label to ``{reference structure name: ROI name in that test set}``; structures it
     does not mention are matched by name, case-insensitively. ``progress(done, total)`` is
-    called after each mask and each pair.
+    called after each mask and each pair. ``convention`` names the surface convention
+    (see :mod:`.metrics`); ``hd95`` overrides its HD95 summary.
     """
+    hd95 = hd95 or CONVENTION_HD95.get(convention, "pooled")
     if REFERENCE in tests:
         raise EngineError("invalid_argument", None, detail=f"'{REFERENCE}' is a reserved label")
     sets: dict[str, StructureSet] = {REFERENCE: reference, **tests}
@@ -139,7 +146,9 @@ def compare_case(
     pairs = []
     for name in structures:
         for first, second in pair_labels:
-            metrics = _compare_or_missing(prepared[first, name], prepared[second, name], taus, hd95)
+            metrics = _compare_or_missing(
+                prepared[first, name], prepared[second, name], taus, hd95, convention
+            )
             pairs.append(
                 PairResult(
                     structure=name,
@@ -168,6 +177,7 @@ def compare_case(
         warnings=tuple(_unique(warnings)),
         taus=tuple(float(t) for t in taus),
         hd95_method=hd95,
+        convention=convention,
     )
 
 
@@ -210,13 +220,15 @@ def _compare_or_missing(
     second: PreparedStructure | None,
     taus: tuple[float, ...],
     hd95: HD95Method,
+    convention: Convention,
 ) -> PairMetrics:
     if first is None or second is None:
         status = "reference_missing" if first is None else "test_missing"
         return PairMetrics(
             status=status,
+            convention=convention,
             hd95_method=hd95,
             reference_touches_scan_end=first is not None and first.mask.touches_scan_end,
             test_touches_scan_end=second is not None and second.mask.touches_scan_end,
         )
-    return compare_prepared(first, second, taus=taus, hd95=hd95)
+    return compare_prepared(first, second, taus=taus, hd95=hd95, convention=convention)

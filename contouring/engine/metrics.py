@@ -1,31 +1,36 @@
 """Comparison metrics of two structure masks on one grid (DESIGN.md §6), in millimetres.
 
-Surfaces are voxel surfaces: a surface voxel is a voxel of the mask with at least one of
-its 6 face neighbours outside the mask, the boundary plastimatch's "(boundary)" figures
-use. Beyond the CT grid is outside, as in every peer tool: a structure reaching the first
-or last slice has a surface there, and its results say so (``touches_scan_end``).
+Three named surface conventions, each the one of a tool physicists compare with:
 
-Surface distances are exact Euclidean distances between voxel centres: the voxel offsets
-nearest first are looked up in the other structure's surface (the first hit is the nearest
-surface voxel; most voxels of similar contours are resolved within a few offsets), and the
-voxels left are searched in a KD-tree on the other structure's surface voxels (both
-measured faster than an exact EDT on the crop, see benchmarks/engine_results.md). Both
-directed distance sets are kept so HD95 can be:
+- ``"default"`` (the platform's, DESIGN.md §6): surface elements on the voxel-corner grid
+  weighted by their area (the marching-cubes elements of DeepMind's ``surface-distance``,
+  the reference implementation of the surface DSC paper, Nikolov et al. 2021); HD = max
+  distance; HD95 = area-weighted 95th percentile of the union of both directed distance
+  sets; MSD = area-weighted mean of that union; surface DSC at τ = area within τ of the
+  other surface over the total area.
+- ``"deepmind"``: the same elements and distances, summarised as ``surface-distance``
+  does: HD95 = max of the two directed 95th percentiles (``compute_robust_hausdorff``), MSD =
+  mean of the two directed mean distances (``compute_average_surface_distance``), surface
+  DSC as ``compute_surface_dice_at_tolerance``.
+- ``"plastimatch"``: voxel surfaces, the boundary of plastimatch's "(boundary)" figures (a
+  voxel of the mask with one of its 6 face neighbours outside), distances between voxel
+  centres, counted not weighted; HD95 = mean of the two directed 95th percentiles (rank
+  floor(0.95·n) in single precision, plastimatch's ``kth_smallest``), MSD = mean of the two
+  directed means ("Avg average Hausdorff distance (boundary)"); surface DSC counts voxels.
 
-- ``"max"`` (default): max of the two directed 95th percentiles;
-- ``"mean"``: mean of the two directed 95th percentiles (plastimatch's "Percent (0.95)
-  Hausdorff distance (boundary)");
-- ``"pooled"``: 95th percentile of the union of both sets (DESIGN.md §6; the set MedPy's
-  ``hd95`` uses, though MedPy interpolates linearly between ranks).
+``hd95`` overrides a convention's HD95 summary: ``"max"``, ``"mean"`` of the directed 95th
+percentiles or ``"pooled"`` (95th percentile of the union), weighted as the convention is.
 
-Surface DSC at τ counts surface voxels (not surface areas): the share of both surfaces'
-voxels lying within τ of the other surface. The added path length counts, per slice, the
-reference's in-plane boundary pixels farther than τ from the test's, times the pixel size.
+Beyond the CT grid is outside, as in every peer tool: a structure reaching the first or
+last slice has a surface there, and its results say so (``touches_scan_end``).
 
-The 95th percentile of n distances is the k-th smallest with k = floor(0.95·n) (computed in
-single precision, clamped to [1, n]), the order statistic plastimatch uses, so the
-``"mean"`` figure is plastimatch's, up to its approximate (Danielsson) distance map inside
-structures.
+Surface distances are exact Euclidean distances between surface points (voxel centres or
+voxel corners): the offsets nearest first are looked up in the other structure's surface
+(the first hit is the nearest point; most points of similar contours are resolved within
+a few offsets), and the points left are searched in a KD-tree on the other surface (both
+measured faster than an exact EDT on the crop, see benchmarks/engine_results.md). The added
+path length counts, per slice, the reference's in-plane boundary pixels farther than τ from
+the test's, times the pixel size.
 """
 
 from __future__ import annotations
@@ -35,13 +40,22 @@ from functools import cached_property, lru_cache
 from typing import Literal
 
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .errors import EngineError
 from .raster import Mask
+from .surfels import surface_area_table
 
 HD95Method = Literal["max", "mean", "pooled"]
 HD95_METHODS: tuple[str, ...] = ("max", "mean", "pooled")
+Convention = Literal["default", "deepmind", "plastimatch"]
+CONVENTIONS: tuple[str, ...] = ("default", "deepmind", "plastimatch")
+DEFAULT_CONVENTION = "default"
+# Each convention's own HD95 summary.
+CONVENTION_HD95: dict[str, str] = {"default": "pooled", "deepmind": "max", "plastimatch": "mean"}
+# The 2x2x2 neighbourhood code of a voxel corner, as surface-distance encodes it.
+_CORNER_KERNEL = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
 DEFAULT_TAUS: tuple[float, ...] = (1.0, 2.0, 3.0)
 # Distances are sums of squared multiples of the spacing: compare with τ up to rounding.
 _TAU_EPSILON = 1e-9
@@ -120,9 +134,14 @@ class PreparedStructure:
             )
         return cache[key]
 
+    @cached_property
+    def corners(self) -> SurfaceElements:
+        """Area-weighted surface elements on the voxel-corner grid (built on first use)."""
+        return _corner_surface(self.mask, self.scan)
+
     def release(self) -> None:
         """Drop the search structures (KD-trees, scan arrays); rebuilt if used again."""
-        for name in ("tree", "contour_tree", "surface_lookup", "_contour_lookups"):
+        for name in ("tree", "contour_tree", "surface_lookup", "_contour_lookups", "corners"):
             self.__dict__.pop(name, None)
 
     @property
@@ -135,6 +154,60 @@ class PreparedStructure:
 
 
 @dataclass(frozen=True)
+class SurfaceElements:
+    """Surface elements of a mask on the voxel-corner grid: corner ``c`` is shared by
+    voxels ``c - 1`` and ``c`` on each axis; its element has the area of the marching-cubes
+    triangles of its 2x2x2 neighbourhood (``surface-distance``'s surfels)."""
+
+    index: np.ndarray = field(repr=False)  # (n, 3) global corner indices
+    mm: np.ndarray = field(repr=False)  # (n, 3) corner positions, mm (from corner 0)
+    areas: np.ndarray = field(repr=False)  # (n,) mm²
+    offset: tuple[int, int, int]
+    box_shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    scan: bool = True
+
+    @cached_property
+    def tree(self) -> cKDTree | None:
+        return _tree(self.mm) if len(self.mm) else None
+
+    @cached_property
+    def lookup(self) -> _Lookup | None:
+        if not self.scan or not len(self.index):
+            return None
+        return _Lookup(
+            self.index, self.offset, self.box_shape,
+            _surface_offsets(tuple(float(v) for v in self.spacing)),
+        )  # fmt: skip
+
+
+@lru_cache(maxsize=32)
+def _area_table(spacing: tuple[float, float, float]) -> np.ndarray:
+    return surface_area_table(spacing)
+
+
+def _corner_surface(mask: Mask, scan: bool = True) -> SurfaceElements:
+    """The surface elements of ``mask``: corners whose 2x2x2 neighbourhood is neither all
+    outside nor all inside (beyond the grid is outside), with their areas."""
+    spacing = tuple(float(v) for v in mask.spacing)
+    data = mask.data
+    crop = np.zeros(tuple(n + 1 for n in data.shape), dtype=np.uint8)
+    crop[:-1, :-1, :-1] = data
+    codes = ndimage.correlate(crop, _CORNER_KERNEL, mode="constant", cval=0)
+    border = (codes != 0) & (codes != 255)
+    index = np.asarray(mask.offset) + _indices(border)
+    return SurfaceElements(
+        index=index,
+        mm=index * np.asarray(spacing),
+        areas=_area_table(spacing)[codes[border]],
+        offset=tuple(mask.offset),
+        box_shape=crop.shape,
+        spacing=spacing,
+        scan=scan,
+    )
+
+
+@dataclass(frozen=True)
 class PairMetrics:
     """Every metric of DESIGN.md §6 for one reference/test pair of structures.
 
@@ -144,6 +217,7 @@ class PairMetrics:
     """
 
     status: str
+    convention: str = DEFAULT_CONVENTION
     reference_volume_cc: float | None = None
     test_volume_cc: float | None = None
     volume_ratio: float | None = None
@@ -156,7 +230,7 @@ class PairMetrics:
     false_negative_cc: float | None = None
     hausdorff_mm: float | None = None
     hd95_mm: float | None = None
-    hd95_method: str = "max"
+    hd95_method: str = "pooled"
     hd95_reference_to_test_mm: float | None = None
     hd95_test_to_reference_mm: float | None = None
     mean_surface_distance_mm: float | None = None
@@ -382,14 +456,19 @@ def compare_masks(
     test: Mask | np.ndarray,
     spacing: tuple[float, float, float] | None = None,
     taus: tuple[float, ...] = DEFAULT_TAUS,
-    hd95: HD95Method = "max",
+    hd95: HD95Method | None = None,
+    convention: Convention = DEFAULT_CONVENTION,
 ) -> PairMetrics:
     """Compare two masks (bounding-box :class:`Mask` objects or whole-grid boolean arrays).
 
     ``spacing`` (dz, dy, dx) in mm is required for arrays and, for masks, must match theirs.
+    ``convention`` is one of :data:`CONVENTIONS` (see the module documentation), so arrays
+    from any tool can be compared the way that tool or the platform does.
     """
     reference, test = _as_mask(reference, spacing), _as_mask(test, spacing)
-    return compare_prepared(prepare(reference), prepare(test), taus=taus, hd95=hd95)
+    return compare_prepared(
+        prepare(reference), prepare(test), taus=taus, hd95=hd95, convention=convention
+    )
 
 
 def _as_mask(value: Mask | np.ndarray, spacing: tuple[float, float, float] | None) -> Mask:
@@ -408,9 +487,13 @@ def compare_prepared(
     reference: PreparedStructure,
     test: PreparedStructure,
     taus: tuple[float, ...] = DEFAULT_TAUS,
-    hd95: HD95Method = "max",
+    hd95: HD95Method | None = None,
+    convention: Convention = DEFAULT_CONVENTION,
 ) -> PairMetrics:
     """Metrics of two prepared structures on the same grid."""
+    if convention not in CONVENTIONS:
+        raise EngineError("invalid_argument", None, detail=f"convention={convention!r}")
+    hd95 = hd95 or CONVENTION_HD95[convention]
     if hd95 not in HD95_METHODS:
         raise EngineError("invalid_argument", None, detail=f"hd95={hd95!r}")
     a, b = reference.mask, test.mask
@@ -421,6 +504,7 @@ def compare_prepared(
     n_a, n_b = a.voxel_count, b.voxel_count
     n_ab = _intersection(a, b)
     overlap = {
+        "convention": convention,
         "reference_volume_cc": n_a * voxel_cc,
         "test_volume_cc": n_b * voxel_cc,
         "volume_ratio": n_b / n_a if n_a else None,
@@ -439,14 +523,29 @@ def compare_prepared(
         status = "both_empty" if n_a == n_b else ("reference_empty" if n_a == 0 else "test_empty")
         return PairMetrics(status=status, **overlap)
 
-    d_ab = directed_distances(reference, test)
-    d_ba = directed_distances(test, reference)
-    p_ab, p_ba = percentile95(d_ab), percentile95(d_ba)
+    if convention == "plastimatch":
+        d_ab = directed_distances(reference, test)
+        d_ba = directed_distances(test, reference)
+        w_ab = w_ba = None
+    else:
+        ca, cb = reference.corners, test.corners
+        d_ab = _directed(ca.index, ca.mm, cb.lookup, cb.tree, a.spacing)
+        d_ba = _directed(cb.index, cb.mm, ca.lookup, ca.tree, a.spacing)
+        w_ab, w_ba = ca.areas, cb.areas
+    p_ab, p_ba = _percentile95(d_ab, w_ab), _percentile95(d_ba, w_ba)
+    mean_ab, mean_ba = _mean(d_ab, w_ab), _mean(d_ba, w_ba)
     pooled = np.concatenate([d_ab, d_ba])
+    weights = None if w_ab is None else np.concatenate([w_ab, w_ba])
     hd95_value = {"max": max(p_ab, p_ba), "mean": 0.5 * (p_ab + p_ba)}.get(hd95)
     if hd95_value is None:  # "pooled": only then is the sort of the union worth doing
-        hd95_value = percentile95(pooled)
-    n_surface = len(d_ab) + len(d_ba)
+        hd95_value = _percentile95(pooled, weights)
+    msd = _mean(pooled, weights) if convention == "default" else 0.5 * (mean_ab + mean_ba)
+    total = float(weights.sum()) if weights is not None else float(len(pooled))
+
+    def within(tau: float) -> float:
+        near = pooled <= tau + _TAU_EPSILON
+        return float(weights[near].sum() if weights is not None else np.count_nonzero(near))
+
     return PairMetrics(
         status="ok",
         **overlap,
@@ -454,24 +553,32 @@ def compare_prepared(
         hd95_mm=float(hd95_value),
         hd95_reference_to_test_mm=p_ab,
         hd95_test_to_reference_mm=p_ba,
-        mean_surface_distance_mm=float(pooled.mean()),
-        mean_reference_to_test_mm=float(d_ab.mean()),
-        mean_test_to_reference_mm=float(d_ba.mean()),
-        surface_dsc={
-            tau: float(
-                (
-                    np.count_nonzero(d_ab <= tau + _TAU_EPSILON)
-                    + np.count_nonzero(d_ba <= tau + _TAU_EPSILON)
-                )
-                / n_surface
-            )
-            for tau in taus
-        },
+        mean_surface_distance_mm=float(msd),
+        mean_reference_to_test_mm=mean_ab,
+        mean_test_to_reference_mm=mean_ba,
+        surface_dsc={tau: within(tau) / total for tau in taus},
         added_path_length_mm=added_path_length(reference, test, taus),
         centroid_distance_mm=float(np.linalg.norm(reference.centroid_mm - test.centroid_mm)),
         reference_surface_voxels=len(d_ab),
         test_surface_voxels=len(d_ba),
     )
+
+
+def _mean(distances: np.ndarray, weights: np.ndarray | None) -> float:
+    if weights is None:
+        return float(distances.mean())
+    return float(np.dot(distances, weights) / weights.sum())
+
+
+def _percentile95(distances: np.ndarray, weights: np.ndarray | None) -> float:
+    """plastimatch's order statistic for counted points; for weighted ones, the distance
+    where the cumulated area first reaches 95 % (``compute_robust_hausdorff``'s rule)."""
+    if weights is None:
+        return percentile95(distances)
+    order = np.argsort(distances, kind="stable")
+    cumulated = np.cumsum(weights[order]) / weights.sum()
+    rank = int(np.searchsorted(cumulated, 0.95))
+    return float(distances[order[min(rank, len(order) - 1)]])
 
 
 def _intersection(a: Mask, b: Mask) -> int:
@@ -490,25 +597,37 @@ def _window(lo: np.ndarray, hi: np.ndarray, offset: tuple[int, ...]) -> tuple[sl
 
 
 def directed_distances(source: PreparedStructure, target: PreparedStructure) -> np.ndarray:
-    """Distance (mm) from each surface voxel of ``source`` to the surface of ``target``.
+    """Distance (mm) from each surface voxel of ``source`` to the surface of ``target``."""
+    return _directed(
+        source.surface_index, source.surface_mm, target.surface_lookup,
+        target.tree, source.mask.spacing,
+    )  # fmt: skip
 
-    Exact Euclidean distances between voxel centres. The nearest offsets are scanned
-    first (see :class:`_Lookup`; a voxel on both surfaces gets 0 at the first offset);
-    the voxels left are searched in the target's KD-tree, within a few voxels first (a
+
+def _directed(
+    index: np.ndarray,
+    points_mm: np.ndarray,
+    lookup: _Lookup | None,
+    tree: cKDTree,
+    spacing: tuple[float, float, float],
+) -> np.ndarray:
+    """Distance (mm) from each point (grid ``index``, position ``points_mm``) to the
+    nearest point of a target surface given by its ``lookup`` and KD-``tree``.
+
+    Exact Euclidean distances between grid points. The nearest offsets are scanned
+    first (see :class:`_Lookup`; a point on both surfaces gets 0 at the first offset);
+    the points left are searched in the target's KD-tree, within a few voxels first (a
     bounded search prunes the tree much better) and only the far ones again without bound.
     """
-    lookup = target.surface_lookup
-    if lookup is None:  # no box arrays (a structure prepared by hand): KD-tree only
-        distances = np.full(source.surface_count, np.inf)
-    else:
-        distances = lookup.nearest(source.surface_index)
+    # Without box arrays (a structure prepared by hand), the KD-tree only.
+    distances = np.full(len(index), np.inf) if lookup is None else lookup.nearest(index)
     todo = np.flatnonzero(~np.isfinite(distances))
     if todo.size:
-        bound = _NEAR_SEARCH_VOXELS * max(source.mask.spacing)
-        near = target.tree.query(source.surface_mm[todo], k=1, distance_upper_bound=bound)[0]
+        bound = _NEAR_SEARCH_VOXELS * max(spacing)
+        near = tree.query(points_mm[todo], k=1, distance_upper_bound=bound)[0]
         far = ~np.isfinite(near)
         if far.any():
-            near[far] = target.tree.query(source.surface_mm[todo[far]], k=1)[0]
+            near[far] = tree.query(points_mm[todo[far]], k=1)[0]
         distances[todo] = near
     return distances
 

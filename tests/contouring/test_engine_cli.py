@@ -38,7 +38,8 @@ def test_compare_table_in_french(breast, capsys):
     assert "Vol. réf. (cm³)" in out and "DSC surf. 2 mm" in out
     areola = next(line for line in out.splitlines() if line.startswith("Areola"))
     assert "structure vide des deux côtés" in areola and "—" in areola
-    assert "HD95 : maximum des 95es centiles orientés" in out
+    assert "Convention « default » (celle de la plateforme)" in out
+    assert "HD95 = 95e centile de l'union des deux ensembles de distances orientées" in out
     assert "== rtss comparé à la référence ==" in out
 
 

@@ -10,16 +10,17 @@ from scipy import ndimage
 from scipy.spatial.distance import cdist
 
 from contouring.engine.errors import EngineError
-from contouring.engine.metrics import compare_masks, percentile95
+from contouring.engine.metrics import CONVENTIONS, compare_masks, percentile95
 from contouring.engine.raster import Mask
 from tests.contouring.engine_phantoms import ball, box
 
 SHAPE = (30, 40, 40)
 
 
-def test_identical_cubes_are_perfect():
+@pytest.mark.parametrize("convention", CONVENTIONS)
+def test_identical_cubes_are_perfect(convention):
     cube = box(SHAPE, (5, 5, 5), (25, 25, 25))
-    m = compare_masks(cube, cube, spacing=(1.0, 1.0, 1.0))
+    m = compare_masks(cube, cube, spacing=(1.0, 1.0, 1.0), convention=convention)
     assert m.status == "ok"
     assert m.dsc == 1.0 and m.jaccard == 1.0
     assert m.hausdorff_mm == 0.0 and m.hd95_mm == 0.0 and m.mean_surface_distance_mm == 0.0
@@ -27,7 +28,10 @@ def test_identical_cubes_are_perfect():
     assert m.added_path_length_mm == {1.0: 0.0, 2.0: 0.0, 3.0: 0.0}
     assert m.centroid_distance_mm == 0.0
     assert m.reference_volume_cc == pytest.approx(8.0)
-    assert m.reference_surface_voxels == 20**3 - 18**3
+    if convention == "plastimatch":  # boundary voxels
+        assert m.reference_surface_voxels == 20**3 - 18**3
+    else:  # voxel corners on the surface of the 20-voxel cube
+        assert m.reference_surface_voxels == 21**3 - 19**3
 
 
 @pytest.mark.parametrize("spacing", [(1.0, 1.0, 1.0), (2.5, 0.98, 0.98), (3.0, 1.0, 0.5)])
@@ -112,7 +116,7 @@ def test_shell_with_hole_and_the_three_hd95_definitions():
     full = ball(SHAPE, spacing, centre, 10.0)
     shell = full & ~ball(SHAPE, spacing, centre, 5.0)
     results = {
-        method: compare_masks(shell, full, spacing=spacing, hd95=method)
+        method: compare_masks(shell, full, spacing=spacing, hd95=method, convention="plastimatch")
         for method in ("max", "mean", "pooled")
     }
     m = results["max"]
@@ -148,7 +152,7 @@ def test_random_blobs_match_brute_force():
     a = noise > 0.05
     b = np.roll(noise, (1, 2, -1), axis=(0, 1, 2)) > 0.08
     d_ab, d_ba = _brute_force(a, b, spacing)
-    m = compare_masks(a, b, spacing=tuple(spacing), hd95="pooled")
+    m = compare_masks(a, b, spacing=tuple(spacing), hd95="pooled", convention="plastimatch")
     assert m.hausdorff_mm == pytest.approx(max(d_ab.max(), d_ba.max()))
     assert m.mean_reference_to_test_mm == pytest.approx(d_ab.mean())
     assert m.mean_test_to_reference_mm == pytest.approx(d_ba.mean())
@@ -164,7 +168,7 @@ def test_random_blobs_match_brute_force():
 def test_beyond_the_grid_is_outside():
     """A slab filling the grid in x has its x faces: the grid border is a surface."""
     slab = box((10, 10, 10), (2, 2, 0), (8, 8, 10))
-    m = compare_masks(slab, slab, spacing=(1.0, 1.0, 1.0))
+    m = compare_masks(slab, slab, spacing=(1.0, 1.0, 1.0), convention="plastimatch")
     assert m.reference_surface_voxels == 6 * 6 * 10 - 4 * 4 * 8
     assert not m.touches_scan_end  # slices 2..7 of 10: the scan's ends are not reached
 
