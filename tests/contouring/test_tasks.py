@@ -48,8 +48,10 @@ def test_demo_pelvis_results_follow_the_known_deviations(pelvis_compared):
         grown = _vs_reference(case, margin, organ)
         assert grown.volume_ratio > 1.2, organ
         assert grown.status == "ok"
-        # 3 mm margin on a 3 mm grid: every distance is about one voxel.
-        assert 2.5 <= grown.msd_mm <= 4.0, (organ, grown.msd_mm)
+        # 3 mm margin on a 3 mm grid: every distance is about one voxel. The platform's
+        # area-weighted surface elements sit on voxel corners, where the staircase of the
+        # grown mask sometimes meets the original's (distance 0): the mean is below 3 mm.
+        assert 1.5 <= grown.msd_mm <= 4.0, (organ, grown.msd_mm)
         assert 2.5 <= grown.hd95_mm <= 4.5, (organ, grown.hd95_mm)
         assert grown.sensitivity == pytest.approx(1.0)
 
