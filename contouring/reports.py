@@ -14,20 +14,41 @@ from contouring.models import ClinicalCase, Solution
 from contouring.overlays import render_overlay, slice_choices
 from contouring.results import (
     ANNEX_GROUPS,
+    METRIC_BY_FIELD,
     case_results,
     chosen_metrics,
     engine_warnings,
+    metric_decimals,
     metric_headers,
 )
 from contouring.selectors import latest_finished_run
 from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
+from contouring.stats import BOOTSTRAP, median_iqr, paired_tests, ranking
+from onco_hdf import charts
 from onco_hdf.jobs import JobInputError
+from onco_hdf.numbers import format_number
 from onco_hdf.reports import ReportSpec
 
 
-def _case_ids(params: dict) -> list[int]:
-    raw = str(params.get("p_cases", "") or params.get("cases", ""))
+def _picked(params: dict, prefix: str, listed: str) -> list[int]:
+    """Ids ticked as ``p_<prefix>_<id>`` boxes, else the comma list ``p_<listed>``."""
+    ticked = [
+        int(key.rsplit("_", 1)[1])
+        for key in params
+        if key.startswith(f"p_{prefix}_") and key.rsplit("_", 1)[1].isdigit()
+    ]
+    if ticked:
+        return sorted(ticked)
+    raw = str(params.get(f"p_{listed}", "") or params.get(listed, ""))
     return [int(v) for v in raw.split(",") if v.strip().isdigit()]
+
+
+def _case_ids(params: dict) -> list[int]:
+    return _picked(params, "case", "cases")
+
+
+def _solution_ids(params: dict) -> list[int]:
+    return _picked(params, "solution", "solutions")
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -49,11 +70,12 @@ def _png_uri(content: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(content).decode("ascii")
 
 
-def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
+def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> dict:
+    ready = comparison_ready_submissions(case)
+    if solution_ids:
+        ready = ready.filter(solution_id__in=solution_ids)
     submissions = list(
-        comparison_ready_submissions(case)
-        .select_related("solution", "centre", "uploaded_by")
-        .prefetch_related("mappings__roi")
+        ready.select_related("solution", "centre", "uploaded_by").prefetch_related("mappings__roi")
     )
     results = case_results(case, case.results.select_related("structure"), submissions)
     finished = latest_finished_run(case)
@@ -99,6 +121,7 @@ def case_section(case: ClinicalCase, overlays: int = 2) -> dict:
             "lowest": lowest,
             "summary": results.solution_summary(),
             "annex": annex,
+            "structure_stats": structure_statistics(results),
             "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures],
         }
     )
@@ -141,22 +164,110 @@ def solution_overview(sections: list[dict]) -> list[dict]:
     return out
 
 
+STAT_METRICS = ("dsc", "hd95_mm", "msd_mm", "surface_dsc_2mm")
+
+
+def structure_statistics(results) -> list[dict]:
+    """Per structure, the median [IQR] of each statistics metric across the solutions."""
+    rows = []
+    for structure, cells in results.rows:
+        values = {
+            field: median_iqr(
+                [getattr(c.result, field) for c in cells if c.result and c.result.status == "ok"]
+            )
+            for field in STAT_METRICS
+        }
+        rows.append(
+            {
+                "structure": structure,
+                "values": [median_iqr_text(values[f], metric_decimals(f)) for f in STAT_METRICS],
+            }
+        )
+    return rows
+
+
+def median_iqr_text(value, decimals: int) -> str:
+    """ "median [Q1–Q3]" with the shared formatter; a dash without figure."""
+    if value.median is None:
+        return "—"
+    return (
+        f"{format_number(value.median, decimals)} "
+        f"[{format_number(value.q1, decimals)}–{format_number(value.q3, decimals)}]"
+    )
+
+
+def _unit_table(sections: list[dict], field: str) -> dict[str, dict]:
+    """``table[solution][(case, structure)]`` of one metric, over every section."""
+    table: dict[str, dict] = {}
+    for section in sections:
+        results = section["results"]
+        for index, submission in enumerate(results.submissions):
+            column = table.setdefault(str(submission.solution), {})
+            for structure, cells in results.rows:
+                result = cells[index].result
+                value = getattr(result, field, None) if result and result.status == "ok" else None
+                if value is not None:
+                    column[section["case"].pk, structure.pk] = value
+    return table
+
+
+def statistics_context(sections: list[dict]) -> dict:
+    boxes, tests = [], []
+    for field in STAT_METRICS:
+        metric = METRIC_BY_FIELD[field]
+        table = _unit_table(sections, field)
+        unit = metric.unit
+        title = _("%(metric)s per solution (every structure of every case)") % {
+            "metric": metric.label
+        }
+        boxes.append(
+            charts.box_plot(
+                [(name, list(values.values())) for name, values in table.items()],
+                title=title,
+                unit=unit,
+                max_value=1.0 if not unit else None,
+            )
+        )
+        tests.append({"metric": metric, "tests": paired_tests(table)})
+    dsc_rank = ranking(_unit_table(sections, "dsc"), higher_is_better=True)
+    hd95_rank = {
+        r.solution: r for r in ranking(_unit_table(sections, "hd95_mm"), higher_is_better=False)
+    }
+    return {
+        "boxes": boxes,
+        "tests": tests,
+        "ranking": [{"dsc": r, "hd95": hd95_rank.get(r.solution)} for r in dsc_rank],
+        "bootstrap": BOOTSTRAP,
+        "stat_headers": [METRIC_BY_FIELD[f] for f in STAT_METRICS],
+    }
+
+
 def build_comparison_report_context(*, job, report) -> ReportSpec:
     ids = _case_ids(job.params)
+    solution_ids = _solution_ids(job.params)
     cases = ClinicalCase.objects.filter(pk__in=ids) if ids else ClinicalCase.objects.all()
     cases = list(cases.order_by("created_at", "pk"))
     if not cases:
         raise JobInputError(_("There is no clinical case to report on."))
+    solutions = list(
+        Solution.objects.filter(pk__in=solution_ids)
+        if solution_ids
+        else Solution.objects.filter(submissions__case__in=cases).distinct()
+    )
     sections = []
     for index, case in enumerate(cases):
         report(
             10 + int(45 * index / len(cases)),
             _("Preparing the case %(title)s") % {"title": case.title},
         )
-        sections.append(case_section(case))
+        sections.append(case_section(case, solution_ids=solution_ids or None))
     if not any(s["results"].has_results for s in sections):
         raise JobInputError(_("No comparison has been computed yet for these cases."))
+    report(60, _("Computing the statistics"))
+    statistics = statistics_context(sections)
+    finished = [s["run"].finished_at for s in sections if s["run"] and s["run"].finished_at]
     toc = [
+        {"anchor": "summary", "title": _("Executive summary")},
         {"anchor": "cases", "title": _("The clinical cases")},
         {"anchor": "method", "title": _("Method")},
     ]
@@ -169,7 +280,8 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
     ]
     toc += [
         {"anchor": "solutions", "title": _("Solution by solution")},
-        {"anchor": "limitations", "title": _("Limitations")},
+        {"anchor": "statistics", "title": _("Statistics across the solutions")},
+        {"anchor": "limitations", "title": _("Methods and limitations")},
         {"anchor": "annex", "title": _("Annex: every metric")},
     ]
     return ReportSpec(
@@ -178,7 +290,16 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
             "report_title": _("Comparison of auto-contouring solutions"),
             "report_subtitle": _("%(count)d clinical case(s), contours without manual retouching")
             % {"count": len(cases)},
-            "data_version": timezone.localtime().strftime("%d/%m/%Y %H:%M"),
+            "data_version": _("results computed on %(date)s")
+            % {
+                "date": timezone.localtime(max(finished)).strftime("%d/%m/%Y %H:%M")
+                if finished
+                else "—"
+            },
+            "covered_cases": cases,
+            "covered_solutions": sorted({str(s) for s in solutions}),
+            "statistics": statistics,
+            "structure_count": sum(len(s["results"].structures) for s in sections),
             "toc": toc,
             "sections": sections,
             "overview": solution_overview(sections),

@@ -49,7 +49,9 @@ def case_list(request):
             "can_manage": permissions.can_manage_case(request.user),
             "can_upload": permissions.can_upload_submission(request.user),
             "can_report": permissions.can_download_report(request.user),
-            "report_params": {"cases": ",".join(str(c.pk) for c in cases)},
+            "report_solutions": selectors.solution_list()
+            .filter(submissions__case__in=cases, submissions__is_current=True)
+            .distinct(),
         },
     )
 
