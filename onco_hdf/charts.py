@@ -21,7 +21,8 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 DIVERGING = ("#B35806", "#F1A340", "#D9D9D9", "#998EC3", "#542788")
 TEXT = "#1a1a1a"
 GRID = "#c8c8c8"
-FONT = "font-family:'DejaVu Sans',Arial,sans-serif"
+# A presentation attribute, not a style: the Content-Security-Policy forbids style attributes.
+FONT = "'DejaVu Sans', Arial, sans-serif"
 
 
 class Svg(SafeString):
@@ -55,7 +56,7 @@ def _frame(width: int, height: int, title: str, desc: str, body: list[str]) -> S
     uid = f"c{abs(hash((title, desc, width, height))) % 10**8}"
     markup = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="onco-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px;{FONT}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="{FONT}" '
         f'aria-labelledby="{uid}-t {uid}-d">'
         f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>'
         f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{TEXT}">{escape(title)}</text>'

@@ -19,6 +19,47 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every page of every browser context reports Content-Security-Policy violations here
+# (Chromium's console message and the DOM's securitypolicyviolation event); the autouse
+# fixture below fails the test that caused one.
+CSP_VIOLATIONS: list[str] = []
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("Content Security Policy violation: " + event.violatedDirective + " "
+    + event.blockedURI + " at " + event.documentURI);
+});
+"""
+
+
+def _watch_csp(context) -> None:
+    context.add_init_script(_REPORT_VIOLATIONS)
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            CSP_VIOLATIONS.append(message.text)
+
+    context.on("console", on_console)
+
+
+def _csp_watching(new_context):
+    def wrapped(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        _watch_csp(context)
+        return context
+
+    return wrapped
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation():
+    CSP_VIOLATIONS.clear()
+    yield
+    if CSP_VIOLATIONS:
+        found = list(dict.fromkeys(CSP_VIOLATIONS))
+        CSP_VIOLATIONS.clear()
+        pytest.fail("Content-Security-Policy violations in the browser:\n" + "\n".join(found))
+
+
 @pytest.fixture(scope="session")
 def browser():
     executable = need_chromium()
@@ -35,6 +76,7 @@ def browser():
             instance = playwright.chromium.launch(
                 executable_path=executable, headless=True, args=CHROMIUM_ARGS
             )
+            instance.new_context = _csp_watching(instance.new_context)
             yield instance
             instance.close()
     finally:
