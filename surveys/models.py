@@ -418,7 +418,8 @@ class Response(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
-    history = HistoricalRecords()
+    # The snapshot is read on the response page; per-answer changes are AnswerChange rows.
+    history = HistoricalRecords(excluded_fields=["snapshot"])
 
     class Meta:
         ordering = ["campaign", "centre__name", "pk"]
@@ -491,6 +492,37 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}/{self.question_id}"
+
+
+class AnswerChange(models.Model):
+    """One change of one answer: who (a member or a token's invitee), when, old → new."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="changes")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    old_display = models.TextField(blank=True)
+    new_display = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    invitation = models.ForeignKey(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["response", "at", "pk"]
+        verbose_name = _("answer change")
+        verbose_name_plural = _("answer changes")
+
+    def __str__(self) -> str:
+        return f"{self.response_id}/{self.question_id} {self.at:%Y-%m-%d %H:%M}"
 
 
 class ReminderKind(models.TextChoices):

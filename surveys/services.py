@@ -42,6 +42,7 @@ from surveys.models import (
     OTHER_TYPES,
     PIPE_RE,
     Answer,
+    AnswerChange,
     Campaign,
     Choice,
     ChoiceKind,
@@ -920,8 +921,9 @@ class Actor:
     @classmethod
     def for_invitation(cls, invitation: Invitation) -> Actor:
         roles = frozenset({invitation.role}) if invitation.role else frozenset()
+        who = f"{invitation.name} ({invitation.email})" if invitation.name else invitation.email
         return cls(
-            label=_("invitation link (%(email)s)") % {"email": invitation.email},
+            label=_("%(who)s, invitation link") % {"who": who},
             invitation=invitation,
             roles=roles,
         )
@@ -1125,14 +1127,37 @@ def _write_answers(
 ) -> None:
     to_delete = [structure.by_code[c].pk for c in dropped]
     to_create, to_update = [], []
+    changes: list[AnswerChange] = []
+
+    def record(question: Question, old: Answer | None, value: Any, other: str) -> None:
+        old_value = answers.row_value(question, old) if old is not None else None
+        old_other = old.other_text if old is not None else ""
+        changes.append(
+            AnswerChange(
+                response=response,
+                question=question,
+                old_value=answers.json_value(old_value),
+                new_value=answers.json_value(value),
+                old_display=answers.display(question, old_value, old_other),
+                new_display=answers.display(question, value, other),
+                by=actor.user,
+                invitation=actor.invitation,
+                by_label=actor.label,
+            )
+        )
+
     columns = ["value_text", "value_number", "value_date", "value_json", "other_text"]
     for code, value in new_values.items():
         question = structure.by_code[code]
         if value in (None, "", [], {}):
+            if question.pk in existing and question.pk not in to_delete:
+                record(question, existing[question.pk], None, "")
             to_delete.append(question.pk)
             continue
         fields = answers.row_fields(question, value, others.get(code, ""))
         current = existing.get(question.pk)
+        if current is None or any(getattr(current, k) != v for k, v in fields.items()):
+            record(question, current, value, others.get(code, ""))
         if current is None:
             to_create.append(
                 Answer(
@@ -1151,6 +1176,10 @@ def _write_answers(
             current.updated_at = timezone.now()
             current.version += 1
             to_update.append(current)
+    for code in dropped:
+        question = structure.by_code[code]
+        if question.pk in existing:
+            record(question, existing[question.pk], None, "")
     if to_delete:
         Answer.objects.filter(response=response, question_id__in=to_delete).delete()
     if to_create:
@@ -1159,6 +1188,8 @@ def _write_answers(
         Answer.objects.bulk_update(
             to_update, [*columns, "updated_by_label", "updated_by_key", "updated_at", "version"]
         )
+    if changes:
+        AnswerChange.objects.bulk_create(changes)
 
 
 @dataclass

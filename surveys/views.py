@@ -376,6 +376,7 @@ def response_detail(request, pk: int):
             "campaign": response.campaign,
             "summary": filling.summary(structure, values, others),
             "transitions": response.transitions.select_related("by"),
+            "changes": response.changes.select_related("question").order_by("-at", "-pk")[:200],
             "can_view_history": core.can_view_history(request.user),
             "can_reopen": perms.can_reopen_response(request.user)
             and response.status == ResponseStatus.SUBMITTED,
