@@ -1,4 +1,5 @@
-"""Starting a comparison twice (a double click) gives one run and one job."""
+"""Starting a comparison twice (a double click) gives one run and one job: the second launch
+is refused with the message that names the running one."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_double_click_starts_one_comparison(
     submit(case, head_neck_files, 0, centre_a, pm)
     with django_capture_on_commit_callbacks(execute=False):  # the job stays pending
         first = services.comparison_run_start(case=case, user=pm)
-        second = services.comparison_run_start(case=case, user=pm)
-    assert second.pk == first.pk
+        with pytest.raises(services.ComparisonAlreadyRunning) as refused:
+            services.comparison_run_start(case=case, user=pm)
+    assert refused.value.run.pk == first.pk
     assert ComparisonRun.objects.filter(case=case).count() == 1
     assert Job.objects.filter(kind="contouring.comparison").count() == 1
