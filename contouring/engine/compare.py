@@ -20,7 +20,7 @@ from .metrics import (
     compare_prepared,
 )
 from .metrics import prepare as prepare_mask
-from .raster import Rule, rasterise
+from .raster import Rule, rasterise, slice_polygons
 from .rtstruct import ROI, StructureSet
 
 REFERENCE = "reference"
@@ -140,7 +140,8 @@ def compare_case(
                 continue
             mask = rasterise(roi, geometry, rule=rule, source=sets[label].file)
             warnings.extend(mask.warnings)
-            prepared[label, name] = prepare_mask(mask)
+            polygons = slice_polygons(roi, geometry, source=sets[label].file)
+            prepared[label, name] = prepare_mask(mask, polygons)
             step()
 
     pairs = []

@@ -49,6 +49,8 @@ from .surfels import surface_area_table
 
 HD95Method = Literal["max", "mean", "pooled"]
 HD95_METHODS: tuple[str, ...] = ("max", "mean", "pooled")
+AplMethod = Literal["polygon", "pixels"]
+APL_METHODS: tuple[str, ...] = ("polygon", "pixels")
 Convention = Literal["default", "deepmind", "plastimatch"]
 CONVENTIONS: tuple[str, ...] = ("default", "deepmind", "plastimatch")
 DEFAULT_CONVENTION = "default"
@@ -100,6 +102,9 @@ class PreparedStructure:
     contour_index: np.ndarray | None = field(default=None, repr=False)  # (m, 3) voxel indices
     # False: distances by KD-tree only, without the neighbourhood scan (for tests).
     scan: bool = True
+    # The RTSTRUCT polygons per slice index, (n, 2) patient (x, y) mm: APL is measured on
+    # them when both structures have them (else on boundary pixels).
+    polygons: dict[int, list[np.ndarray]] | None = field(default=None, repr=False)
 
     # KD-trees are built on first use: a structure that is only ever the reference of its
     # pairs never needs the tree of its in-plane contour.
@@ -238,6 +243,7 @@ class PairMetrics:
     mean_test_to_reference_mm: float | None = None
     surface_dsc: dict[float, float] | None = None
     added_path_length_mm: dict[float, float] | None = None
+    apl_method: str = "polygon"
     centroid_distance_mm: float | None = None
     reference_surface_voxels: int | None = None
     test_surface_voxels: int | None = None
@@ -266,13 +272,15 @@ class PairMetrics:
         return french if lang == "fr" else english
 
 
-def prepare(mask: Mask) -> PreparedStructure:
-    """Surface voxels, KD-trees and centroid of ``mask``."""
+def prepare(mask: Mask, polygons: dict[int, list[np.ndarray]] | None = None) -> PreparedStructure:
+    """Surface voxels, KD-trees and centroid of ``mask``; ``polygons`` (its RTSTRUCT
+    polygons per slice, see :func:`.raster.slice_polygons`) for the polygon APL."""
     if mask.is_empty:
         nothing = np.zeros((0, 3))
         return PreparedStructure(
-            mask, nothing.astype(np.int64), nothing, np.zeros(0, np.int64), nothing, None
-        )
+            mask, nothing.astype(np.int64), nothing, np.zeros(0, np.int64), nothing, None,
+            polygons=polygons,
+        )  # fmt: skip
     spacing = np.asarray(mask.spacing, dtype=float)
     offset = np.asarray(mask.offset)
     surface_3d, boundary_2d = _surfaces(mask)
@@ -296,6 +304,7 @@ def prepare(mask: Mask) -> PreparedStructure:
         contour_mm=contour_mm,
         centroid_mm=centroid,
         contour_index=contour,
+        polygons=polygons,
     )
 
 
@@ -489,8 +498,15 @@ def compare_prepared(
     taus: tuple[float, ...] = DEFAULT_TAUS,
     hd95: HD95Method | None = None,
     convention: Convention = DEFAULT_CONVENTION,
+    apl: AplMethod = "polygon",
 ) -> PairMetrics:
-    """Metrics of two prepared structures on the same grid."""
+    """Metrics of two prepared structures on the same grid.
+
+    ``apl="polygon"`` measures the added path length on the RTSTRUCT polygons when both
+    structures carry them (arrays do not: then on boundary pixels, ``apl_method`` says
+    which); ``apl="pixels"`` always counts boundary pixels, as platipy does."""
+    if apl not in APL_METHODS:
+        raise EngineError("invalid_argument", None, detail=f"apl={apl!r}")
     if convention not in CONVENTIONS:
         raise EngineError("invalid_argument", None, detail=f"convention={convention!r}")
     hd95 = hd95 or CONVENTION_HD95[convention]
@@ -523,6 +539,11 @@ def compare_prepared(
         status = "both_empty" if n_a == n_b else ("reference_empty" if n_a == 0 else "test_empty")
         return PairMetrics(status=status, **overlap)
 
+    apl_used = apl if reference.polygons is not None and test.polygons is not None else "pixels"
+    if apl_used == "polygon":
+        apl_figures = polygon_added_path_length(reference.polygons, test.polygons, taus)
+    else:
+        apl_figures = added_path_length(reference, test, taus)
     if convention == "plastimatch":
         d_ab = directed_distances(reference, test)
         d_ba = directed_distances(test, reference)
@@ -557,7 +578,8 @@ def compare_prepared(
         mean_reference_to_test_mm=mean_ab,
         mean_test_to_reference_mm=mean_ba,
         surface_dsc={tau: within(tau) / total for tau in taus},
-        added_path_length_mm=added_path_length(reference, test, taus),
+        added_path_length_mm=apl_figures,
+        apl_method=apl_used,
         centroid_distance_mm=float(np.linalg.norm(reference.centroid_mm - test.centroid_mm)),
         reference_surface_voxels=len(d_ab),
         test_surface_voxels=len(d_ba),
@@ -640,10 +662,61 @@ def percentile95(distances: np.ndarray) -> float:
     return float(np.partition(distances, ordinal)[ordinal])
 
 
+# Reference polygons are cut in pieces of at most this length, classified by their middle;
+# test polygons are sampled this finely, so a distance is overestimated by < half of it.
+_APL_PIECE_MM = 0.25
+_APL_SAMPLE_MM = 0.05
+
+
+def _sampled(polygons: list[np.ndarray], step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step`` mm or less along closed polygons: (middles (m, 2), lengths (m,))
+    of the pieces between them."""
+    middles, lengths = [], []
+    for polygon in polygons:
+        start = np.asarray(polygon, dtype=float)
+        edge = np.roll(start, -1, axis=0) - start
+        length = np.hypot(edge[:, 0], edge[:, 1])
+        pieces = np.maximum(np.ceil(length / step).astype(np.int64), 1)
+        which = np.repeat(np.arange(len(start)), pieces)
+        first = np.cumsum(pieces) - pieces
+        fraction = (np.arange(int(pieces.sum())) - np.repeat(first, pieces) + 0.5) / pieces[which]
+        middles.append(start[which] + edge[which] * fraction[:, None])
+        lengths.append((length / pieces)[which])
+    return np.concatenate(middles), np.concatenate(lengths)
+
+
+def polygon_added_path_length(
+    reference: dict[int, list[np.ndarray]],
+    test: dict[int, list[np.ndarray]],
+    taus: tuple[float, ...],
+) -> dict[float, float]:
+    """Length (mm) of the reference polygons farther than τ from the test polygons of the
+    same slice, summed over slices: the contour a clinician would redraw (DESIGN.md §6).
+
+    Each reference polygon is cut into pieces of at most 0.25 mm, each piece classified by
+    the distance of its middle to the test polygons of its slice (sampled every 0.05 mm);
+    on a slice without a test polygon the whole reference contour counts.
+    """
+    totals = dict.fromkeys(taus, 0.0)
+    for k, polygons in reference.items():
+        middles, lengths = _sampled(polygons, _APL_PIECE_MM)
+        others = test.get(k)
+        if not others:
+            for tau in taus:
+                totals[tau] += float(lengths.sum())
+            continue
+        points, _ = _sampled(others, _APL_SAMPLE_MM)
+        bound = max(taus) + _APL_SAMPLE_MM
+        distance = _tree(points).query(middles, k=1, distance_upper_bound=bound)[0]
+        for tau in taus:
+            totals[tau] += float(lengths[distance > tau + _TAU_EPSILON].sum())
+    return {tau: float(value) for tau, value in totals.items()}
+
+
 def added_path_length(
     reference: PreparedStructure, test: PreparedStructure, taus: tuple[float, ...]
 ) -> dict[float, float]:
-    """Length (mm) of the reference's in-plane contour farther than τ from the test's.
+    """Pixel-count APL (platipy's): the reference's in-plane contour pixels farther than τ.
 
     Per slice, each reference boundary pixel farther than τ from every test boundary pixel
     of the same slice (or on a slice where the test has none) adds one pixel of length,

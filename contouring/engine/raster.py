@@ -184,6 +184,15 @@ def rasterise(
     )
 
 
+def slice_polygons(roi: ROI, geometry: CTGeometry, source: str | None = None):
+    """The ROI's polygons per CT slice index, (n, 2) patient (x, y) mm, for the polygon APL."""
+    planes: dict[int, list[np.ndarray]] = {}
+    for contour in roi.contours:
+        k = _slice_of(contour.z, roi.name, geometry, source)
+        planes.setdefault(k, []).append(contour.points)
+    return planes
+
+
 def _slice_of(z: float, roi: str, geometry: CTGeometry, source: str | None) -> int:
     position = geometry.slice_index(z)
     k = int(round(position))

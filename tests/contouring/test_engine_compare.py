@@ -59,9 +59,9 @@ def test_masks_and_surfaces_are_built_once(case, monkeypatch):
     calls = []
     real = compare_module.prepare_mask
 
-    def counting(mask):
+    def counting(mask, polygons=None):
         calls.append(mask.name)
-        return real(mask)
+        return real(mask, polygons)
 
     monkeypatch.setattr(compare_module, "prepare_mask", counting)
     compare_case(geometry, reference, tests, structure_map={"B": {"PTV": "PTV_auto"}})
