@@ -56,6 +56,8 @@ def results_table(cases, results_for) -> tuple[list[str], list[list]]:
         for result in queryset.order_by("structure__position", "kind", "pair_key"):
             if result.kind == ResultKind.CONSENSUS:
                 solution, centre = _("Majority-vote consensus"), ""
+            elif result.kind == ResultKind.STAPLE:
+                solution, centre = _("STAPLE consensus"), ""
             else:
                 solution, centre = _label(result.test), result.test.centre.label
             if result.kind == ResultKind.PAIR:

@@ -343,6 +343,7 @@ class ResultKind(models.TextChoices):
     VS_REFERENCE = "reference", _("Solution vs reference")
     PAIR = "pair", _("Solution vs solution")
     CONSENSUS = "consensus", _("Consensus vs reference")
+    STAPLE = "staple", _("STAPLE consensus vs reference")
 
 
 class ComparisonResult(models.Model):

@@ -122,7 +122,7 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
             "summary": results.solution_summary(),
             "annex": annex,
             "structure_stats": structure_statistics(results),
-            "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures],
+            "consensus_rows": results.consensus_rows(),
         }
     )
     return section

@@ -134,6 +134,13 @@ class CaseResults:
     consensus: dict[int, ComparisonResult]
     flat: list[ComparisonResult]
     pairs: list[ComparisonResult]
+    staple: dict[int, ComparisonResult] = field(default_factory=dict)
+
+    def consensus_rows(self) -> list:
+        """(structure, majority-vote row, STAPLE row) per structure; empty without any."""
+        if not self.consensus and not self.staple:
+            return []
+        return [(s, self.consensus.get(s.pk), self.staple.get(s.pk)) for s in self.structures]
 
     @property
     def has_results(self) -> bool:
@@ -279,6 +286,7 @@ def case_results(
         structures = [s for s in structures if s.pk in structure_ids]
     rows_by_key: dict[tuple[int, int], ComparisonResult] = {}
     consensus: dict[int, ComparisonResult] = {}
+    staple: dict[int, ComparisonResult] = {}
     pairs = []
     flat = []
     for row in results:
@@ -287,6 +295,8 @@ def case_results(
             flat.append(row)
         elif row.kind == ResultKind.CONSENSUS:
             consensus[row.structure_id] = row
+        elif row.kind == ResultKind.STAPLE:
+            staple[row.structure_id] = row
         else:
             pairs.append(row)
     rows = []
@@ -307,7 +317,7 @@ def case_results(
                 )
             cells.append(Cell(submission, result, values))
         rows.append((structure, cells))
-    return CaseResults(case, submissions, structures, rows, consensus, flat, pairs)
+    return CaseResults(case, submissions, structures, rows, consensus, flat, pairs, staple)
 
 
 def metric_headers(metrics: tuple[Metric, ...] | None = None) -> list[dict]:

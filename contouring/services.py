@@ -59,6 +59,8 @@ from onco_hdf.jobs import JobInputError, job_enqueue, job_get_or_create
 logger = logging.getLogger(__name__)
 
 TAUS = (1.0, 2.0, 3.0)
+# Below three solutions a consensus says nothing more than their overlap: not offered.
+CONSENSUS_MIN_SOLUTIONS = 3
 HD95_METHOD = "pooled"
 CASES_DIR = "contouring/cases"
 
@@ -739,7 +741,7 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
         )
         consensus = (
             _consensus_metrics(geometry, reference, tests, structures, report)
-            if run.include_consensus and len(tests) >= 2
+            if run.include_consensus and len(tests) >= CONSENSUS_MIN_SOLUTIONS
             else {}
         )
     except EngineError as error:
@@ -760,12 +762,8 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
                 key, kind = f"pair:{first.pk}:{second.pk}", ResultKind.PAIR
                 test, other = second, first
             kept.append(_save_result(run, structure, key, kind, test, other, pair.metrics))
-        for name, metrics in consensus.items():
-            kept.append(
-                _save_result(
-                    run, by_name[name], "consensus", ResultKind.CONSENSUS, None, None, metrics
-                )
-            )
+        for (name, kind), metrics in consensus.items():
+            kept.append(_save_result(run, by_name[name], kind, kind, None, None, metrics))
         case.results.exclude(pk__in=kept).delete()
         run.warnings = run_warnings(result.warnings, sources)
         run.engine_version = _engine_version()
@@ -820,10 +818,12 @@ def _consensus_metrics(
     tests: dict[str, StructureSet],
     structures: list[CaseStructure],
     report,
-) -> dict[str, PairMetrics]:
-    """Majority vote of the solutions (a voxel in more than half of them) vs the reference.
+) -> dict[tuple[str, str], PairMetrics]:
+    """Majority vote and STAPLE consensus of the solutions, each against the reference.
 
-    A solution without the structure votes "outside" everywhere.
+    Majority: a voxel in more than half of the solutions. STAPLE: SimpleITK's
+    expectation-maximisation estimate of the true segmentation (probability ≥ 0.5). A
+    solution without the structure votes "outside" everywhere in both.
     """
     out = {}
     voters = len(tests)
@@ -836,12 +836,54 @@ def _consensus_metrics(
             for structure_set in tests.values()
             if (roi := structure_set.get(structure.name)) is not None
         ]
-        consensus = majority_vote([m for m in masks if not m.is_empty], voters, geometry)
-        out[structure.name] = compare_prepared(
-            prepare(rasterise(ref_roi, geometry)), prepare(consensus), taus=TAUS, hd95=HD95_METHOD
-        )
+        present = [m for m in masks if not m.is_empty]
+        prepared_reference = prepare(rasterise(ref_roi, geometry))
+        for kind, consensus in (
+            (ResultKind.CONSENSUS, majority_vote(present, voters, geometry)),
+            (ResultKind.STAPLE, staple(present, voters, geometry)),
+        ):
+            out[structure.name, kind] = compare_prepared(
+                prepared_reference, prepare(consensus), taus=TAUS, hd95=HD95_METHOD
+            )
         report(80 + int(12 * (index + 1) / len(structures)), _("Computing the consensus"))
     return out
+
+
+def _stacked(masks: list[Mask]) -> tuple[np.ndarray, np.ndarray]:
+    """The masks on their union bounding box: (lower corner, array of shape (n, z, y, x))."""
+    lo = np.min([m.offset for m in masks], axis=0)
+    hi = np.max([np.add(m.offset, m.data.shape) for m in masks], axis=0)
+    stack = np.zeros((len(masks), *tuple(hi - lo)), dtype=np.uint8)
+    for index, mask in enumerate(masks):
+        window = tuple(
+            slice(o - low, o - low + s)
+            for o, low, s in zip(mask.offset, lo, mask.data.shape, strict=True)
+        )
+        stack[index][window] = mask.data
+    return lo, stack
+
+
+def staple(masks: list[Mask], voters: int, geometry: CTGeometry) -> Mask:
+    """SimpleITK's STAPLE estimate (probability ≥ 0.5) of ``voters`` solutions' masks."""
+    import SimpleITK as sitk
+
+    if not masks:
+        return Mask.from_array(
+            np.zeros((0, 0, 0), bool), geometry.spacing, grid_shape=geometry.shape
+        )
+    lo, stack = _stacked(masks)
+    images = [sitk.GetImageFromArray(layer) for layer in stack]
+    # Absent solutions vote "outside" everywhere, as in the majority vote.
+    images += [sitk.GetImageFromArray(np.zeros_like(stack[0]))] * (voters - len(masks))
+    estimator = sitk.STAPLEImageFilter()
+    estimator.SetForegroundValue(1.0)
+    probability = sitk.GetArrayFromImage(estimator.Execute(images))
+    return Mask.from_array(
+        probability >= 0.5,
+        geometry.spacing,
+        offset=tuple(int(v) for v in lo),
+        grid_shape=geometry.shape,
+    )
 
 
 def majority_vote(masks: list[Mask], voters: int, geometry: CTGeometry) -> Mask:
@@ -849,17 +891,9 @@ def majority_vote(masks: list[Mask], voters: int, geometry: CTGeometry) -> Mask:
         return Mask.from_array(
             np.zeros((0, 0, 0), bool), geometry.spacing, grid_shape=geometry.shape
         )
-    lo = np.min([m.offset for m in masks], axis=0)
-    hi = np.max([np.add(m.offset, m.data.shape) for m in masks], axis=0)
-    counts = np.zeros(tuple(hi - lo), dtype=np.uint8)
-    for mask in masks:
-        window = tuple(
-            slice(o - low, o - low + s)
-            for o, low, s in zip(mask.offset, lo, mask.data.shape, strict=True)
-        )
-        counts[window] += mask.data
+    lo, stack = _stacked(masks)
     return Mask.from_array(
-        counts * 2 > voters,
+        stack.sum(axis=0, dtype=np.uint16) * 2 > voters,
         geometry.spacing,
         offset=tuple(int(v) for v in lo),
         grid_shape=geometry.shape,

@@ -390,9 +390,7 @@ def case_results(request, pk: int):
             "warning_groups": engine_warnings(
                 selectors.latest_finished_run(case), context["submissions"], reference=True
             ),
-            "consensus_rows": [(s, results.consensus.get(s.pk)) for s in results.structures]
-            if regional
-            else [],
+            "consensus_rows": results.consensus_rows() if regional else [],
         }
     )
     return render(request, "contouring/case_results.html", context)

@@ -21,6 +21,7 @@ def exported_case(pelvis_files, pm, centre_a, centre_b, django_capture_on_commit
     case = create_case(pelvis_files, pm, title="Cas pelvien")
     own, _w = submit(case, pelvis_files, 0, centre_a, pm)
     other, _w = submit(case, pelvis_files, 1, centre_b, pm)
+    submit(case, pelvis_files, 4, centre_b, pm)  # three solutions: the consensus is offered
     Solution.objects.filter(pk=other.solution_id).update(vendor="=HYPERLINK(1)")
     with django_capture_on_commit_callbacks(execute=True):
         services.comparison_run_start(case=case, user=pm, include_consensus=True)
@@ -43,7 +44,11 @@ def test_csv_has_every_metric_of_every_pair(exported_case, pm):
     assert len(rows) == case.results.count()  # reference, pairs and consensus rows
     kinds = {r["comparison"] for r in rows}
     assert kinds == {"Solution / référence", "Solution / solution",
-                     "Consensus / référence"}  # fmt: skip
+                     "Consensus / référence", "Consensus STAPLE / référence"}  # fmt: skip
+    assert {r["solution"] for r in rows if r["comparison"].startswith("Consensus")} == {
+        "Consensus par vote majoritaire",
+        "Consensus STAPLE",
+    }
     result = case.results.get(kind=ResultKind.VS_REFERENCE, structure__name="Bladder", test=own)
     row = next(
         r for r in rows
@@ -76,7 +81,7 @@ def test_xlsx_of_two_cases_and_scoping(exported_case, pelvis_files, pm, oncologi
     body = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(body) == case.results.count()
     dsc = header.index("dsc")
-    assert all(isinstance(r[dsc], float) for r in body if r[header.index("status")] == "ok")
+    assert all(isinstance(r[dsc], (int, float)) for r in body if r[header.index("status")] == "ok")
 
     # Centre A's oncologist gets only centre A's rows against the reference.
     mine = _csv_rows(

@@ -88,6 +88,8 @@ def test_demo_pelvis_results_follow_the_known_deviations(pelvis_compared):
     assert len(consensus) == n_structures
     # Three of five solutions match the reference bladder exactly: so does the consensus.
     assert consensus["Bladder"].dsc > 0.97
+    staple = {r.structure.name: r for r in case.results.filter(kind=ResultKind.STAPLE)}
+    assert len(staple) == n_structures and staple["Bladder"].dsc > 0.97
     pair = case.results.get(
         kind=ResultKind.PAIR, structure__name="Body", other=mislabelled, test=island
     )
@@ -106,10 +108,10 @@ def test_rerun_replaces_results_instead_of_duplicating(
     assert second.job.status == JobStatus.DONE
     after = {(r.structure_id, r.pair_key): (r.pk, r.dsc, r.hd95_mm) for r in case.results.all()}
     assert set(after) < set(before)
-    assert len(after) == 6 * 4 + 6 * 6 + 6
+    assert len(after) == 6 * 4 + 6 * 6 + 6 + 6  # + majority vote and STAPLE
     for key, value in after.items():
         assert value[0] == before[key][0]  # same rows (same ids)
-        if key[1] != "consensus":  # the consensus lost a voter; the other figures stay
+        if key[1] not in ("consensus", "staple"):  # the consensus lost a voter
             assert value == before[key]
     assert all(r.run_id == second.pk for r in case.results.all())
 

@@ -30,15 +30,17 @@ def test_comparison_runs_on_a_real_worker(celery_worker, head_neck_files, pm, ce
     case = create_case(head_neck_files, pm)
     submit(case, head_neck_files, 0, centre_a, pm)
     submit(case, head_neck_files, 1, centre_a, pm)
+    submit(case, head_neck_files, 2, centre_a, pm)  # a consensus needs three solutions
     run = services.comparison_run_start(case=case, user=pm, include_consensus=True)
     job, progress_seen = _wait_done(run.job)
     assert job.status == JobStatus.DONE, job.message + celery_worker.log()[-2000:]
     assert job.delivery_id  # claimed by the worker's message, not run in-process
     assert job.progress == 100 and len(progress_seen) >= 2
     n = case.structures.filter(is_compared=True).count()
-    assert case.results.filter(kind=ResultKind.VS_REFERENCE).count() == 2 * n
-    assert case.results.filter(kind=ResultKind.PAIR).count() == n
+    assert case.results.filter(kind=ResultKind.VS_REFERENCE).count() == 3 * n
+    assert case.results.filter(kind=ResultKind.PAIR).count() == 3 * n
     assert case.results.filter(kind=ResultKind.CONSENSUS).count() == n
+    assert case.results.filter(kind=ResultKind.STAPLE).count() == n
     grown = case.results.get(
         kind=ResultKind.VS_REFERENCE,
         structure__name="Parotid_L",

@@ -22,6 +22,7 @@ def test_comparison_finishes_after_the_whole_worker_is_killed_mid_run(
     case = create_case(head_neck_files, pm)
     submit(case, head_neck_files, 0, centre_a, pm)
     submit(case, head_neck_files, 1, centre_a, pm)
+    submit(case, head_neck_files, 2, centre_a, pm)  # a consensus needs three solutions
     run = services.comparison_run_start(case=case, user=pm, include_consensus=True)
 
     def computing() -> bool:
@@ -45,6 +46,7 @@ def test_comparison_finishes_after_the_whole_worker_is_killed_mid_run(
     assert time.monotonic() - killed_at < 120
     n = case.structures.filter(is_compared=True).count()
     # Run twice, stored once: each result row exactly once.
-    assert case.results.filter(kind=ResultKind.VS_REFERENCE).count() == 2 * n
-    assert case.results.filter(kind=ResultKind.PAIR).count() == n
+    assert case.results.filter(kind=ResultKind.VS_REFERENCE).count() == 3 * n
+    assert case.results.filter(kind=ResultKind.PAIR).count() == 3 * n
     assert case.results.filter(kind=ResultKind.CONSENSUS).count() == n
+    assert case.results.filter(kind=ResultKind.STAPLE).count() == n
