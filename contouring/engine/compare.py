@@ -110,7 +110,9 @@ def compare_case(
     sets: dict[str, StructureSet] = {REFERENCE: reference, **tests}
     for structure_set in sets.values():
         check_frame_of_reference(structure_set, geometry)
-    warnings = [w for s in sets.values() for w in consistency_warnings(s, geometry)]
+    # The CT series' own findings (skipped files, jitter, thickness) come first.
+    warnings = list(geometry.warnings)
+    warnings += [w for s in sets.values() for w in consistency_warnings(s, geometry)]
 
     structures = _unique_names(reference)
     chosen = {

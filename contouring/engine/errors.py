@@ -202,6 +202,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "première est comparée.",
         "The structure name '{roi}' appears more than once in {file}; only the first is compared.",
     ),
+    "overlapping_contours": (
+        "La structure « {roi} » de {file} a {count} coupe(s) où des contours se chevauchent "
+        "sans être imbriqués (première à z = {z} mm) : la règle pair-impair retire leur "
+        "partie commune.",
+        "Structure '{roi}' in {file} has {count} slice(s) where contours overlap without "
+        "being nested (first at z = {z} mm): the even-odd rule removes their common part.",
+    ),
     "contour_outside_grid": (
         "La structure « {roi} » de {file} déborde du champ de vue du CT dans le plan "
         "axial ; la partie hors champ est ignorée.",

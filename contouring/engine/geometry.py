@@ -25,6 +25,8 @@ from .errors import EngineError, EngineIssue
 _ORIENTATION_TOLERANCE = 1e-3
 # Relative tolerance on slice spacing before we call it non-uniform.
 _SPACING_TOLERANCE = 0.01
+# Rounding of written slice positions tolerated in the spacing (mm), on top of 1 %.
+_POSITION_ROUNDING_MM = 0.0105
 # Spacing variation worth a warning even when within tolerance (mm).
 _JITTER_REPORT_MM = 1e-3
 _IMAGE_MODALITIES = frozenset({"CT"})
@@ -303,7 +305,9 @@ def _slice_spacing(
             spacing=round(spacing, 3),
         )
     spread = (float(steps.min()), float(steps.max()))
-    if spread[1] - spread[0] > _SPACING_TOLERANCE * spacing:
+    # Positions are often written to 0.01 mm: each step can be off by twice that rounding
+    # (a 0.625 mm series reads as steps of 0.62 and 0.63 mm), beyond 1 % of a thin slice.
+    if spread[1] - spread[0] > max(_SPACING_TOLERANCE * spacing, 2 * _POSITION_ROUNDING_MM):
         raise EngineError(
             "nonuniform_spacing", source, min=round(spread[0], 4), max=round(spread[1], 4)
         )

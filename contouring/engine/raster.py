@@ -168,6 +168,16 @@ def rasterise(
     shape = (k1 - k0, *(int(v) for v in np.maximum(clipped_hi - clipped_lo, 0)))
     if shape[1] and shape[2]:
         data = _parity_box(planes, k0, (int(clipped_lo[0]), int(clipped_lo[1])), shape)
+        if rule == "evenodd":
+            overlapping = [
+                k for k, polygons in sorted(planes.items())
+                if len(polygons) > 1
+                and _overlap_not_nested(polygons, tuple(clipped_lo), shape[1:])
+            ]  # fmt: skip
+            if overlapping:
+                z = round(float(geometry.slice_positions[overlapping[0]]), 3)
+                params = {"roi": roi.name, "count": len(overlapping), "z": z}
+                warnings = (*warnings, EngineIssue("overlapping_contours", source, params))
         if rule == "union":  # slices with several polygons: OR of each polygon's own fill
             for k, polygons in planes.items():
                 if len(polygons) > 1:
@@ -205,6 +215,21 @@ def _slice_of(z: float, roi: str, geometry: CTGeometry, source: str | None) -> i
     raise EngineError(
         "contour_off_slice", source, roi=roi, z=z, nearest=geometry.slice_positions[k]
     )
+
+
+def _overlap_not_nested(
+    polygons: list[np.ndarray], origin: tuple[int, int], shape: tuple[int, int]
+) -> bool:
+    """Whether two polygons of a slice share pixels without one containing the other: the
+    even-odd rule then cuts their common part out, which a hole does on purpose and an
+    overlap (two pieces drawn over each other) does not."""
+    fills = [_parity([p], origin, shape) for p in polygons]
+    for i, a in enumerate(fills):
+        for b in fills[i + 1 :]:
+            common = np.count_nonzero(a & b)
+            if common and common != np.count_nonzero(a) and common != np.count_nonzero(b):
+                return True
+    return False
 
 
 def fill_polygons(
