@@ -442,6 +442,30 @@ def _seed_exercise(centres, users) -> None:
     )
 
 
+# Fictitious numbers (demo): the real directory is entered by the project manager.
+AUTHORITIES = [
+    ("ars", "ARS Hauts-de-France — point focal régional", "03 00 00 01 01", ""),
+    ("cert_sante", "CERT Santé (ANS)", "09 00 00 01 02", ""),
+    ("asn", "ASN — division de Lille", "03 00 00 01 03", ""),
+    ("dsrc", "DSR-C ONCO HDF — cellule de crise", "03 00 00 01 04", ""),
+    ("centre_it", "Astreinte informatique", "03 00 00 01 05", "CHU Lille"),
+    ("centre_management", "Administrateur de garde", "03 00 00 01 06", "CHU Lille"),
+]
+
+
+def _seed_authorities(centres, pm) -> None:
+    from cyber_continuity.models import Authority
+
+    for kind, name, phone, centre in AUTHORITIES:
+        if not Authority.objects.filter(name=name).exists():
+            services.authority_save(
+                authority=Authority(
+                    kind=kind, name=name, phone=phone, centre=centres.get(centre), notes="Démo"
+                ),
+                user=pm,
+            )
+
+
 @transaction.atomic
 def seed(stdout=None) -> None:
     centres = _centres()
@@ -457,6 +481,7 @@ def seed(stdout=None) -> None:
     _seed_conventions(centres, users)
     _seed_plans(centres)
     _seed_exercise(centres, users)
+    _seed_authorities(centres, users.get("cheffe.projet"))
     if stdout is not None:
         stdout.write(
             f"  continuity: {len(centres)} centre profiles, "

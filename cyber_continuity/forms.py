@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cyber_continuity.models import (
     HARM_TOLERANCE_DAYS,
+    Authority,
     CentreProfile,
     ConventionTemplate,
     ConventionTemplateVersion,
@@ -14,6 +15,7 @@ from cyber_continuity.models import (
     InformationSystem,
     Machine,
     PatientGroup,
+    ReportRecipient,
     Technique,
     TemplateClause,
 )
@@ -342,4 +344,25 @@ class CrisisActionForm(forms.ModelForm):
 class EventForm(forms.Form):
     text = forms.CharField(
         label=_("New event"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AuthorityForm(forms.ModelForm):
+    portal_url = forms.URLField(label=_("reporting portal"), required=False, assume_scheme="https")
+
+    class Meta:
+        model = Authority
+        fields = ["kind", "name", "centre", "phone", "email", "portal_url", "notes"]
+
+
+class CrisisReportForm(forms.Form):
+    recipient = forms.ChoiceField(label=_("Declared to"), choices=ReportRecipient.choices)
+    declared_at = forms.DateTimeField(
+        label=_("Declared at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"],
+    )
+    reference = forms.CharField(label=_("Reference number"), max_length=80)
+    declared_by = forms.CharField(
+        label=_("Declared by"), max_length=120, help_text=_("Name and function.")
     )

@@ -722,3 +722,79 @@ class DownSystem(models.TextChoices):
     TELEPHONY = "telephony", _("Telephony")
     NETWORK = "network", _("Network / workstations")
     LINAC_CONSOLES = "consoles", _("Treatment consoles")
+
+
+# --- Authorities and mandatory reporting ----------------------------------------------
+class AuthorityKind(models.TextChoices):
+    ARS = "ars", _("Regional health agency (ARS)")
+    CERT_SANTE = "cert_sante", _("CERT Santé / ANS")
+    ASN = "asn", _("Nuclear safety authority (ASN), Lille division")
+    DSRC = "dsrc", _("DSR-C ONCO HDF crisis cell")
+    CENTRE_IT = "centre_it", _("Centre IT on-call")
+    CENTRE_MANAGEMENT = "centre_management", _("Centre management on-call")
+    OTHER = "other", _("Other")
+
+
+class Authority(models.Model):
+    """One line of the regional directory a crisis needs, kept by the project manager."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=AuthorityKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    centre = models.ForeignKey(
+        Centre,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="authorities",
+        verbose_name=_("centre"),
+        help_text=_("For a centre's IT or management on-call."),
+    )
+    phone = models.CharField(_("phone"), max_length=30)
+    email = models.EmailField(_("e-mail"), blank=True)
+    portal_url = models.URLField(_("reporting portal"), blank=True)
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name = _("authority")
+        verbose_name_plural = _("authorities")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_stale(self) -> bool:
+        return is_attestation_stale(self.checked_at)
+
+
+class ReportRecipient(models.TextChoices):
+    ARS = "ars", _("ARS (health events portal)")
+    CERT_SANTE = "cert_sante", _("CERT Santé (health events portal)")
+
+
+class CrisisReport(models.Model):
+    """A mandatory declaration of the incident, made on the national portal."""
+
+    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="reports")
+    recipient = models.CharField(_("declared to"), max_length=20, choices=ReportRecipient.choices)
+    declared_at = models.DateTimeField(_("declared at"))
+    reference = models.CharField(_("reference number"), max_length=80)
+    declared_by = models.CharField(_("declared by"), max_length=120)
+    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["declared_at", "pk"]
+        verbose_name = _("mandatory report")
+        verbose_name_plural = _("mandatory reports")
+        constraints = [
+            models.UniqueConstraint(fields=["crisis", "recipient"], name="crisis_report_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_recipient_display()} — {self.reference}"

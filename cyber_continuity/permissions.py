@@ -27,6 +27,10 @@ def is_referent(user) -> bool:
     return bool(centre_ids_for(user, [Role.REFERENT]))
 
 
+def can_manage_authorities(user) -> bool:
+    return is_project_manager(user)
+
+
 def can_manage_templates(user) -> bool:
     return is_project_manager(user)
 

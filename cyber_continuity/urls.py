@@ -39,6 +39,10 @@ urlpatterns = [
     *_item_urls("contact", "contacts"),
     *_item_urls("system", "systemes"),
     *_item_urls("machine", "machines"),
+    path("autorites/", views.authority_list, name="authority-list"),
+    path("autorites/nouvelle/", views.authority_edit, name="authority-create"),
+    path("autorites/<int:pk>/modifier/", views.authority_edit, name="authority-update"),
+    path("autorites/confirmer/", views.authorities_confirm, name="authorities-confirm"),
     path("modeles/", views.template_list, name="template-list"),
     path("modeles/nouveau/", views.template_create, name="template-create"),
     path(
@@ -82,6 +86,9 @@ urlpatterns = [
     path("crises/<int:pk>/statut/", views.crisis_transition, name="crisis-transition"),
     path("crises/<int:pk>/groupes/nouveau/", views.patient_group_add, name="patient-group-add"),
     path("crises/<int:pk>/actions/nouvelle/", views.crisis_action_add, name="crisis-action-add"),
+    path(
+        "crises/<int:pk>/signalements/nouveau/", views.crisis_report_add, name="crisis-report-add"
+    ),
     path("crises/<int:pk>/evenements/nouveau/", views.crisis_event_add, name="crisis-event-add"),
     path("crises/groupes/<int:pk>/", views.patient_group_match, name="patient-group-match"),
     path("crises/transferts/<int:pk>/", views.transfer_update, name="transfer-update"),

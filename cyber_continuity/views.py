@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from cyber_continuity import permissions as perms
 from cyber_continuity import reports, selectors, services
 from cyber_continuity.forms import (
+    AuthorityForm,
     CapacityForm,
     ClauseEditForm,
     CommentForm,
@@ -21,6 +22,7 @@ from cyber_continuity.forms import (
     ConventionCreateForm,
     CrisisActionForm,
     CrisisDeclareForm,
+    CrisisReportForm,
     CrisisTransitionForm,
     EventForm,
     InformationSystemForm,
@@ -37,6 +39,7 @@ from cyber_continuity.forms import (
 )
 from cyber_continuity.models import (
     ACUTE_STATUSES,
+    Authority,
     CentreProfile,
     ConventionClause,
     ConventionStatus,
@@ -293,6 +296,48 @@ def template_version_create(request, pk: int):
         return redirect("cyber_continuity:template-version-detail", pk=latest.pk)
     messages.success(request, _("New draft version created."))
     return redirect("cyber_continuity:template-version-edit", pk=version.pk)
+
+
+# --- Authorities ----------------------------------------------------------------------
+@registry_reader
+def authority_list(request):
+    authorities = Authority.objects.select_related("centre", "checked_by")
+    return render(
+        request,
+        "cyber_continuity/authority_list.html",
+        {
+            "authorities": authorities,
+            "can_manage": perms.can_manage_authorities(request.user),
+            "stale": sum(1 for a in authorities if a.is_stale),
+        },
+    )
+
+
+@require(perms.can_manage_authorities)
+def authority_edit(request, pk: int | None = None):
+    authority = get_object_or_404(Authority, pk=pk) if pk else Authority()
+    form = AuthorityForm(request.POST or None, instance=authority)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.authority_save(authority=form.save(commit=False), user=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("cyber_continuity:authority-list")
+    return render(
+        request,
+        "cyber_continuity/authority_form.html",
+        {"form": form, "authority": authority},
+    )
+
+
+@require_POST
+@require(perms.can_manage_authorities)
+def authorities_confirm(request):
+    count = services.authorities_confirm(user=request.user)
+    messages.success(request, _("%(n)d number(s) confirmed.") % {"n": count})
+    return redirect("cyber_continuity:authority-list")
 
 
 # --- Conventions ----------------------------------------------------------------------
@@ -646,6 +691,9 @@ def _render_crisis_detail(request, crisis, comment_form):
             "can_record_phone": perms.can_record_phone_answer(user, None),
             "actions": crisis.actions.all(),
             "metrics_rows": _metrics_rows(services.crisis_metrics(crisis)),
+            "report_items": [
+                (item, _duration(item.clock)) for item in services.crisis_report_checklist(crisis)
+            ],
             "group_form": PatientGroupForm(),
             "action_form": CrisisActionForm(),
             "event_form": EventForm(),
@@ -743,6 +791,20 @@ def crisis_action_add(request, pk: int):
         lambda crisis, data: services.crisis_action_add(crisis=crisis, user=request.user, **data),
         _("Action added."),
         _("Add an action"),
+    )
+
+
+@registry_reader
+def crisis_report_add(request, pk: int):
+    return _crisis_form_view(
+        request,
+        pk,
+        CrisisReportForm,
+        lambda crisis, data: services.crisis_report_record(
+            crisis=crisis, user=request.user, **data
+        ),
+        _("Mandatory report recorded."),
+        _("Record a mandatory report"),
     )
 
 

@@ -4,6 +4,13 @@ Split by entity; every public name is re-exported here so callers keep
 ``from cyber_continuity import services``.
 """
 
+from cyber_continuity.services.authorities import (
+    ReportItem,
+    authorities_confirm,
+    authority_save,
+    crisis_report_checklist,
+    crisis_report_record,
+)
 from cyber_continuity.services.common import (
     Move,
     StaleEditError,
@@ -168,4 +175,9 @@ __all__ = [
     "crisis_action_done",
     "CrisisMetrics",
     "crisis_metrics",
+    "authority_save",
+    "authorities_confirm",
+    "crisis_report_record",
+    "ReportItem",
+    "crisis_report_checklist",
 ]

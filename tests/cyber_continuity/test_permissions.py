@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from cyber_continuity import services
-from cyber_continuity.models import InformationSystem, Technique
+from cyber_continuity.models import Authority, InformationSystem, Technique
 from tests.conftest import PERSONAS
 from tests.cyber_continuity.factories import (
     CapacityFactory,
@@ -62,6 +62,9 @@ def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
             centre=centre_a, technique=Technique.IMRT_VMAT, receiving_centre=centre_c
         ).pk,
         "transfer": _transfer_to_b(centre_a, centre_b, referent_a),
+        "authority": Authority.objects.create(
+            kind="ars", name="ARS Hauts-de-France", phone="03 62 72 77 77"
+        ).pk,
         "action": services.crisis_action_add(
             crisis=crisis, title="Tester", owner="Cadre", due_date=date(2030, 1, 1), user=referent_a
         ).pk,
@@ -108,6 +111,11 @@ MATRIX = [
     ("contact-update", ["contact_a"], "get", REFERENT_A_ONLY),
     ("machine-create", ["a"], "get", REFERENT_A_ONLY),
     ("system-create", ["a"], "get", REFERENT_A_ONLY),
+    ("authority-list", [], "get", ALL),
+    ("authority-create", [], "get", PM_ONLY),
+    ("authority-update", ["authority"], "get", PM_ONLY),
+    ("authorities-confirm", [], "post", PM_ONLY_POST),
+    ("crisis-report-add", ["crisis"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
     ("template-list", [], "get", ALL),
     ("template-create", [], "get", PM_ONLY),
     ("template-version-detail", ["v1"], "get", ALL),
