@@ -54,7 +54,7 @@ from contouring.uploads import (
     read_staged,
     stage_uploads,
 )
-from onco_hdf.jobs import JobInputError, job_enqueue, job_get_or_create
+from onco_hdf.jobs import JobInputError, job_create, job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -657,15 +657,12 @@ def comparison_run_start(
             _("No submission of this case has a confirmed structure mapping yet."),
             code="nothing_to_compare",
         )
-    job, created = job_get_or_create(
+    job = job_create(
         kind="contouring.comparison",
         label=_("Contour comparison — %(case)s") % {"case": case.title},
         user=user,
-        obj=f"case:{case.pk}",
         params={"case": case.pk},
     )
-    if not created:  # a double click: the run the first click started
-        return job.comparison_run
     run = ComparisonRun.objects.create(
         case=case,
         job=job,
