@@ -897,6 +897,72 @@ def majority_vote(masks: list[Mask], voters: int, geometry: CTGeometry) -> Mask:
     )
 
 
+CONSENSUS_BUILDERS = {"majority": ResultKind.CONSENSUS, "staple": ResultKind.STAPLE}
+
+
+def consensus_rtstruct(*, case: ClinicalCase, method: str) -> bytes:
+    """An RTSTRUCT (rt-utils) of the case's consensus, one ROI per compared structure.
+
+    Built on the case's stored (de-identified) CT series, from the current submissions
+    with a confirmed mapping, so a physicist can load it in a planning system.
+    """
+    from rt_utils import RTStructBuilder
+
+    submissions = list(
+        comparison_ready_submissions(case)
+        .select_related("solution", "centre")
+        .prefetch_related("mappings__roi")
+    )
+    if len(submissions) < CONSENSUS_MIN_SOLUTIONS:
+        raise ValidationError(
+            _("A consensus needs at least three solutions with a confirmed mapping."),
+            code="too_few_solutions",
+        )
+    build = majority_vote if method == "majority" else staple
+    structures = list(case.structures.filter(is_compared=True))
+    with local_paths(case.ct_files) as ct_paths:
+        geometry = load_ct_series(ct_paths)
+        tests = []
+        for submission in submissions:
+            mapping = {
+                m.roi.roi_number: m.structure.name
+                for m in submission.mappings.all()
+                if m.roi is not None and m.structure.is_compared
+            }
+            with local_paths([submission.file.name]) as (path,):
+                tests.append(_renamed(read_rtstruct(path), mapping))
+        with staging_dir() as folder:
+            series = folder / "ct"
+            series.mkdir()
+            for index, path in enumerate(ct_paths):
+                shutil.copyfile(path, series / f"CT{index:04d}.dcm")
+            rtstruct = RTStructBuilder.create_new(dicom_series_path=str(series))
+            for structure in structures:
+                masks = [
+                    rasterise(roi, geometry)
+                    for structure_set in tests
+                    if (roi := structure_set.get(structure.name)) is not None
+                ]
+                mask = build([m for m in masks if not m.is_empty], len(tests), geometry)
+                dense = np.zeros(geometry.shape, dtype=bool)
+                if not mask.is_empty:
+                    window = tuple(
+                        slice(o, o + n) for o, n in zip(mask.offset, mask.data.shape, strict=True)
+                    )
+                    dense[window] = mask.data
+                if not dense.any():
+                    continue
+                # rt-utils wants (rows, columns, slices), slices sorted by z like the grid.
+                rtstruct.add_roi(
+                    mask=np.transpose(dense, (1, 2, 0)),
+                    name=f"{structure.name}_{method}"[:64],
+                    color=[int(structure.colour[i : i + 2], 16) for i in (1, 3, 5)],
+                )
+            target = folder / "consensus.dcm"
+            rtstruct.save(str(target))
+            return target.read_bytes()
+
+
 def _save_result(run, structure, key, kind, test, other, metrics: PairMetrics) -> int:
     sdsc = metrics.surface_dsc or {}
     apl = metrics.added_path_length_mm or {}

@@ -16,6 +16,11 @@ urlpatterns = [
     path("cas/<int:pk>/resultats/colonnes/", views.results_columns, name="results-columns"),
     path("resultats/export/<str:fmt>/", views.results_export, name="results-export"),
     path(
+        "cas/<int:pk>/consensus/<str:method>.dcm",
+        views.consensus_rtstruct,
+        name="consensus-rtstruct",
+    ),
+    path(
         "cas/<int:pk>/structures/<int:structure_pk>/",
         views.structure_overlays,
         name="structure-overlays",

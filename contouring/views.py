@@ -342,6 +342,23 @@ def results_export(request, fmt: str):
     return response
 
 
+@require(permissions.can_view_all_results)
+def consensus_rtstruct(request, pk: int, method: str):
+    """The consensus of every solution as an RTSTRUCT on the case's CT (regional readers)."""
+    case = selectors.case_get_for_user(request.user, pk)
+    if method not in services.CONSENSUS_BUILDERS:
+        raise Http404
+    try:
+        content = services.consensus_rtstruct(case=case, method=method)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("contouring:case-results", pk=case.pk)
+    response = HttpResponse(content, content_type="application/dicom")
+    name = f"RS_consensus_{method}_{case.pseudonym}.dcm"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @require_POST
 @require(permissions.can_view_cases)
 def results_columns(request, pk: int):

@@ -78,3 +78,51 @@ def test_consensus_only_from_three_solutions(
     if count >= 3:
         parotid = case.results.get(kind=ResultKind.STAPLE, structure__name="Parotid_L")
         assert parotid.status == "ok" and parotid.dsc > 0.8
+
+
+def _dense(mask: Mask, shape) -> np.ndarray:
+    out = np.zeros(shape, bool)
+    if not mask.is_empty:
+        out[tuple(slice(o, o + n) for o, n in zip(mask.offset, mask.data.shape, strict=True))] = (
+            mask.data
+        )
+    return out
+
+
+def test_consensus_exported_as_an_rtstruct_the_engine_reads_back(
+    head_neck_files, pm, oncologist_a, centre_a, django_capture_on_commit_callbacks, tmp_path
+):
+    from django.urls import reverse
+
+    from contouring.engine.raster import rasterise
+    from contouring.engine.rtstruct import read_rtstruct
+    from tests.conftest import login
+
+    case = create_case(head_neck_files, pm)
+    for index in range(3):
+        submit(case, head_neck_files, index, centre_a, pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.comparison_run_start(case=case, user=pm, include_consensus=True)
+    url = reverse("contouring:consensus-rtstruct", args=[case.pk, "staple"])
+    response = login(pm).get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/dicom"
+    path = tmp_path / "consensus.dcm"
+    path.write_bytes(response.content)
+    exported = read_rtstruct(path)
+    geometry = services.case_geometry(case)
+    with services.local_paths([case.reference_file.name]) as (ref_path,):
+        reference = read_rtstruct(ref_path)
+    parotid = case.structures.get(name="Parotid_L")
+    stored = case.results.get(kind=ResultKind.STAPLE, structure=parotid)
+    roi = next(r for r in exported.rois if r.name == "Parotid_L_staple")
+    ref_roi = next(r for r in reference.rois if r.number == parotid.roi_number)
+    a = _dense(rasterise(ref_roi, geometry), geometry.shape)
+    b = _dense(rasterise(roi, geometry), geometry.shape)
+    dsc = 2 * np.count_nonzero(a & b) / (a.sum() + b.sum())
+    # The exported polygons give back the consensus the metrics were computed on.
+    assert dsc == pytest.approx(stored.dsc, abs=0.03)
+    assert {r.name for r in exported.rois} >= {"Parotid_L_staple", "Parotid_R_staple"}
+
+    assert login(oncologist_a).get(url).status_code == 403
+    bad = reverse("contouring:consensus-rtstruct", args=[case.pk, "autre"])
+    assert login(pm).get(bad).status_code == 404

@@ -29,6 +29,8 @@ GET_MATRIX = {
     "contouring:structure-overlays": (302, 200, 200, 200, 200, 200, 200),
     # Each reader exports only the rows they may see (centre B: none of centre A's).
     "contouring:results-export": (302, 200, 200, 200, 200, 200, 200),
+    # Regional readers only; with one solution, a message on the results page instead.
+    "contouring:consensus-rtstruct": (302, 302, 302, 403, 403, 403, 403),
 }
 POST_MATRIX = {
     "contouring:comparison-start": (302, 302, 403, 403, 403, 403, 403),
@@ -59,6 +61,8 @@ def _url(name, case, submission):
         "contouring:solution-create",
     ):
         return reverse(name)
+    if name == "contouring:consensus-rtstruct":
+        return reverse(name, args=[case.pk, "staple"])
     if name == "contouring:results-export":
         return reverse(name, args=["xlsx"]) + f"?cas={case.pk}"
     if name == "contouring:structure-overlays":
