@@ -13,20 +13,6 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class MultipleFileField(forms.FileField):
-    """Several files in one input (a zip, or the files of a series)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(item, initial) for item in data] if data else single(None, initial)
-        return [single(data, initial)]
-
-
 class CaseForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     site = forms.ChoiceField(label=_("Anatomical site"), choices=AnatomicalSite.choices)
@@ -35,19 +21,57 @@ class CaseForm(forms.Form):
     )
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one input (a zip, or the files of a series); a list, maybe empty."""
+
+    def __init__(self, *args, attrs=None, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True, **(attrs or {})}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        items = list(data) if isinstance(data, (list, tuple)) else [data]
+        items = [item for item in items if item]
+        if not items:
+            single(None, initial)  # "required" when the field is
+            return []
+        return [single(item, initial) for item in items]
+
+
+def _is_folder_clutter(upload) -> bool:
+    """Files a folder of DICOM images holds besides the images (index, hidden files)."""
+    name = upload.name.rsplit("/", 1)[-1]
+    return name.startswith(".") or name.upper() in {"DICOMDIR", "THUMBS.DB", "DESKTOP.INI"}
+
+
 class CaseCreateForm(CaseForm):
     ct_files = MultipleFileField(
         label=_("CT series"),
+        required=False,
         help_text=_(
             "A zip file or the DICOM files of the series (several files allowed). "
             "The zip may also hold the reference RTSTRUCT."
         ),
+    )
+    ct_folder = MultipleFileField(
+        label=_("…or the folder of the CT series"),
+        required=False,
+        attrs={"webkitdirectory": True, "directory": True},
+        help_text=_("Choose the folder that holds the images: every file in it is sent."),
     )
     reference = forms.FileField(
         label=_("Reference RTSTRUCT (expert contours)"),
         required=False,
         help_text=_("Not needed if the zip above already holds it."),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        folder = [f for f in cleaned.get("ct_folder") or [] if not _is_folder_clutter(f)]
+        cleaned["ct_uploads"] = [*(cleaned.get("ct_files") or []), *folder]
+        if not cleaned["ct_uploads"] and not self.has_error("ct_files"):
+            self.add_error("ct_files", _("Choose the CT series: a zip, its files or its folder."))
+        return cleaned
 
 
 class StructureChoiceForm(forms.Form):

@@ -47,6 +47,14 @@ def limit(name: str) -> int:
     return int(getattr(settings, name, defaults[name]))
 
 
+def upload_limits() -> dict[str, int]:
+    """The limits an upload form checks in the browser before sending anything."""
+    return {
+        "files": limit("CONTOURING_MAX_FILES"),
+        "bytes": limit("CONTOURING_MAX_UPLOAD_BYTES"),
+    }
+
+
 @dataclass
 class StagedFile:
     path: Path

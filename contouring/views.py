@@ -27,6 +27,7 @@ from contouring.models import ClinicalCase
 from contouring.overlays import render_overlay, slice_choices
 from contouring.results import METRICS, chosen_metrics, engine_warnings, metric_headers
 from contouring.results import case_results as arrange_results
+from contouring.uploads import upload_limits
 from onco_hdf.models import Centre
 from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
@@ -65,7 +66,7 @@ def case_create(request):
                 title=form.cleaned_data["title"],
                 site=form.cleaned_data["site"],
                 description=form.cleaned_data["description"],
-                ct_uploads=form.cleaned_data["ct_files"],
+                ct_uploads=form.cleaned_data["ct_uploads"],
                 reference_upload=form.cleaned_data["reference"],
                 user=request.user,
             )
@@ -74,7 +75,11 @@ def case_create(request):
         else:
             messages.success(request, _("The case was created; its files were de-identified."))
             return redirect("contouring:case-detail", pk=case.pk)
-    return render(request, "contouring/case_create.html", {"form": form})
+    return render(
+        request,
+        "contouring/case_create.html",
+        {"form": form, "upload_limits": upload_limits()},
+    )
 
 
 @require(permissions.can_manage_case)
@@ -211,7 +216,11 @@ def submission_create(request, pk: int):
             for warning in warnings:
                 messages.warning(request, warning)
             return redirect("contouring:submission-detail", pk=submission.pk)
-    return render(request, "contouring/submission_create.html", {"form": form, "case": case})
+    return render(
+        request,
+        "contouring/submission_create.html",
+        {"form": form, "case": case, "upload_limits": upload_limits()},
+    )
 
 
 @require(permissions.can_view_cases)

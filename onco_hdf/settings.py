@@ -187,6 +187,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Free text typed in any form (a clause, a comment, a description): longer is refused.
 FORM_TEXT_MAX_LENGTH = int(os.environ.get("FORM_TEXT_MAX_LENGTH", "20000"))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_MB", "500")) * 1024 * 1024
+# A CT series may come as one file per slice (plus its reference): Django's own limit on
+# the number of files in one request must not be lower than the contouring app's.
+CONTOURING_MAX_FILES = int(os.environ.get("CONTOURING_MAX_FILES", "3000"))
+DATA_UPLOAD_MAX_NUMBER_FILES = CONTOURING_MAX_FILES + 10
 
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

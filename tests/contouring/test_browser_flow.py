@@ -38,7 +38,7 @@ def test_full_comparison_in_the_browser(page, live_server, pm, centre_a, head_ne
     page.get_by_role("link", name="Ouvrir un cas clinique").click()
     page.get_by_label("Titre").fill("Cas ORL navigateur")
     page.get_by_label("Localisation anatomique").select_option("head_neck")
-    page.get_by_label("Série CT").set_input_files(str(archive))
+    page.get_by_label("Série CT", exact=True).set_input_files(str(archive))
     page.get_by_role("button", name="Créer le cas").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cas ORL navigateur")
     expect(page.get_by_text("Parotid_L").first).to_be_visible()
