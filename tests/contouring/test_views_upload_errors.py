@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import io
-import random
 import re
 
 import pydicom
@@ -20,6 +19,7 @@ from contouring.models import ClinicalCase, Submission
 from tests.concurrency import run_together
 from tests.conftest import login
 from tests.contouring.conftest import create_case, solution_for, uploaded
+from tests.contouring.fuzz import KINDS, mutated_files
 from tests.requirements import need_postgres
 
 INTERNAL = re.compile(r"upload/|rs/RS|ct/CT|/tmp/|onco-contouring|bytes missing|values, not|NaN")
@@ -76,8 +76,7 @@ def _post_submission(client, case, solution, centre, data: bytes, name="mon_rtst
         ),
         (
             "bad_vr",
-            "Le fichier mon_rtstruct.dcm est endommagé : son contenu DICOM ne peut pas être "
-            "décodé.",
+            "Le fichier mon_rtstruct.dcm ne peut pas être lu : il est endommagé.",
         ),
         ("empty_contour", "dans mon_rtstruct.dcm est invalide : son ContourData n'est pas"),
     ],
@@ -137,42 +136,44 @@ def test_damaged_ct_slice_is_named_as_uploaded(damage, pelvis_files, pm):
     assert ClinicalCase.objects.count() == 0
 
 
-def _mutate(data: bytes, rng: random.Random) -> bytes:
-    data = bytearray(data)
-    kind = rng.randrange(4)
-    position = rng.randrange(132, len(data) - 8)
-    if kind == 0:
-        return bytes(data[:position])
-    if kind == 1:
-        for _ in range(rng.randrange(1, 20)):
-            data[rng.randrange(132, len(data))] = rng.randrange(256)
-        return bytes(data)
-    if kind == 2:
-        data[position : position + 4] = rng.choice(
-            [b"\xff\xff\xff\xff", b"\x00\x00\x00\x80", b"\xfe\xff\x00\xe0", b"\x00\x00\x00\x00"]
-        )
-        return bytes(data)
-    return bytes(data[:position] + data[position + rng.randrange(1, 400) :])
-
-
-def test_mutated_rtstructs_never_give_a_500(case, pelvis_files, physicist_a, centre_a):
+def test_fuzzed_rtstructs_never_give_a_500(case, pelvis_files, physicist_a, centre_a):
     client = login(physicist_a)
     solution = solution_for(pelvis_files.solutions[1].solution)
-    original = pelvis_files.solutions[1].path.read_bytes()
-    rng = random.Random(20261201)
+    mutants = mutated_files(20261201, 5 * len(KINDS), [pelvis_files.solutions[1].path])
     refused = 0
-    for number in range(40):
-        response = _post_submission(
-            client, case, solution, centre_a, _mutate(original, rng), f"essai_{number}.dcm"
-        )
-        assert response.status_code in (200, 302), number
+    for number, mutant in enumerate(mutants):
+        name = f"essai_{number}.dcm"
+        response = _post_submission(client, case, solution, centre_a, mutant.data, name)
+        assert response.status_code in (200, 302), mutant.label
         if response.status_code == 200:
             refused += 1
             errors = _errors(response)
-            assert not INTERNAL.search(errors), errors
+            assert name in errors, (mutant.label, errors)
+            assert not INTERNAL.search(errors), (mutant.label, errors)
         else:
             Submission.objects.all().delete()  # a harmless mutation: accepted, start again
-    assert refused >= 20
+    assert refused >= len(mutants) // 2
+
+
+def test_fuzzed_ct_slices_never_give_a_500(pelvis_files, pm):
+    slices = pelvis_files.ct_files
+    for number, mutant in enumerate(mutated_files(7, len(KINDS), [slices[5]])):
+        files = [uploaded(p, f"coupe_{k:03d}.dcm") for k, p in enumerate(slices)]
+        files[5] = SimpleUploadedFile("coupe_005.dcm", mutant.data)
+        response = login(pm).post(
+            reverse("contouring:case-create"),
+            {
+                "title": f"Cas {number}",
+                "site": "prostate",
+                "description": "",
+                "ct_files": files,
+                "reference": uploaded(pelvis_files.reference),
+            },
+        )
+        assert response.status_code in (200, 302), mutant.label
+        if response.status_code == 200:
+            errors = _errors(response)
+            assert not INTERNAL.search(errors), (mutant.label, errors)
 
 
 @pytest.mark.django_db(transaction=True)
