@@ -143,7 +143,6 @@ def copil_meeting_minutes_upload(*, meeting: CopilMeeting, upload, user) -> Copi
     check_minutes_file(upload)
     meeting = _lock_meeting(meeting)
     meeting.minutes_file.save(f"{uuid.uuid4().hex}.pdf", upload, save=False)
-    meeting.minutes_generated = False
     meeting.save()
     return meeting
 
