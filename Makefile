@@ -54,7 +54,7 @@ smoke: install
 	$(PY) .ci/prod_smoke.py
 
 # After a change of pyproject.toml: re-resolve the locks (production, and with the dev tools).
-LOCK_OPTS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header -q
+LOCK_OPTS := --override requirements-overrides.txt --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header -q
 lock: install
 	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTS) -o requirements.lock
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_OPTS) -o requirements-dev.lock
