@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run test lint i18n bench migrate seed worker smoke lock sbom clean
+.PHONY: install run test lint i18n bench bench-smoke migrate seed worker smoke lock sbom clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ i18n: install
 
 bench: install
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# CI: every benchmark in its small --smoke mode, so none can break unnoticed.
+bench-smoke: install
+	@for script in benchmarks/bench_*.py; do echo "== $$script --smoke"; $(PY) $$script --smoke || exit 1; done
 
 # Production smoke: the compose services as local processes (needs PostgreSQL and Redis).
 smoke: install
