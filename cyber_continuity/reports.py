@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -9,7 +10,18 @@ from django.utils.translation import gettext_lazy
 
 from cyber_continuity import permissions as perms
 from cyber_continuity import selectors, services
-from cyber_continuity.models import ACTIVE_STATUSES, CentreProfile, Convention
+from cyber_continuity.models import (
+    ACTIVE_STATUSES,
+    HARM_TOLERANCE_DAYS,
+    Authority,
+    CapacityDeclaration,
+    CentreProfile,
+    ClauseKind,
+    Convention,
+    SystemKind,
+    UrgencyCategory,
+    is_attestation_stale,
+)
 from onco_hdf.jobs import JobInputError
 from onco_hdf.models import Centre
 from onco_hdf.reports import ReportSpec
@@ -56,6 +68,10 @@ FIRST_HOUR_CHECKLIST = [
 ]
 
 
+# Clauses a night-time reader of the kit needs from each convention.
+KEY_CLAUSES = [ClauseKind.ACTIVATION, ClauseKind.RESPONSIBILITY, ClauseKind.STAFF, ClauseKind.DATA]
+
+
 def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
     """The kit; ``viewer`` limits the crisis contacts shown (None: the centre's own copy)."""
     visible = None if viewer is None else perms.crisis_contact_centre_ids(viewer)
@@ -68,8 +84,27 @@ def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
     receivers = list(
         Centre.objects.filter(pk__in=receiver_ids).prefetch_related("crisis_contacts", "machines")
     )
+    capacities = list(
+        CapacityDeclaration.objects.filter(centre__in=[centre.pk, *receiver_ids]).order_by(
+            "technique"
+        )
+    )
     for receiver in receivers:
         receiver.contacts_shown = contacts_shown(receiver)
+        receiver.kit_profile = CentreProfile.objects.filter(centre=receiver).first()
+        receiver.kit_machines = [m for m in receiver.machines.all() if m.in_service]
+        receiver.kit_systems = list(
+            receiver.information_systems.filter(kind__in=[SystemKind.TPS, SystemKind.OIS])
+        )
+        receiver.kit_capacities = [c for c in capacities if c.centre_id == receiver.pk]
+        receiver.kit_convention = services.active_convention_between(centre.pk, receiver.pk)
+        receiver.kit_clauses = (
+            list(receiver.kit_convention.clauses.filter(kind__in=KEY_CLAUSES))
+            if receiver.kit_convention
+            else []
+        )
+    attested = [c.attested_at for c in capacities if c.attested_at]
+    data_date = min(attested) if attested and len(attested) == len(capacities) else None
     conventions = (
         Convention.objects.filter(status__in=ACTIVE_STATUSES, parties__centre=centre)
         .prefetch_related("parties__centre")
@@ -81,9 +116,21 @@ def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
             "report_title": _("Crisis kit — %(centre)s") % {"centre": centre.label},
             "report_subtitle": centre.name,
             "data_version": timezone.localdate().strftime("%d/%m/%Y"),
+            "data_date": data_date,
+            "data_stale": is_attestation_stale(data_date),
+            "authorities": Authority.objects.select_related("centre").filter(
+                Q(centre__isnull=True) | Q(centre=centre)
+            ),
+            "harm_rows": [
+                (label, HARM_TOLERANCE_DAYS[value]) for value, label in UrgencyCategory.choices
+            ],
+            "census_rows": range(12),
             "toc": [
+                {"anchor": "authorities", "title": _("Authorities and on-call numbers")},
                 {"anchor": "contacts", "title": _("Crisis contacts")},
                 {"anchor": "checklist", "title": _("First-hour checklist")},
+                {"anchor": "harm", "title": _("Urgency categories and days before harm")},
+                {"anchor": "census", "title": _("Census of patients under treatment")},
                 {"anchor": "plan", "title": _("Transfer plan")},
                 {"anchor": "receivers", "title": _("Receiving centres")},
                 {"anchor": "conventions", "title": _("Conventions in force")},
