@@ -14,21 +14,23 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import dvh_cli
-from .compare import (
-    REFERENCE,
-    CaseResult,
-    PairResult,
-    check_frame_of_reference,
-    compare_case,
-    consistency_warnings,
-)
 from .errors import EngineError, EngineIssue
-from .geometry import CTGeometry, load_ct_series
-from .metrics import CONVENTION_HD95, CONVENTIONS, DEFAULT_CONVENTION, DEFAULT_TAUS, HD95_METHODS
-from .raster import rasterise
-from .rtstruct import StructureSet, read_rtstruct
+from .options import (
+    CONVENTION_HD95,
+    CONVENTIONS,
+    DEFAULT_CONVENTION,
+    DEFAULT_TAUS,
+    HD95_METHODS,
+    REFERENCE,
+)
+
+if TYPE_CHECKING:  # numpy, scipy and pydicom are imported when a command runs, not for --help
+    from .compare import CaseResult, PairResult
+    from .geometry import CTGeometry
+    from .rtstruct import StructureSet
 
 DASH = "—"
 
@@ -92,6 +94,8 @@ LABELS: dict[str, tuple[str, str]] = {
         "95th percentile of the union of both directed distance sets",
     ),
     "warnings": ("Avertissements", "Warnings"),
+    "results_sheet": ("Résultats", "Results"),
+    "notes_sheet": ("Notes", "Notes"),
     "geometry": ("Géométrie CT", "CT geometry"),
     "rois": ("Structures", "Structures"),
     "slices": ("Coupes", "Slices"),
@@ -137,7 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--hd95", choices=HD95_METHODS, default=None, help="override the convention's HD95"
     )
-    compare.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    compare.add_argument(
+        "--pairwise", action="store_true", help="also compare every test set with every other"
+    )
+    compare.add_argument("--format", choices=("table", "json", "csv", "xlsx"), default="table")
+    compare.add_argument("--output", help="write to this file (required for xlsx)")
     compare.add_argument("--rule", choices=("evenodd", "union"), default="evenodd")
     compare.add_argument("--lang", choices=("fr", "en"), default="fr")
 
@@ -164,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{label('error', args.lang)} [{exc.code}]{colon} {exc.message(args.lang)}",
               file=sys.stderr)  # fmt: skip
         return 2
-    sys.stdout.write(output)
+    if output:
+        sys.stdout.write(output)
     return 0
 
 
@@ -181,6 +190,12 @@ def _test_labels(paths: list[str]) -> list[str]:
 
 
 def run_compare(args: argparse.Namespace) -> str:
+    if args.format == "xlsx" and not args.output:
+        raise EngineError("invalid_argument", None, detail="--format xlsx needs --output FILE")
+    from .compare import compare_case
+    from .geometry import load_ct_series
+    from .rtstruct import read_rtstruct
+
     geometry = load_ct_series(args.ct)
     reference = read_rtstruct(args.reference)
     tests = {
@@ -195,12 +210,56 @@ def run_compare(args: argparse.Namespace) -> str:
         hd95=args.hd95,
         rule=args.rule,
         convention=args.convention,
+        pairwise=args.pairwise,
     )
+    if args.format == "xlsx":
+        _compare_xlsx(result, args.lang, args.output)
+        return ""
     if args.format == "json":
-        return _compare_json(result, geometry, reference, tests)
-    if args.format == "csv":
-        return _compare_csv(result, args.lang)
-    return _compare_table(result, args.lang)
+        text = _compare_json(result, geometry, reference, tests)
+    elif args.format == "csv":
+        text = _compare_csv(result, args.lang)
+    else:
+        text = _compare_table(result, args.lang)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        return ""
+    return text
+
+
+def _cell(text: str) -> float | str | None:
+    """A table cell for a spreadsheet: numbers as numbers, a dash as an empty cell."""
+    if text == DASH:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _compare_xlsx(result: CaseResult, lang: str, path: str) -> None:
+    """One sheet of every pair's figures (the CSV's columns), one of notes and warnings."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = label("results_sheet", lang)
+    sheet.append(["reference_set", "compared_set", *_header(result.taus, lang), "touches_scan_end"])
+    for p in result.pairs:
+        cells = [_cell(c) for c in _row(p, result.taus, lang)]
+        sheet.append([p.first, p.second, *cells, bool(p.metrics.touches_scan_end)])
+    notes = workbook.create_sheet(label("notes_sheet", lang))
+    for line in _convention_text(result, lang).splitlines():
+        notes.append([line])
+    for warning in result.warnings:
+        notes.append([warning.code, warning.message(lang)])
+    # A text cell starting with "=" would be stored as a formula: keep every string a string.
+    for worksheet in (sheet, notes):
+        for row in worksheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+    workbook.save(path)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -349,6 +408,11 @@ def _compare_json(
 
 
 def run_inspect(args: argparse.Namespace) -> str:
+    from .compare import check_frame_of_reference, consistency_warnings
+    from .geometry import load_ct_series
+    from .raster import rasterise
+    from .rtstruct import read_rtstruct
+
     lang = args.lang
     geometry = load_ct_series(args.ct)
     structure_set = read_rtstruct(args.rtstruct)

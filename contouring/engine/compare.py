@@ -20,10 +20,9 @@ from .metrics import (
     compare_prepared,
 )
 from .metrics import prepare as prepare_mask
+from .options import REFERENCE
 from .raster import Rule, rasterise, slice_polygons
 from .rtstruct import ROI, StructureSet
-
-REFERENCE = "reference"
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,7 @@ def compare_case(
     rule: Rule = "evenodd",
     progress: Callable[[int, int], None] | None = None,
     convention: Convention = DEFAULT_CONVENTION,
+    pairwise: bool = True,
 ) -> CaseResult:
     """Compare every structure of ``reference`` with each test set and the tests together.
 
@@ -102,7 +102,8 @@ def compare_case(
     test label to ``{reference structure name: ROI name in that test set}``; structures it
     does not mention are matched by name, case-insensitively. ``progress(done, total)`` is
     called after each mask and each pair. ``convention`` names the surface convention
-    (see :mod:`.metrics`); ``hd95`` overrides its HD95 summary.
+    (see :mod:`.metrics`); ``hd95`` overrides its HD95 summary. ``pairwise`` False
+    compares the test sets with the reference only.
     """
     hd95 = hd95 or CONVENTION_HD95.get(convention, "pooled")
     if REFERENCE in tests:
@@ -123,7 +124,9 @@ def compare_case(
         for label, structure_set in sets.items()
     }
     labels = list(sets)
-    pair_labels = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+    pair_labels = [(REFERENCE, b) for b in labels[1:]]
+    if pairwise:  # and every test set against every later one
+        pair_labels += [(a, b) for i, a in enumerate(labels[1:], 1) for b in labels[i + 1 :]]
     n_masks = sum(roi is not None for rois in chosen.values() for roi in rois.values())
     total = n_masks + len(structures) * len(pair_labels)
     done = 0

@@ -37,28 +37,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Literal
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .errors import EngineError
+from .options import (
+    APL_METHODS,
+    CONVENTION_HD95,
+    CONVENTIONS,
+    DEFAULT_CONVENTION,
+    DEFAULT_TAUS,
+    HD95_METHODS,
+    AplMethod,
+    Convention,
+    HD95Method,
+)
 from .raster import Mask
 from .surfels import surface_area_table
 
-HD95Method = Literal["max", "mean", "pooled"]
-HD95_METHODS: tuple[str, ...] = ("max", "mean", "pooled")
-AplMethod = Literal["polygon", "pixels"]
-APL_METHODS: tuple[str, ...] = ("polygon", "pixels")
-Convention = Literal["default", "deepmind", "plastimatch"]
-CONVENTIONS: tuple[str, ...] = ("default", "deepmind", "plastimatch")
-DEFAULT_CONVENTION = "default"
-# Each convention's own HD95 summary.
-CONVENTION_HD95: dict[str, str] = {"default": "pooled", "deepmind": "max", "plastimatch": "mean"}
 # The 2x2x2 neighbourhood code of a voxel corner, as surface-distance encodes it.
 _CORNER_KERNEL = np.array([[[128, 64], [32, 16]], [[8, 4], [2, 1]]], dtype=np.uint8)
-DEFAULT_TAUS: tuple[float, ...] = (1.0, 2.0, 3.0)
 # Distances are sums of squared multiples of the spacing: compare with τ up to rounding.
 _TAU_EPSILON = 1e-9
 # First, bounded pass of the surface-distance search, in voxels.
@@ -664,8 +664,8 @@ def percentile95(distances: np.ndarray) -> float:
 
 # Reference polygons are cut in pieces of at most this length, classified by their middle;
 # test polygons are sampled this finely, so a distance is overestimated by < half of it.
-_APL_PIECE_MM = 0.25
-_APL_SAMPLE_MM = 0.05
+_APL_PIECE_MM = 0.5
+_APL_SAMPLE_MM = 0.1
 
 
 def _sampled(polygons: list[np.ndarray], step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -693,8 +693,9 @@ def polygon_added_path_length(
     """Length (mm) of the reference polygons farther than τ from the test polygons of the
     same slice, summed over slices: the contour a clinician would redraw (DESIGN.md §6).
 
-    Each reference polygon is cut into pieces of at most 0.25 mm, each piece classified by
-    the distance of its middle to the test polygons of its slice (sampled every 0.05 mm);
+    Each reference polygon is cut into pieces of at most 0.5 mm, each piece classified by
+    the distance of its middle to the test polygons of its slice (sampled every 0.1 mm, so a
+    distance is overestimated by at most 0.05 mm);
     on a slice without a test polygon the whole reference contour counts.
     """
     totals = dict.fromkeys(taus, 0.0)

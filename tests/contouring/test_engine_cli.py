@@ -48,7 +48,21 @@ def test_compare_json_and_csv(capsys):
     rs = root / "RTstruct.dcm"
     args = ["compare", "--ct", str(root), "--reference", str(rs), "--test", str(rs)]
     assert (
-        main([*args, "--test", str(rs), "--format", "json", "--tau", "2", "--hd95", "pooled"]) == 0
+        main(
+            [
+                *args,
+                "--test",
+                str(rs),
+                "--pairwise",
+                "--format",
+                "json",
+                "--tau",
+                "2",
+                "--hd95",
+                "pooled",
+            ]
+        )  # fmt: skip
+        == 0
     )
     document = json.loads(capsys.readouterr().out)
     assert document["hd95_method"] == "pooled" and document["taus_mm"] == [2.0]
