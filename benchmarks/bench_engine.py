@@ -136,12 +136,11 @@ SYNTHETIC = {
         {"S": ellipsoid_planes((0.0, 10.0, 20.0), (40.0, 35.0, 30.0))},
         {"S": ellipsoid_planes((2.0, 11.5, 19.0), (42.0, 33.0, 31.0))},
     ),
-}
-if not SMOKE:
-    SYNTHETIC["body (~25 L, every slice)"] = (
+    "body (~25 L, every slice)": (
         {"S": body_planes(180.0, 125.0)},
         {"S": body_planes(182.0, 123.0, dx=1.5)},
-    )
+    ),
+}
 
 
 def derived_copy(source: Path, target: Path, dx: float = 2.0, dy: float = -1.0) -> Path:
