@@ -44,6 +44,13 @@ SOLUTION_DASHES: tuple[tuple[int, ...] | None, ...] = (None, (9, 5), (3, 4), (10
 TARGET_SIZE = 420
 MARGIN_MM = 20.0
 SCALE_BAR_MM = 50.0
+# Window (width, level) presets of the slice viewer, in HU; "site" is the case's own.
+WINDOW_PRESETS = {
+    "soft": (400, 40),
+    "lung": (1500, -600),
+    "bone": (1800, 400),
+    "brain": (80, 40),
+}
 # The crop is at least this wide and high, so the 5 cm bar always fits beside its label.
 MIN_FIELD_MM = SCALE_BAR_MM + 2 * MARGIN_MM
 FONT_FILES = (
@@ -243,7 +250,13 @@ def layers_for(
     submissions: list[Submission],
     z: float,
     tolerance: float,
+    hidden: frozenset[int] = frozenset(),
 ) -> list[Layer]:
+    """The reference and each solution's contours on the slice at ``z``.
+
+    Solutions whose id is in ``hidden`` are left out but keep their colour and line style
+    (a solution's style never changes when another one is hidden).
+    """
     from contouring.services import local_paths
 
     def polygons(path, roi_number):
@@ -264,6 +277,8 @@ def layers_for(
             )
         )
     for index, submission in enumerate(submissions):
+        if submission.pk in hidden:
+            continue
         mapping = next(
             (m for m in submission.mappings.all() if m.structure_id == structure.pk), None
         )
@@ -300,16 +315,28 @@ class Overlay:
 
 
 def render_overlay(
-    case: ClinicalCase, structure: CaseStructure, submissions: list[Submission], k: int
+    case: ClinicalCase,
+    structure: CaseStructure,
+    submissions: list[Submission],
+    k: int,
+    window: tuple[int, int] | None = None,
+    hidden: frozenset[int] = frozenset(),
 ) -> bytes:
     """PNG of slice ``k`` of the case with every contour of ``structure``."""
     buffer = io.BytesIO()
-    overlay_image(case, structure, submissions, k).image.save(buffer, format="PNG", optimize=True)
+    overlay_image(case, structure, submissions, k, window, hidden).image.save(
+        buffer, format="PNG", optimize=True
+    )
     return buffer.getvalue()
 
 
 def overlay_image(
-    case: ClinicalCase, structure: CaseStructure, submissions: list[Submission], k: int
+    case: ClinicalCase,
+    structure: CaseStructure,
+    submissions: list[Submission],
+    k: int,
+    window: tuple[int, int] | None = None,
+    hidden: frozenset[int] = frozenset(),
 ) -> Overlay:
     from contouring.services import local_paths
 
@@ -323,7 +350,7 @@ def overlay_image(
         pixels = np.full((int(ds.Rows), int(ds.Columns)), -1000.0, dtype=np.float32)
         ds.RescaleSlope, ds.RescaleIntercept = 1, 0
     hu = pixels * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
-    width, level = case.window
+    width, level = window or case.window
     grey = np.clip((hu - (level - width / 2)) / width * 255, 0, 255).astype(np.uint8)
     x0, y0, z = (float(v) for v in ds.ImagePositionPatient)
     dy, dx = (float(v) for v in ds.PixelSpacing)
@@ -331,7 +358,7 @@ def overlay_image(
     sx = 1 if orientation[0] >= 0 else -1
     sy = 1 if orientation[4] >= 0 else -1
     tolerance = 0.4 * float(ds.get("SliceThickness") or 1.0)
-    layers = layers_for(case, structure, submissions, z, tolerance)
+    layers = layers_for(case, structure, submissions, z, tolerance, hidden)
 
     def to_index(points: np.ndarray) -> np.ndarray:
         cols = (points[:, 0] - x0) / (sx * dx)

@@ -26,6 +26,11 @@ urlpatterns = [
         name="structure-overlays",
     ),
     path(
+        "cas/<int:pk>/structures/<int:structure_pk>/visionneuse/",
+        views.structure_viewer,
+        name="structure-viewer",
+    ),
+    path(
         "cas/<int:pk>/structures/<int:structure_pk>/coupes/<int:k>.png",
         views.overlay_image,
         name="overlay-image",

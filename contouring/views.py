@@ -24,7 +24,7 @@ from contouring.forms import (
     SubmissionForm,
 )
 from contouring.models import ClinicalCase
-from contouring.overlays import render_overlay, slice_choices
+from contouring.overlays import WINDOW_PRESETS, render_overlay, slice_choices, solution_style
 from contouring.results import METRICS, chosen_metrics, engine_warnings, metric_headers
 from contouring.results import case_results as arrange_results
 from contouring.uploads import upload_limits
@@ -450,6 +450,46 @@ def structure_overlays(request, pk: int, structure_pk: int):
 
 
 @require(permissions.can_view_cases)
+def structure_viewer(request, pk: int, structure_pk: int):
+    """Scroll through every CT slice with the structure's contours, solutions toggled."""
+    case = selectors.case_get_for_user(request.user, pk)
+    structure = selectors.structure_get_for_case(case, structure_pk)
+    submissions = list(
+        selectors.current_submissions(case, request.user).filter(mapping_confirmed_at__isnull=False)
+    )
+    choice = slice_choices(case, structure, [])
+    start = choice.middle if choice else len(case.ct_files) // 2
+    layers = [
+        {"submission": s, "colour": "#{:02x}{:02x}{:02x}".format(*solution_style(i)[0])}
+        for i, s in enumerate(submissions)
+    ]
+    presets = [
+        (
+            "",
+            _("Case site (%(width)s / %(level)s HU)")
+            % dict(zip(("width", "level"), case.window, strict=True)),
+        ),
+        ("soft", _("Soft tissue (400 / 40 HU)")),
+        ("lung", _("Lung (1500 / −600 HU)")),
+        ("bone", _("Bone (1800 / 400 HU)")),
+        ("brain", _("Brain (80 / 40 HU)")),
+    ]
+    return render(
+        request,
+        "contouring/structure_viewer.html",
+        {
+            "case": case,
+            "structure": structure,
+            "layers": layers,
+            "start": start,
+            "last": len(case.ct_files) - 1,
+            "presets": presets,
+            "image_base": reverse("contouring:overlay-image", args=[case.pk, structure.pk, 0]),
+        },
+    )
+
+
+@require(permissions.can_view_cases)
 def overlay_image(request, pk: int, structure_pk: int, k: int):
     case = selectors.case_get_for_user(request.user, pk)
     structure = selectors.structure_get_for_case(case, structure_pk)
@@ -460,7 +500,13 @@ def overlay_image(request, pk: int, structure_pk: int, k: int):
         .filter(mapping_confirmed_at__isnull=False)
         .prefetch_related("mappings__roi")
     )
-    png = render_overlay(case, structure, submissions, k)
+    # The viewer's toggles (?s=ids, "-" for none) and window preset (?wl=bone).
+    hidden: frozenset[int] = frozenset()
+    if "s" in request.GET:
+        shown = {int(v) for v in request.GET["s"].split(",") if v.isdigit()}
+        hidden = frozenset(s.pk for s in submissions if s.pk not in shown)
+    window = WINDOW_PRESETS.get(request.GET.get("wl", ""))
+    png = render_overlay(case, structure, submissions, k, window, hidden)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response

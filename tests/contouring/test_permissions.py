@@ -27,6 +27,7 @@ GET_MATRIX = {
     "contouring:solution-list": (302, 200, 200, 200, 200, 200, 200),
     "contouring:solution-create": (302, 200, 403, 403, 403, 200, 403),
     "contouring:structure-overlays": (302, 200, 200, 200, 200, 200, 200),
+    "contouring:structure-viewer": (302, 200, 200, 200, 200, 200, 200),
     # Each reader exports only the rows they may see (centre B: none of centre A's).
     "contouring:results-export": (302, 200, 200, 200, 200, 200, 200),
     # Regional readers only; with one solution, a message on the results page instead.
@@ -65,7 +66,7 @@ def _url(name, case, submission):
         return reverse(name, args=[case.pk, "staple"])
     if name == "contouring:results-export":
         return reverse(name, args=["xlsx"]) + f"?cas={case.pk}"
-    if name == "contouring:structure-overlays":
+    if name in ("contouring:structure-overlays", "contouring:structure-viewer"):
         return reverse(name, args=[case.pk, case.structures.first().pk])
     return reverse(name, args=[case.pk])
 
