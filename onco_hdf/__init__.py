@@ -1,6 +1,8 @@
-from onco_hdf.textlimits import bound_free_text_fields
+from onco_hdf.formguards import bound_free_text_fields, refuse_out_of_range_ids
 
-bound_free_text_fields()  # before any form class is defined, Django's own included
+# Before any form class is defined, Django's own included.
+bound_free_text_fields()
+refuse_out_of_range_ids()
 
 from onco_hdf.celery import app as celery_app  # noqa: E402
 

@@ -2,7 +2,6 @@
 and input no page can store."""
 
 import json
-import re
 import time
 
 from django.conf import settings
@@ -94,16 +93,11 @@ def _hours(seconds: int) -> str:
 
 
 NUL = "\x00"
-# A run of digits beyond a 64-bit integer: no id or count can be that large, and the
-# databases raise (OverflowError, "bigint out of range") instead of finding nothing.
-_HUGE_INTEGER = re.compile(r"\s*[+-]?\d{19,}\s*")
-_INT64 = 2**63 - 1
 
 
 class RefuseUnstorableInputMiddleware:
     """Input no page can store answers a French 400 before any view runs: a NUL character
-    in the path, a parameter name or value, an upload's file name or a JSON body, or a
-    parameter that is an integer out of the 64-bit range.
+    in the path, a parameter name or value, an upload's file name or a JSON body.
 
     No text a person types contains a NUL, and PostgreSQL refuses to store or compare it,
     so without this guard every view that filters on or saves a raw value would answer 500.
@@ -122,8 +116,6 @@ class RefuseUnstorableInputMiddleware:
                     "Remove it and try again."
                 ),
             )
-        if any(_is_huge_integer(value) for value in values):
-            return bad_request(request, _("A number sent is too large to be used."))
         return self.get_response(request)
 
 
@@ -154,8 +146,6 @@ def _query_values(query):
 def _json_values(value):
     if isinstance(value, str):
         yield value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        yield str(value)
     elif isinstance(value, dict):
         for key, item in value.items():
             yield key
@@ -163,10 +153,6 @@ def _json_values(value):
     elif isinstance(value, list):
         for item in value:
             yield from _json_values(item)
-
-
-def _is_huge_integer(value: str) -> bool:
-    return bool(_HUGE_INTEGER.fullmatch(value)) and abs(int(value)) > _INT64
 
 
 class PdfTooSlowMiddleware:
