@@ -28,6 +28,7 @@ from contouring.overlays import WINDOW_PRESETS, render_overlay, slice_choices, s
 from contouring.results import METRICS, chosen_metrics, engine_warnings, metric_headers
 from contouring.results import case_results as arrange_results
 from contouring.uploads import upload_limits
+from onco_hdf.audit import audit_read
 from onco_hdf.models import Centre
 from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
@@ -226,6 +227,8 @@ def submission_create(request, pk: int):
 @require(permissions.can_view_cases)
 def submission_detail(request, pk: int):
     submission = selectors.submission_get_for_user(request.user, pk)
+    if request.method == "GET":
+        audit_read(user=request.user, obj=submission)
     mappings = list(
         submission.mappings.filter(structure__is_compared=True).select_related("structure", "roi")
     )

@@ -52,6 +52,7 @@ from cyber_continuity.models import (
     TransferPlanEntry,
     TransferStatus,
 )
+from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.http import bad_request
 from onco_hdf.models import Role
 from onco_hdf.pdf import render_pdf
@@ -543,7 +544,9 @@ def convention_history(request, pk: int):
 def convention_pdf(request, pk: int):
     convention = selectors.convention_get_for_user(request.user, pk)
     spec = reports.build_convention_context(convention=convention)
-    return _pdf_response(spec)
+    response = _pdf_response(spec)
+    audit_read(user=request.user, obj=convention, action=ReadAction.DOWNLOAD, detail="pdf")
+    return response
 
 
 def _pdf_response(spec) -> HttpResponse:
@@ -623,7 +626,15 @@ def plan_entry_delete(request, pk: int):
 @registry_reader
 def crisis_kit_pdf(request, pk: int):
     centre = selectors.centre_get_for_user(request.user, pk)
-    return _pdf_response(reports.build_crisis_kit_context(centre=centre, viewer=request.user))
+    response = _pdf_response(reports.build_crisis_kit_context(centre=centre, viewer=request.user))
+    audit_read(
+        user=request.user,
+        obj=centre,
+        action=ReadAction.DOWNLOAD,
+        centre=centre,
+        detail="crisis kit",
+    )
+    return response
 
 
 @require(perms.can_view_overview)

@@ -25,6 +25,7 @@ from habilitations.forms import (
     VerifyForm,
 )
 from habilitations.models import Activity, Domain, HabilitationSheet, Level, SheetStatus
+from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.models import Centre
 from onco_hdf.permissions import centres_for_user, require
 
@@ -270,6 +271,7 @@ def sheet_update(request, pk: int):
 @require(perms.can_view_habilitations)
 def sheet_detail(request, pk: int):
     sheet = selectors.sheet_get_for_user(request.user, pk)
+    audit_read(user=request.user, obj=sheet)
     user = request.user
     lines = sheet.lines.select_related("activity__domain", "tutor").prefetch_related("evidence")
     return render(
@@ -388,6 +390,7 @@ def sheet_renew(request, pk: int):
 def sheet_pdf(request, pk: int):
     sheet = selectors.sheet_get_for_user(request.user, pk)
     content = reports.sheet_pdf(sheet)
+    audit_read(user=request.user, obj=sheet, action=ReadAction.DOWNLOAD, detail="pdf")
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="fiche-habilitation-{sheet.pk}.pdf"'
     return response
@@ -482,6 +485,12 @@ def evidence_upload(request, line_pk: int):
 @require(perms.can_view_habilitations)
 def evidence_download(request, pk: int):
     evidence = selectors.evidence_get_for_user(request.user, pk)
+    audit_read(
+        user=request.user,
+        obj=evidence,
+        action=ReadAction.DOWNLOAD,
+        centre=evidence.line.sheet.centre,
+    )
     return FileResponse(
         evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name
     )
@@ -540,6 +549,13 @@ def matrix(request):
 def matrix_export(request):
     sheets, _centres, centre = _matrix_scope(request)
     content = matrix_xlsx(selectors.competence_matrix(sheets))
+    audit_read(
+        user=request.user,
+        object_type="habilitations.matrix",
+        action=ReadAction.EXPORT,
+        centre=centre,
+        detail="xlsx",
+    )
     name = f"matrice-habilitations-{centre.pk if centre else 'region'}.xlsx"
     response = HttpResponse(
         content,

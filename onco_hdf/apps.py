@@ -10,12 +10,16 @@ class OncoHdfConfig(AppConfig):
         from datetime import timedelta
 
         from django.conf import settings
+        from django.db.models.signals import post_migrate
 
         from onco_hdf import checks, permissions, reports  # noqa: F401  (registers checks)
+        from onco_hdf.audit import protect_history_tables
         from onco_hdf.celery import app
         from onco_hdf.dashboard import build_dashboard_report
         from onco_hdf.governance_reports import build_copil_minutes_report, build_copil_pack_report
 
+        # History tables that later migrations create are protected too.
+        post_migrate.connect(protect_history_tables, dispatch_uid="onco_hdf-append-only")
         reports.register(
             "onco_hdf.dashboard",
             build_dashboard_report,

@@ -419,3 +419,37 @@ class CopilAction(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ReadAction(models.TextChoices):
+    VIEW = "view", _("Read")
+    EXPORT = "export", _("Export")
+    DOWNLOAD = "download", _("Download")
+
+
+class ReadAudit(models.Model):
+    """Who read, exported or downloaded which centre data, and when (UTC).
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE (migration 0008). No
+    foreign keys, so that no cascade ever has to touch a row: the actor and the centre are
+    kept by id and by name, and outlive the account or the centre.
+    """
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor_id = models.BigIntegerField(_("actor id"), null=True)
+    actor = models.CharField(_("actor"), max_length=150)
+    centre_id = models.BigIntegerField(_("centre id"), null=True, db_index=True)
+    centre = models.CharField(_("centre"), max_length=200, blank=True)
+    action = models.CharField(_("action"), max_length=10, choices=ReadAction.choices)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("read audit entry")
+        verbose_name_plural = _("read audit")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"

@@ -23,6 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf import permissions, reports, services
 from onco_hdf import steering_hooks as steering
+from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.dashboard import (
     MatrixFilters,
     centre_panels,
@@ -210,6 +211,7 @@ def job_result(request, pk: int):
     if job.status != "done" or not job.result_file:
         raise Http404
     name = job.result_file.name.rsplit("/", 1)[-1]
+    audit_read(user=request.user, obj=job, action=ReadAction.DOWNLOAD, detail=name)
     return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from onco_hdf import permissions as core
+from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.models import Centre, Membership
 from surveys import answers, exports, filling, results, rule_editor, services
 from surveys import permissions as perms
@@ -366,6 +367,7 @@ def response_review(request, pk: int):
 @login_required
 def response_detail(request, pk: int):
     response = response_get_for_user(request.user, pk)
+    audit_read(user=request.user, obj=response)
     structure = version_structure(response.campaign.version)
     values, others = response_values(response, structure)
     return render(
@@ -993,6 +995,7 @@ def campaign_export(request, pk: int, fmt: str):
     except exports.ExportUnavailable as error:
         messages.error(request, str(error))
         return redirect("surveys:campaign-detail", pk=pk)
+    audit_read(user=request.user, obj=campaign, action=ReadAction.EXPORT, detail=fmt)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
