@@ -36,3 +36,9 @@ class ConventionAdmin(SimpleHistoryAdmin):
 class CrisisAdmin(SimpleHistoryAdmin):
     list_display = ("centre", "is_exercise", "status", "started_at")
     list_filter = ("is_exercise", "status")
+
+
+@admin.register(models.CrisisKitEdition)
+class CrisisKitEditionAdmin(admin.ModelAdmin):
+    list_display = ("centre", "created_at", "reason", "pdf")
+    list_filter = ("reason",)

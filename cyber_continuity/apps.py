@@ -6,6 +6,11 @@ BEAT_SCHEDULE = {
         "task": "cyber_continuity.capacity_attestation_remind",
         "schedule": 24 * 3600.0,
     },
+    "cyber-continuity-crisis-kits-monthly": {
+        "task": "cyber_continuity.crisis_kits_monthly",
+        # Daily check; the service makes one edition per centre and month.
+        "schedule": 24 * 3600.0,
+    },
     "cyber-continuity-convention-expiry": {
         "task": "cyber_continuity.convention_expiry_check",
         "schedule": 24 * 3600.0,

@@ -798,3 +798,27 @@ class CrisisReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_recipient_display()} — {self.reference}"
+
+
+class KitReason(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly regeneration")
+    PLAN_CHANGE = "plan_change", _("Transfer plan changed")
+
+
+class CrisisKitEdition(models.Model):
+    """One printed-ready edition of a centre's crisis kit; previous editions are kept."""
+
+    centre = models.ForeignKey(
+        Centre, on_delete=models.CASCADE, related_name="kit_editions", verbose_name=_("centre")
+    )
+    created_at = models.DateTimeField(_("generated on"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=20, choices=KitReason.choices)
+    pdf = models.FileField(_("PDF"), upload_to="continuity/kits/%Y/%m/")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("crisis kit edition")
+        verbose_name_plural = _("crisis kit editions")
+
+    def __str__(self) -> str:
+        return f"{self.centre.label} — {timezone.localtime(self.created_at):%d/%m/%Y %H:%M}"

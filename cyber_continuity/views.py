@@ -617,7 +617,7 @@ def plan_entry_move(request, pk: int):
 @registry_reader
 def plan_entry_delete(request, pk: int):
     entry = _plan_entry(request, pk)
-    services.registry_item_delete(item=entry)
+    services.plan_entry_delete(entry=entry)
     messages.success(request, _("Receiving centre removed from the plan."))
     return redirect("cyber_continuity:plan-detail", pk=entry.centre_id)
 

@@ -74,6 +74,11 @@ from cyber_continuity.services.crisis import (
     transfer_propose,
     transfer_update,
 )
+from cyber_continuity.services.kits import (
+    crisis_kit_generate,
+    crisis_kit_refresh_after_commit,
+    crisis_kits_monthly,
+)
 from cyber_continuity.services.plans import (
     UNAVAILABLE_CRISIS_STATUSES,
     PlanRow,
@@ -83,6 +88,7 @@ from cyber_continuity.services.plans import (
     machine_capable,
     machines_stopped_for,
     plan_entry_add,
+    plan_entry_delete,
     plan_entry_move,
     plan_transferable,
     receivers_unavailable,
@@ -148,6 +154,7 @@ __all__ = [
     "UNAVAILABLE_CRISIS_STATUSES",
     "receivers_unavailable",
     "plan_entry_add",
+    "plan_entry_delete",
     "plan_entry_move",
     "PlanRow",
     "PlanSection",
@@ -180,4 +187,7 @@ __all__ = [
     "crisis_report_record",
     "ReportItem",
     "crisis_report_checklist",
+    "crisis_kit_generate",
+    "crisis_kits_monthly",
+    "crisis_kit_refresh_after_commit",
 ]

@@ -21,6 +21,7 @@ from cyber_continuity.models import (
     Technique,
     TransferPlanEntry,
 )
+from cyber_continuity.services.kits import crisis_kit_refresh_after_commit
 from onco_hdf.models import Centre
 
 
@@ -138,13 +139,22 @@ def plan_entry_add(
             )["m"]
             or 0
         ) + 1
-    return TransferPlanEntry.objects.create(
+    entry = TransferPlanEntry.objects.create(
         centre=centre,
         technique=technique,
         receiving_centre=receiving_centre,
         rank=rank,
         notes=notes,
     )
+    crisis_kit_refresh_after_commit(centre.pk)
+    return entry
+
+
+@transaction.atomic
+def plan_entry_delete(*, entry: TransferPlanEntry) -> None:
+    centre_id = entry.centre_id
+    entry.delete()
+    crisis_kit_refresh_after_commit(centre_id)
 
 
 @transaction.atomic
@@ -163,6 +173,7 @@ def plan_entry_move(*, entry: TransferPlanEntry, up: bool) -> None:
         if item.rank != rank:
             item.rank = rank
             item.save()
+    crisis_kit_refresh_after_commit(entry.centre_id)
 
 
 @dataclass(frozen=True)
