@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -440,5 +441,5 @@ def export(campaign: Campaign, fmt: str) -> tuple[bytes, str, str]:
         "dta": lambda c: _stat_file(c, "dta"),
     }
     content_type, extension = CONTENT_TYPES[fmt]
-    slug = re.sub(r"[^a-z0-9]+", "-", campaign.title.lower()).strip("-")[:50] or "enquete"
+    slug = slugify(campaign.title)[:50].strip("-") or "enquete"  # "Enquête" -> "enquete"
     return builders[fmt](campaign), content_type, f"{slug}-{SUFFIX[fmt]}.{extension}"

@@ -592,6 +592,11 @@ def question_save(
     ):
         setattr(question, name, getattr(data, name))
     question.show_if = data.show_if or None
+    # Bounds and patterns only mean something for some types: never keep stray ones.
+    if data.type not in NUMERIC_TYPES:
+        question.min_value = question.max_value = None
+    if data.type not in (QuestionType.TEXT, QuestionType.LONG_TEXT):
+        question.pattern = ""
     question.allow_other = data.allow_other and data.type in OTHER_TYPES
     question.not_applicable_label = (
         data.not_applicable_label.strip() if data.type in MATRIX_TYPES else ""
@@ -810,8 +815,15 @@ def invitation_resolve(token: str) -> Invitation:
         .filter(token_hash=token_hash(token))
         .first()
     )
-    if invitation is None or invitation.revoked_at is not None:
+    if invitation is None:
         _fail(_("This invitation link is not valid. Check that you copied the whole link."))
+    if invitation.revoked_at is not None:
+        _fail(
+            _(
+                "This invitation link has been revoked: it no longer opens the survey. Ask the "
+                "project manager for a new link if you still have to answer."
+            )
+        )
     if invitation.expires_at < timezone.now():
         _fail(_("This invitation link has expired. Ask the project manager for a new one."))
     if invitation.opened_at is None:

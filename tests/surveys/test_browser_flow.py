@@ -182,7 +182,7 @@ def test_project_manager_revokes_then_reissues_an_invitation(page, live_server, 
     assert "Son lien cessera aussitôt de fonctionner" in messages[0]
     assert Invitation.objects.get(pk=inv.pk).revoked_at is not None
     page.goto(f"{live_server.url}/enquetes/r/{token}/")
-    expect(page.get_by_text("n'est pas valide")).to_be_visible()
+    expect(page.get_by_text("Ce lien d’invitation a été révoqué")).to_be_visible()
     page.goto(f"{live_server.url}/enquetes/campagnes/{inv.campaign_id}/")
     page.get_by_role("button", name="Émettre un nouveau lien — repondant@example.org").click()
     expect(page.get_by_text("Un nouveau lien d’invitation a été envoyé")).to_be_visible()

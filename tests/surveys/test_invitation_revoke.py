@@ -13,6 +13,7 @@ from tests.surveys.factories import FULL_S1
 pytestmark = pytest.mark.django_db
 
 INVALID = "Vérifiez que vous avez copié le lien"
+REVOKED = "Ce lien d’invitation a été révoqué"
 
 
 def _start(token):
@@ -47,12 +48,12 @@ def test_revoked_token_gets_the_invalid_link_page(invitation, pm):
     ):
         page = Client().get(url)
         assert page.status_code == 404
-        assert INVALID in page.content.decode()
+        assert REVOKED in page.content.decode()  # says why, not just "not valid"
     unknown = _start("inconnu").content.decode()
     assert INVALID in unknown
     save = Client().post(reverse("surveys:token-autosave", args=[token, "S1"]), {"q-Q2": "3"})
     assert save.status_code == 404
-    assert INVALID in save.json()["message"]
+    assert REVOKED in save.json()["message"]
 
 
 def test_reissue_gives_a_new_working_link_and_keeps_the_answers(invitation, pm, mailoutbox):
@@ -68,7 +69,7 @@ def test_reissue_gives_a_new_working_link_and_keeps_the_answers(invitation, pm, 
     assert (new.centre, new.email) == (inv.centre, inv.email)
     new_token = services.invitation_token(new)
     assert new_token != token
-    assert INVALID in _start(token).content.decode()
+    assert REVOKED in _start(token).content.decode()
     page = Client().get(reverse("surveys:token-section", args=[new_token, "S1"]))
     assert page.status_code == 200
     assert 'value="42"' in page.content.decode()  # the centre's response is the same one
