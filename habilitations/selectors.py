@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from habilitations.models import (
+    VALID_STATUSES,
     Activity,
     CatalogueStatus,
     CatalogueVersion,
@@ -189,3 +190,34 @@ def level_totals(matrix: Matrix) -> list[tuple[str, int]]:
 def status_counts(sheets) -> list[tuple[str, int]]:
     found = Counter(sheets.values_list("status", flat=True))
     return [(label, found.get(value, 0)) for value, label in SheetStatus.choices]
+
+
+# Levels at which a physician treats on their own (what a receiving centre needs).
+AUTONOMOUS_LEVELS = (Level.AUTONOMOUS, Level.REFERENT)
+
+
+def habilitated_physicians(
+    *, centre_ids, activity_codes, on_date: dt.date | None = None
+) -> dict[int, list[str]]:
+    """Physicians of ``centre_ids`` with an active autonomous habilitation for an activity.
+
+    Returns, per centre id, the physicians' names (sorted). An active habilitation is a line
+    granted autonomous (or referent) on a valid sheet, neither line nor sheet expired.
+    """
+    on_date = on_date or dt.date.today()
+    lines = (
+        SheetLine.objects.filter(
+            sheet__centre_id__in=list(centre_ids),
+            sheet__status__in=list(VALID_STATUSES),
+            activity__code__in=list(activity_codes),
+            level_granted__in=AUTONOMOUS_LEVELS,
+        )
+        .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gte=on_date))
+        .filter(Q(sheet__valid_until__isnull=True) | Q(sheet__valid_until__gte=on_date))
+        .select_related("sheet__physician")
+    )
+    found: dict[int, set[str]] = defaultdict(set)
+    for line in lines:
+        physician = line.sheet.physician
+        found[line.sheet.centre_id].add(physician.get_full_name() or physician.username)
+    return {centre_id: sorted(names) for centre_id, names in found.items()}

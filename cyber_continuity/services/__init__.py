@@ -53,6 +53,7 @@ from cyber_continuity.services.conventions import (
 from cyber_continuity.services.crisis import (
     CRISIS_TRANSITIONS,
     GUARDED_MOVES,
+    HABILITATION_ACTIVITIES,
     PROPOSAL_STATUSES,
     TRANSFER_MOVES,
     C,
@@ -172,6 +173,7 @@ __all__ = [
     "haversine_km",
     "Candidate",
     "match_receivers",
+    "HABILITATION_ACTIVITIES",
     "accepted_patients_by_receiver",
     "PROPOSAL_STATUSES",
     "patients_left_to_place",

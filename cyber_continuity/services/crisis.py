@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from cyber_continuity.models import (
     LINAC_TECHNIQUES,
     CapacityDeclaration,
+    ClauseKind,
     Convention,
     Crisis,
     CrisisAction,
@@ -24,6 +25,7 @@ from cyber_continuity.models import (
     CrisisStatus,
     CrisisTransition,
     PatientGroup,
+    Technique,
     Transfer,
     TransferPlanEntry,
     TransferStatus,
@@ -36,6 +38,7 @@ from cyber_continuity.services.plans import (
     plan_transferable,
     receivers_unavailable,
 )
+from habilitations.selectors import habilitated_physicians
 from onco_hdf.models import Centre
 
 # --- Crises ---------------------------------------------------------------------------
@@ -252,6 +255,11 @@ class Candidate:
     plan_rank: int | None
     # Why the centre cannot receive now (in crisis itself, machines stopped); "" if it can.
     unavailable: str = ""
+    # Physicians of the receiver habilitated (autonomous, active) for the technique; None when
+    # the habilitation catalogue has no activity for it.
+    habilitated: tuple[str, ...] | None = None
+    # The convention's staff clause: can a physician of the sending centre follow there?
+    staff_clause: str = ""
 
     @property
     def stale(self) -> bool:
@@ -298,6 +306,16 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
         include_exercises=crisis.is_exercise,
         exclude_crisis=crisis.pk,
     )
+    codes = HABILITATION_ACTIVITIES.get(group.technique)
+    habilitated = (
+        habilitated_physicians(
+            centre_ids=[d.centre_id for d in declarations],
+            activity_codes=codes,
+            on_date=timezone.localdate(),
+        )
+        if codes
+        else {}
+    )
     sender = linacs(home.pk)
     candidates = []
     for declaration in declarations:
@@ -319,9 +337,32 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
                 ),
                 plan_rank=ranks.get(centre.pk),
                 unavailable=unavailable.get(centre.pk, ""),
+                habilitated=tuple(habilitated.get(centre.pk, ())) if codes else None,
+                staff_clause=_staff_clause(home.pk, centre.pk),
             )
         )
     return sorted(candidates, key=Candidate.sort_key)
+
+
+# Activities of the regional habilitation catalogue that authorise each technique.
+HABILITATION_ACTIVITIES = {
+    Technique.CONFORMAL_3D: ["TECH-3D"],
+    Technique.IMRT_VMAT: ["TECH-IMRT"],
+    Technique.SBRT: ["TECH-SBRT"],
+    Technique.SRS: ["TECH-SRS"],
+    Technique.TBI: ["ICT-TBI"],
+    Technique.BRACHY_GYN: ["CURIE-GYN-HDR", "CURIE-GYN-VAG"],
+    Technique.BRACHY_PROSTATE: ["CURIE-PROST-HDR", "CURIE-PROST-LDR"],
+    Technique.PAEDIATRIC: ["PED-RT"],
+}
+
+
+def _staff_clause(home_id: int, receiver_id: int) -> str:
+    convention = active_convention_between(home_id, receiver_id)
+    if convention is None:
+        return ""
+    clause = convention.clauses.filter(kind=ClauseKind.STAFF).first()
+    return clause.body if clause else ""
 
 
 def accepted_patients_by_receiver(crisis: Crisis, technique: str) -> dict[int, int]:
