@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +18,7 @@ from cyber_continuity.selectors import (
 )
 from onco_hdf import permissions as core
 from onco_hdf.models import Role
-from onco_hdf.steering_hooks import LATE, NONE, OK, WARN, Cell, Column, TodoItem
+from onco_hdf.steering_hooks import LATE, OK, WARN, Cell, Column, TodoItem
 
 
 def participation(user, centres) -> list[Column]:
@@ -28,11 +30,7 @@ def participation(user, centres) -> list[Column]:
     for convention in convention_list_for_user(user).filter(status__in=ACTIVE_STATUSES):
         for centre_id in convention.parties.values_list("centre_id", flat=True):
             in_force[centre_id] = in_force.get(centre_id, 0) + 1
-    exercised = set(
-        crisis_list_for_user(user)
-        .filter(is_exercise=True, started_at__year=timezone.localdate().year)
-        .values_list("centre_id", flat=True)
-    )
+    exercises_by_centre = exercise_compliance(user, now=now)
     attestation, conventions, exercises = {}, {}, {}
     for centre in centres:
         url = reverse("cyber_continuity:centre-detail", args=[centre.pk])
@@ -50,18 +48,50 @@ def participation(user, centres) -> list[Column]:
         conventions[centre.pk] = Cell(
             str(count), reverse("cyber_continuity:convention-list"), OK if count else WARN
         )
-        exercises[centre.pk] = (
-            Cell(_("yes"), reverse("cyber_continuity:crisis-list"), OK)
-            if centre.pk in exercised
-            else Cell(_("no"), "", NONE)
-        )
+        state, when = exercises_by_centre.get(centre.pk, ("overdue", None))
+        exercises[centre.pk] = _exercise_cell(state, when)
     return [
         Column(
             "capacity_attestation", "cyber_continuity", _("Capacity attestation age"), attestation
         ),
         Column("conventions_in_force", "cyber_continuity", _("Conventions in force"), conventions),
-        Column("exercise_this_year", "cyber_continuity", _("Exercise this year"), exercises),
+        Column("exercise_this_year", "cyber_continuity", _("Annual exercise"), exercises),
     ]
+
+
+def exercise_compliance(user, *, now=None) -> dict[int, tuple[str, object]]:
+    """Per centre, the mandatory annual exercise: done / planned / to plan / overdue.
+
+    Done: an exercise started this calendar year; planned: one set in the future; to plan:
+    the last one is less than a year old but none this year yet; overdue: none for a year.
+    """
+    now = now or timezone.now()
+    year = timezone.localtime(now).year
+    found: dict[int, tuple[str, object]] = {}
+    for centre_id, started_at in (
+        crisis_list_for_user(user).filter(is_exercise=True).order_by("started_at")
+    ).values_list("centre_id", "started_at"):
+        previous = found.get(centre_id, ("overdue", None))
+        if started_at > now:
+            if previous[0] != "done":
+                found[centre_id] = ("planned", started_at)
+        elif timezone.localtime(started_at).year == year:
+            found[centre_id] = ("done", started_at)
+        elif started_at > now - timedelta(days=365) and previous[0] == "overdue":
+            found[centre_id] = ("to_plan", started_at)
+    return found
+
+
+def _exercise_cell(state: str, when) -> Cell:
+    url = reverse("cyber_continuity:crisis-list")
+    day = timezone.localtime(when).strftime("%d/%m/%Y") if when else ""
+    if state == "done":
+        return Cell(_("done on %(d)s") % {"d": day}, url, OK)
+    if state == "planned":
+        return Cell(_("planned on %(d)s") % {"d": day}, url, WARN)
+    if state == "to_plan":
+        return Cell(_("to plan (last on %(d)s)") % {"d": day}, url, WARN)
+    return Cell(_("overdue"), url, LATE)
 
 
 def todo(user) -> list:
