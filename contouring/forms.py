@@ -115,6 +115,16 @@ class SubmissionForm(forms.Form):
         required=True,
         error_messages={"required": _("The no-retouching attestation is required.")},
     )
+    justification = forms.CharField(
+        label=_("Why the file's header differs from the declared solution"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Needed only when the header (Manufacturer, ManufacturerModelName) names "
+            "another product, e.g. a planning system that re-exported the file."
+        ),
+    )
 
     def __init__(self, *args, centres, **kwargs):
         super().__init__(*args, **kwargs)

@@ -192,6 +192,9 @@ class Submission(models.Model):
     )
     software_versions = models.CharField(_("SoftwareVersions"), max_length=200, blank=True)
     structure_set_date = models.DateField(_("StructureSetDate"), null=True, blank=True)
+    provenance_justification = models.TextField(
+        _("why the header differs from the declared solution"), blank=True
+    )
     attested_no_retouch = models.BooleanField(_("no manual retouching attested"), default=False)
     is_current = models.BooleanField(
         _("current"),

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -398,9 +399,14 @@ def submission_create(
     upload,
     user,
     attested: bool,
+    justification: str = "",
     is_demo: bool = False,
 ) -> tuple[Submission, list[str]]:
-    """Store a solution's RTSTRUCT for the case, de-identified; return it and its warnings."""
+    """Store a solution's RTSTRUCT for the case, de-identified; return it and its warnings.
+
+    The header's device identity is reconciled with the declared solution first
+    (:func:`provenance_reconcile`).
+    """
     if not attested:
         raise ValidationError(
             _("You must attest that the contours were not retouched by hand."), code="attestation"
@@ -430,6 +436,9 @@ def submission_create(
             "software_versions": _joined(header.get("SoftwareVersions"))[:200],
             "structure_set_date": _parse_dicom_date(header.get("StructureSetDate")),
         }
+        provenance["provenance_justification"] = provenance_reconcile(
+            provenance=provenance, solution=solution, justification=justification
+        )
         names: dict[str, str] = {}
         (path,) = _deidentify_to(
             [item],
@@ -527,6 +536,110 @@ def _submission_store(
             )
         mapping_suggest(submission=submission)
     return submission
+
+
+@dataclasses.dataclass(frozen=True)
+class ProvenanceRow:
+    attribute: str
+    header: str
+    declared: str
+    matches: bool
+
+
+class ProvenanceMismatch(ValidationError):
+    """The header does not name the declared solution; ``rows`` shows both side by side and
+    ``suggestion`` is the registered solution the header names, if any."""
+
+    def __init__(self, message, *, code, rows, suggestion, header):
+        super().__init__(message, code=code)
+        self.rows, self.suggestion, self.header = rows, suggestion, header
+
+
+def _tokens(value: str) -> set[str]:
+    return {t.casefold().removeprefix("v") for t in re.split(r"[\s/\\,;]+", value) if t}
+
+
+def provenance_rows(*, provenance: dict, solution: Solution) -> list[ProvenanceRow]:
+    """Header (device identity) against the declared solution, attribute by attribute."""
+    pairs = (
+        ("Manufacturer", provenance.get("manufacturer", ""), solution.vendor),
+        ("ManufacturerModelName", provenance.get("manufacturer_model_name", ""), solution.product),
+        ("SoftwareVersions", provenance.get("software_versions", ""), solution.model_version),
+    )
+    rows = []
+    for attribute, header, declared in pairs:
+        header, declared = (header or "").strip(), (declared or "").strip()
+        if attribute == "SoftwareVersions":
+            matches = not header or declared.casefold().removeprefix("v") in _tokens(header)
+        else:
+            h, d = header.casefold(), declared.casefold()
+            matches = not header or h in d or d in h
+        rows.append(ProvenanceRow(attribute, header, declared, matches))
+    return rows
+
+
+def provenance_reconcile(*, provenance: dict, solution: Solution, justification: str) -> str:
+    """The justification to store, or a :class:`ProvenanceMismatch`.
+
+    Another software version is always another solution (each version is its own row of
+    the report): it cannot be justified away. Another vendor or product (a planning system
+    that re-exported the file, for instance) needs a written justification.
+    """
+    rows = provenance_rows(provenance=provenance, solution=solution)
+    if all(row.matches for row in rows):
+        return ""
+    header = {row.attribute: row.header for row in rows}
+    suggestion = (
+        Solution.objects.filter(
+            vendor__iexact=header["Manufacturer"] or solution.vendor,
+            product__iexact=header["ManufacturerModelName"] or solution.product,
+            model_version__iexact=header["SoftwareVersions"] or solution.model_version,
+        )
+        .exclude(pk=solution.pk)
+        .first()
+    )
+    if suggestion is None and header["SoftwareVersions"]:
+        suggestion = (
+            Solution.objects.filter(
+                vendor__iexact=solution.vendor,
+                product__iexact=solution.product,
+                model_version__iexact=header["SoftwareVersions"],
+            )
+            .exclude(pk=solution.pk)
+            .first()
+        )
+    version = rows[2]
+    if not version.matches:
+        raise ProvenanceMismatch(
+            _(
+                "The file's header gives the software version %(header)s, but the declared "
+                "solution is version %(declared)s: each version is its own solution. Choose "
+                "or register the solution of version %(header)s."
+            )
+            % {"header": version.header, "declared": version.declared},
+            code="version_mismatch",
+            rows=rows,
+            suggestion=suggestion,
+            header=header,
+        )
+    justification = (justification or "").strip()
+    if not justification:
+        raise ProvenanceMismatch(
+            _(
+                "The file's header names %(header)s, not the declared solution %(declared)s: "
+                "choose the right solution, or explain the difference (for instance a system "
+                "that re-exported the file) in the justification field."
+            )
+            % {
+                "header": " / ".join(r.header for r in rows[:2] if r.header),
+                "declared": f"{solution.vendor} / {solution.product}",
+            },
+            code="provenance_mismatch",
+            rows=rows,
+            suggestion=suggestion,
+            header=header,
+        )
+    return justification
 
 
 def _joined(value) -> str:

@@ -162,7 +162,9 @@ def solution_list(request):
 
 @require(permissions.can_register_solution)
 def solution_create(request):
-    form = SolutionForm(request.POST or None)
+    # Pre-filled from a file's header when the upload page offers to register its solution.
+    initial = {k: request.GET.get(k, "")[:100] for k in ("vendor", "product", "model_version")}
+    form = SolutionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             solution = services.solution_create(user=request.user, **form.cleaned_data)
@@ -191,6 +193,7 @@ def submission_create(request, pk: int):
     case = selectors.case_get_for_user(request.user, pk)
     centres = _upload_centres(request.user)
     form = SubmissionForm(request.POST or None, request.FILES or None, centres=centres)
+    mismatch = None
     if request.method == "POST" and form.is_valid():
         centre = form.cleaned_data["centre"]
         if not permissions.can_upload_submission(request.user, centre):
@@ -203,7 +206,16 @@ def submission_create(request, pk: int):
                 upload=form.cleaned_data["file"],
                 user=request.user,
                 attested=form.cleaned_data["attested"],
+                justification=form.cleaned_data["justification"],
             )
+        except services.ProvenanceMismatch as error:
+            mismatch = error
+            if error.suggestion is not None:  # pre-filled from the header
+                data = request.POST.copy()
+                data["solution"] = str(error.suggestion.pk)
+                form = SubmissionForm(data, request.FILES, centres=centres)
+                form.is_valid()
+            _add_errors(form, error)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -220,7 +232,22 @@ def submission_create(request, pk: int):
     return render(
         request,
         "contouring/submission_create.html",
-        {"form": form, "case": case, "upload_limits": upload_limits()},
+        {
+            "form": form,
+            "case": case,
+            "upload_limits": upload_limits(),
+            "mismatch": mismatch,
+            "register_query": urlencode(
+                {
+                    "cas": case.pk,
+                    "vendor": mismatch.header.get("Manufacturer", ""),
+                    "product": mismatch.header.get("ManufacturerModelName", ""),
+                    "model_version": mismatch.header.get("SoftwareVersions", ""),
+                }
+            )
+            if mismatch
+            else "",
+        },
     )
 
 
@@ -257,6 +284,14 @@ def submission_detail(request, pk: int):
             "form": form,
             "rows": form.bound_rows(),
             "can_map": can_map,
+            "provenance_rows": services.provenance_rows(
+                provenance={
+                    "manufacturer": submission.manufacturer,
+                    "manufacturer_model_name": submission.manufacturer_model_name,
+                    "software_versions": submission.software_versions,
+                },
+                solution=submission.solution,
+            ),
             "unmapped_rois": [roi for roi in submission.rois.all() if roi.pk not in used],
             "unmapped_structures": [m.structure for m in mappings if m.roi_id is None],
             "warning_groups": engine_warnings(

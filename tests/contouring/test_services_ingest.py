@@ -255,13 +255,16 @@ def test_empty_structure_is_a_warning_and_a_new_upload_replaces_the_old(pelvis_f
     assert len(warnings) == 1 and "Prostate" in warnings[0]
     assert submission.rois.get(name="Prostate").is_empty
 
-    # Another upload for the same case, solution and centre is a new submission.
-    other = pelvis_files.solutions[4]
+    # Another upload for the same case, solution and centre is a new submission (another
+    # export of the same solution's output: same device identity, other bytes).
     second, _warnings = services.submission_create(
         case=case,
         solution=solution_for(pelvis_files.solutions[3].solution),
         centre=centre_a,
-        upload=uploaded(other.path),
+        upload=SimpleUploadedFile(
+            "re-export.dcm",
+            _modified(pelvis_files.solutions[3].path, StructureSetLabel="Re-export"),
+        ),
         user=pm,
         attested=True,
     )
