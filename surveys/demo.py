@@ -121,7 +121,7 @@ def fill_response(response, data: dict, actor, *, submit: bool) -> None:
             structure=structure,
         )
     if submit:
-        services.response_submit(response=response, actor=actor)
+        services.response_submit(response=response, actor=actor, notify=False)  # no mail
 
 
 @transaction.atomic

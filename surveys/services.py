@@ -1261,7 +1261,7 @@ class AlreadySubmitted(SurveyError):
 
 
 @transaction.atomic
-def response_submit(*, response: Response, actor: Actor) -> Response:
+def response_submit(*, response: Response, actor: Actor, notify: bool = True) -> Response:
     response = _lock_response(response)
     if response.status == ResponseStatus.SUBMITTED:
         raise AlreadySubmitted(
@@ -1284,7 +1284,29 @@ def response_submit(*, response: Response, actor: Actor) -> Response:
         by=actor.user,
         by_label=actor.label,
     )
+    recipient = actor.invitation.email if actor.invitation else getattr(actor.user, "email", "")
+    if recipient and notify:
+        transaction.on_commit(lambda: response_receipt_send(response=response, to=recipient))
     return response
+
+
+def response_receipt_send(*, response: Response, to: str) -> bool:
+    """The receipt e-mail after submission; a refused delivery is logged, never a 500."""
+    context = {
+        "response": response,
+        "campaign": response.campaign,
+        "submitted_at": timezone.localtime(response.submitted_at).strftime("%d/%m/%Y %H:%M"),
+        "answered": len((response.snapshot or {}).get("answers", {})),
+    }
+    with translation.override("fr"):
+        subject = render_to_string("surveys/email/receipt_subject.txt", context).strip()
+        body = render_to_string("surveys/email/receipt_body.txt", context)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Receipt of survey response %s not delivered", response.pk)
+        return False
+    return True
 
 
 @transaction.atomic

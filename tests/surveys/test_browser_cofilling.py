@@ -60,6 +60,9 @@ def test_stale_page_shows_the_conflict_and_the_second_person_chooses(
     expect(oncologist.get_by_label("Part des patients")).to_have_value(expected)
     physicist.reload()
     expect(physicist.get_by_label("Part des patients")).to_have_value(expected)
-    assert Answer.objects.get(question__code="Q2").value_number == float(expected)
+    # Let every request of both pages finish before the database is flushed.
+    for page in (physicist, oncologist):
+        page.wait_for_load_state("networkidle")
     physicist_context.close()
     oncologist_context.close()
+    assert Answer.objects.get(question__code="Q2").value_number == float(expected)

@@ -113,3 +113,24 @@ def test_please_specify_with_another_single_choice_asks(campaign, centre_a):
     )
     assert not alone.errors
     assert Answer.objects.get(question__code="Q1").value_text == "other"
+
+
+def test_submission_sends_a_receipt_to_the_respondent(
+    campaign, centre_a, django_capture_on_commit_callbacks
+):
+    from tests.surveys.factories import FULL_S1, FULL_S2
+
+    invitation, _token = invite(campaign, centre_a, "marie@example.org")
+    actor = Actor.for_invitation(invitation)
+    response = services.response_open(campaign=campaign, centre=centre_a, actor=actor)
+    for section, data in (("S1", FULL_S1), ("S2", FULL_S2)):
+        services.response_save_section(
+            response=response, section_code=section, data=post(data), actor=actor
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.response_submit(response=response, actor=actor)
+    assert len(mail.outbox) == 1
+    receipt = mail.outbox[0]
+    assert receipt.to == ["marie@example.org"]
+    assert "est bien reçue" in receipt.subject
+    assert "a été envoyée le" in receipt.body and "Réponses enregistrées : 14." in receipt.body
