@@ -108,13 +108,9 @@ def test_draft_sheet_pdf_says_draft(oncologist_a, centre_a, version):
 
 
 def test_absurd_codes_never_fail(anonymous, db):
-    for code in ("12345678901234567890-AAAA", "-", "é"):
+    for code in ("9" * 40, "12345678901234567890-AAAA", "-", "é"):
         response = anonymous.get(reverse("habilitations:verify"), {"code": code})
         assert response.status_code == 200
-    # A bare number beyond 64 bits is refused by the input guard, in French, never a 500.
-    response = anonymous.get(reverse("habilitations:verify"), {"code": "9" * 40})
-    assert response.status_code == 400
-    assert "trop grand" in response.content.decode()
     response = anonymous.get(reverse("habilitations:verify-code", args=["9" * 30 + "-AAAA"]))
     assert "Code de vérification inconnu" in response.content.decode()
 
