@@ -367,7 +367,9 @@ def _results_context(request, case: ClinicalCase, *, filtered: bool = False) -> 
 
 
 def _case_ids(raw: str) -> list[int]:
-    return [int(v) for v in raw.split(",") if v.strip().isdigit()][:50]
+    """Ids from ``?cas=1,2``; what is no storable id (not digits, beyond 64 bits) is ignored."""
+    ids = (int(v) for v in raw.split(",") if v.strip().isdigit() and len(v.strip()) < 19)
+    return list(ids)[:50]
 
 
 @require(permissions.can_view_cases)

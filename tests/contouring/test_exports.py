@@ -92,3 +92,11 @@ def test_xlsx_of_two_cases_and_scoping(exported_case, pelvis_files, pm, oncologi
     assert mine and all(r["centre"] == centre_a.label for r in mine)
     assert {r["comparison"] for r in mine} == {"Solution / référence"}
     assert client.get(reverse("contouring:results-export", args=["pdf"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_export_ignores_ids_beyond_64_bits(pm):
+    from tests.conftest import login
+
+    response = login(pm).get("/contourage/resultats/export/xlsx/", {"cas": "9" * 40})
+    assert response.status_code == 200
