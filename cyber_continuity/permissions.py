@@ -138,5 +138,15 @@ def can_view_crisis_contacts(user, centre) -> bool:
     return visible is None or centre.pk in visible
 
 
+def can_view_kit_editions(user, centre) -> bool:
+    """Kept editions of a kit: the centre's own members and the regional readers."""
+    return is_regional_reader(user) or has_centre_role(user, centre)
+
+
+def can_download_kit_edition(user, centre) -> bool:
+    """A kept edition prints every crisis contact: only for those who may read them."""
+    return can_view_kit_editions(user, centre) and can_view_crisis_contacts(user, centre)
+
+
 def can_view_overview(user) -> bool:
     return is_regional_reader(user)

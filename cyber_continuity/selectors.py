@@ -20,10 +20,15 @@ from cyber_continuity.models import (
     ConventionTemplateVersion,
     Crisis,
     CrisisAction,
+    CrisisKitEdition,
     DownSystem,
     Transfer,
 )
-from cyber_continuity.permissions import can_manage_templates, can_view_registry
+from cyber_continuity.permissions import (
+    can_manage_templates,
+    can_view_kit_editions,
+    can_view_registry,
+)
 from cyber_continuity.services import CENTRE_FIELDS, OTHER_PLACEHOLDERS
 from onco_hdf.models import Centre, Role
 from onco_hdf.permissions import centre_ids_for, is_project_manager, is_regional_reader
@@ -99,6 +104,20 @@ def transfer_get_for_user(user, pk: int) -> Transfer:
     if not crisis_list_for_user(user).filter(pk=transfer.group.crisis_id).exists():
         raise Http404
     return transfer
+
+
+def kit_centre_get_for_user(user, pk: int) -> Centre:
+    """The centre whose kept kit editions the user may list; any other centre is a 404."""
+    centre = centre_get_for_user(user, pk)
+    if not can_view_kit_editions(user, centre):
+        raise Http404
+    return centre
+
+
+def kit_edition_get_for_user(user, pk: int) -> CrisisKitEdition:
+    edition = get_object_or_404(CrisisKitEdition.objects.select_related("centre"), pk=pk)
+    kit_centre_get_for_user(user, edition.centre_id)
+    return edition
 
 
 def declarable_centres(user) -> QuerySet[Centre]:

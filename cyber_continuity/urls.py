@@ -36,6 +36,8 @@ urlpatterns = [
     path("registre/<int:pk>/capacites/", views.capacity_edit, name="capacity-edit"),
     path("registre/<int:pk>/capacites/attester/", views.capacity_attest, name="capacity-attest"),
     path("registre/<int:pk>/kit-de-crise.pdf", views.crisis_kit_pdf, name="crisis-kit-pdf"),
+    path("registre/<int:pk>/kits/", views.kit_edition_list, name="kit-edition-list"),
+    path("registre/kits/<int:pk>/", views.kit_edition_download, name="kit-edition-download"),
     *_item_urls("contact", "contacts"),
     *_item_urls("system", "systemes"),
     *_item_urls("machine", "machines"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -87,6 +88,7 @@ def centre_detail(request, pk: int):
             "machines": centre.machines.all(),
             "capacities": centre.capacities.select_related("attested_by"),
             "can_edit": perms.can_edit_centre_registry(request.user, centre),
+            "can_view_kits": perms.can_view_kit_editions(request.user, centre),
         },
     )
 
@@ -635,6 +637,39 @@ def crisis_kit_pdf(request, pk: int):
         detail="crisis kit",
     )
     return response
+
+
+@registry_reader
+def kit_edition_list(request, pk: int):
+    centre = selectors.kit_centre_get_for_user(request.user, pk)
+    return render(
+        request,
+        "cyber_continuity/kit_edition_list.html",
+        {
+            "centre": centre,
+            "editions": centre.kit_editions.all(),
+            "can_download": perms.can_download_kit_edition(request.user, centre),
+        },
+    )
+
+
+@registry_reader
+def kit_edition_download(request, pk: int):
+    edition = selectors.kit_edition_get_for_user(request.user, pk)
+    if not perms.can_download_kit_edition(request.user, edition.centre):
+        raise PermissionDenied
+    audit_read(
+        user=request.user,
+        obj=edition,
+        action=ReadAction.DOWNLOAD,
+        centre=edition.centre,
+        detail="crisis kit edition",
+    )
+    stamp = timezone.localtime(edition.created_at).strftime("%Y%m%d-%H%M")
+    name = f"kit-crise-{slugify(edition.centre.label)}-{stamp}.pdf"
+    return FileResponse(
+        edition.pdf.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+    )
 
 
 @require(perms.can_view_overview)

@@ -65,10 +65,22 @@ def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
         "authority": Authority.objects.create(
             kind="ars", name="ARS Hauts-de-France", phone="03 62 72 77 77"
         ).pk,
+        "kit_a": _kit_edition(centre_a),
         "action": services.crisis_action_add(
             crisis=crisis, title="Tester", owner="Cadre", due_date=date(2030, 1, 1), user=referent_a
         ).pk,
     }
+
+
+def _kit_edition(centre) -> int:
+    from django.core.files.base import ContentFile
+
+    from cyber_continuity.models import CrisisKitEdition
+
+    edition = CrisisKitEdition(centre=centre, reason="monthly")
+    edition.pdf.save("kit.pdf", ContentFile(b"%PDF-1.4 kit"), save=False)
+    edition.save()
+    return edition.pk
 
 
 def _transfer_to_b(centre_a, centre_b, referent_a) -> int:
@@ -151,6 +163,9 @@ MATRIX = [
     ("transfer-update", ["transfer"], "post", (DENIED, DENIED, DENIED, DENIED, DENIED)),
     ("transfer-phone-answer", ["transfer"], "get", PM_ONLY),
     ("crisis-kit-pdf", ["a"], "get", ALL),
+    ("kit-edition-list", ["a"], "get", (OK, OK, OK, OK, HIDDEN)),
+    # A kept edition prints every contact: not for the COPIL (A is in crisis: its members may).
+    ("kit-edition-download", ["kit_a"], "get", (OK, DENIED, OK, OK, HIDDEN)),
     ("contact-delete", ["contact_a"], "post", REFERENT_A_POST),
     ("system-update", ["system_a"], "get", REFERENT_A_ONLY),
     ("system-delete", ["system_a"], "post", REFERENT_A_POST),
