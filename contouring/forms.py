@@ -171,3 +171,18 @@ class ComparisonStartForm(forms.Form):
         required=False,
         initial=True,
     )
+
+
+class CaseDoseForm(forms.Form):
+    dose = forms.FileField(
+        label=_("RTDOSE of the reference plan"),
+        help_text=_(
+            "The planned dose (DICOM RTDOSE, in Gy) computed on this case's CT; every structure "
+            "set's DVH is computed on it."
+        ),
+    )
+    plan = forms.FileField(
+        label=_("RTPLAN (optional)"),
+        required=False,
+        help_text=_("The plan of this dose: its prescription is shown with the objectives."),
+    )

@@ -420,3 +420,46 @@ class ResultsColumns(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {', '.join(self.columns)}"
+
+
+class CaseDose(models.Model):
+    """The reference plan's RTDOSE of a case (and optionally its RTPLAN), de-identified.
+
+    Every structure set of the case gets its DVH on this one dose, so the dose differences
+    between solutions come from their contours only.
+    """
+
+    case = models.OneToOneField(
+        ClinicalCase, on_delete=models.CASCADE, related_name="dose", verbose_name=_("case")
+    )
+    file = models.FileField(_("RTDOSE file"), upload_to="contouring/cases/", max_length=300)
+    sha256 = models.CharField(_("SHA-256 of the uploaded RTDOSE"), max_length=64)
+    stored_sha256 = models.CharField(max_length=64, blank=True)
+    plan_file = models.FileField(
+        _("RTPLAN file"), upload_to="contouring/cases/", max_length=300, blank=True
+    )
+    plan_sha256 = models.CharField(_("SHA-256 of the uploaded RTPLAN"), max_length=64, blank=True)
+    shape = models.JSONField(_("dose grid (planes, rows, columns)"), default=list)
+    spacing = models.JSONField(_("dose voxel size (mm)"), default=list)
+    max_dose_gy = models.FloatField(_("maximum dose (Gy)"))
+    dose_type = models.CharField(_("DoseType"), max_length=16, blank=True)
+    summation_type = models.CharField(_("DoseSummationType"), max_length=16)
+    covers_whole_ct = models.BooleanField(_("the dose grid covers the whole CT"), default=True)
+    plan_dvh_count = models.PositiveIntegerField(_("DVHs stored by the planning system"), default=0)
+    prescription_gy = models.FloatField(_("prescribed dose (Gy)"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded on"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("reference dose")
+        verbose_name_plural = _("reference doses")
+
+    def __str__(self) -> str:
+        return f"RTDOSE — {self.case}"

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from contouring import permissions
 from contouring.models import (
+    CaseDose,
     CaseStructure,
     ClinicalCase,
     ComparisonResult,
@@ -34,6 +35,11 @@ def case_list_for_user(user) -> QuerySet[ClinicalCase]:
 
 def case_get_for_user(user, pk: int) -> ClinicalCase:
     return get_object_or_404(case_list_for_user(user), pk=pk)
+
+
+def case_dose(case: ClinicalCase) -> CaseDose | None:
+    """The case's reference dose, if one is attached (the case is already the user's)."""
+    return CaseDose.objects.filter(case=case).select_related("uploaded_by").first()
 
 
 def structure_get_for_case(case: ClinicalCase, pk: int) -> CaseStructure:

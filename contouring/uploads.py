@@ -332,11 +332,9 @@ def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
         _check_sop_class(dataset, item.display_name)
         if "PixelData" in dataset or "Rows" in dataset:
             try:
-                pixels = (
-                    int(dataset.get("Rows") or 0)
-                    * int(dataset.get("Columns") or 0)
-                    * int(dataset.get("NumberOfFrames") or 1)
-                )
+                # Per image plane: a multi-frame RTDOSE is one image per frame.
+                pixels = int(dataset.get("Rows") or 0) * int(dataset.get("Columns") or 0)
+                frames = int(dataset.get("NumberOfFrames") or 1)
             except (TypeError, ValueError) as exc:
                 raise ValidationError(
                     _("The image %(name)s has an unreadable size.") % {"name": item.display_name},
@@ -355,7 +353,7 @@ def read_staged(staged: list[StagedFile], folder: Path) -> list[DicomFile]:
                     },
                     code="pixel_budget",
                 )
-            voxels += pixels
+            voxels += pixels * max(frames, 1)
             if voxels > limit("CONTOURING_MAX_VOXELS"):
                 raise ValidationError(
                     _("The series exceeds the pixel budget of %(limit)s voxels.")

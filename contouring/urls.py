@@ -10,6 +10,7 @@ urlpatterns = [
     path("cas/<int:pk>/", views.case_detail, name="case-detail"),
     path("cas/<int:pk>/modifier/", views.case_update, name="case-update"),
     path("cas/<int:pk>/structures/", views.case_structures, name="case-structures"),
+    path("cas/<int:pk>/dose/", views.dose_create, name="dose-create"),
     path("cas/<int:pk>/deposer/", views.submission_create, name="submission-create"),
     path("cas/<int:pk>/comparer/", views.comparison_start, name="comparison-start"),
     path("cas/<int:pk>/resultats/", views.case_results, name="case-results"),

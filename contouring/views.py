@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from contouring import exports, permissions, selectors, services
 from contouring.forms import (
     CaseCreateForm,
+    CaseDoseForm,
     CaseForm,
     ComparisonStartForm,
     MappingForm,
@@ -126,6 +127,38 @@ def case_detail(request, pk: int):
             "follow_job": run is not None and can_view_job(request.user, run.job),
             "payload": job_payload(run.job) if run else None,
             "ready_count": services.comparison_ready_submissions(case).count(),
+            "case_dose": selectors.case_dose(case),
+        },
+    )
+
+
+@require(permissions.can_manage_case)
+def dose_create(request, pk: int):
+    case = selectors.case_get_for_user(request.user, pk)
+    form = CaseDoseForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _dose, warnings = services.case_dose_attach(
+                case=case,
+                dose_upload=form.cleaned_data["dose"],
+                plan_upload=form.cleaned_data["plan"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The reference dose was attached; it was de-identified."))
+            for warning in warnings:
+                messages.warning(request, warning)
+            return redirect("contouring:case-detail", pk=case.pk)
+    return render(
+        request,
+        "contouring/dose_create.html",
+        {
+            "form": form,
+            "case": case,
+            "case_dose": selectors.case_dose(case),
+            "upload_limits": upload_limits(),
         },
     )
 

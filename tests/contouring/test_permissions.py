@@ -21,6 +21,7 @@ GET_MATRIX = {
     "contouring:case-create": (302, 200, 403, 403, 403, 403, 403),
     "contouring:case-detail": (302, 200, 200, 200, 200, 200, 200),
     "contouring:case-update": (302, 200, 403, 403, 403, 403, 403),
+    "contouring:dose-create": (302, 200, 403, 403, 403, 403, 403),
     "contouring:case-results": (302, 200, 200, 200, 200, 200, 200),
     "contouring:submission-create": (302, 200, 403, 403, 403, 200, 403),
     "contouring:submission-detail": (302, 200, 200, 200, 200, 200, 404),
@@ -36,6 +37,8 @@ GET_MATRIX = {
 POST_MATRIX = {
     "contouring:comparison-start": (302, 302, 403, 403, 403, 403, 403),
     "contouring:case-structures": (302, 302, 403, 403, 403, 403, 403),
+    # The project manager gets the form back with "this field is required".
+    "contouring:dose-create": (302, 200, 403, 403, 403, 403, 403),
     # Each signed-in reader keeps their own choice of result columns.
     "contouring:results-columns": (302, 302, 302, 302, 302, 302, 302),
 }
