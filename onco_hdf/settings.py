@@ -184,6 +184,8 @@ STORAGES = {
 # Uploads (DICOM zips can be large); apps read their own limits from here.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Survey outputs never show a count of respondents below this (surveys/suppression.py).
+SURVEY_MIN_CELL = int(os.environ.get("SURVEY_MIN_CELL", "3"))
 # Free text typed in any form (a clause, a comment, a description): longer is refused.
 FORM_TEXT_MAX_LENGTH = int(os.environ.get("FORM_TEXT_MAX_LENGTH", "20000"))
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_MB", "500")) * 1024 * 1024

@@ -12,7 +12,7 @@ from onco_hdf import charts
 from onco_hdf.jobs import JobInputError
 from onco_hdf.models import Sector
 from onco_hdf.reports import ReportSpec
-from surveys import answers
+from surveys import answers, suppression
 from surveys.exports import codebook_rows
 from surveys.models import MATRIX_TYPES, Campaign, QuestionType
 from surveys.results import CampaignResults, campaign_results, participation
@@ -28,7 +28,7 @@ class CrossTab:
     column_label: str
     rows: list[str]
     columns: list[str]
-    counts: list[list[int]]
+    counts: list[list[int | suppression.Hidden]]
     total: int
     chart: object = None
 
@@ -77,7 +77,7 @@ def cross_tab(data: CampaignResults, row_code: str, column_code: str) -> CrossTa
         for r in rows:
             for c in cols:
                 counter[(r, c)] += 1
-    counts = [[counter[(r, c)] for c, _l in col_keys] for r, _l in row_keys]
+    counts = [[suppression.mask(counter[(r, c)]) for c, _l in col_keys] for r, _l in row_keys]
     table = CrossTab(
         row_title,
         col_title,
@@ -88,7 +88,11 @@ def cross_tab(data: CampaignResults, row_code: str, column_code: str) -> CrossTa
     )
     if total:
         table.chart = charts.heatmap(
-            table.rows, table.columns, counts, title=f"{row_code} × {column_code}", decimals=0
+            table.rows,
+            table.columns,
+            [[None if suppression.is_hidden(n) else n for n in row] for row in counts],
+            title=f"{row_code} × {column_code}",
+            decimals=0,
         )
     return table
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from onco_hdf import charts
 from onco_hdf.models import Departement, Sector
-from surveys import answers, rules
+from surveys import answers, rules, suppression
 from surveys.models import (
     MATRIX_TYPES,
     NUMERIC_TYPES,
@@ -27,10 +27,11 @@ from surveys.models import (
 )
 from surveys.selectors import Structure, responses_values, version_structure
 
-MIN_CELL = 3  # a centre never sees a count below this (other centres could be recognised)
 CATEGORICAL = frozenset(
     {QuestionType.SINGLE, QuestionType.LIKERT, QuestionType.YES_NO, QuestionType.MULTIPLE}
 )
+# Questions where one respondent may count in several cells (no complementary masking).
+MULTI_ANSWER = frozenset({QuestionType.MULTIPLE})
 
 
 def sector_choices():
@@ -128,13 +129,42 @@ class QuestionResult:
     scores: list[tuple[str, float, int]] = field(default_factory=list)
     chart: Any = None
     heatmap: Any = None
+    masked: bool = False  # the small-count rule was applied (cells may be Hidden)
+    suppressed: bool = False  # too few answers: nothing but n is shown
+    hidden_sums: list[int] = field(default_factory=list)
 
     @property
-    def percentages(self) -> list[tuple[str, str, int, float]]:
+    def percentages(self) -> list[tuple[str, str, Any, float | None]]:
+        """``(code, label, count, %)``; the % of a masked cell is None."""
         return [
-            (code, label, count, 100.0 * count / self.answered if self.answered else 0.0)
+            (
+                code,
+                label,
+                count,
+                None
+                if suppression.is_hidden(count)
+                else (100.0 * count / self.answered if self.answered else 0.0),
+            )
             for code, label, count in self.counts
         ]
+
+    @property
+    def has_hidden(self) -> bool:
+        cells = [n for _c, _l, n in self.counts] + [n for _l, row in self.matrix for n in row]
+        return self.suppressed or any(suppression.is_hidden(n) for n in cells)
+
+    @property
+    def limit(self) -> int:
+        return suppression.threshold()
+
+    @property
+    def shown_display(self):
+        """N, itself masked when small (it can tell how a filter question was answered)."""
+        return suppression.mask(self.shown) if self.masked else self.shown
+
+    @property
+    def suppression_note(self) -> str:
+        return suppression.note()
 
     @property
     def kind(self) -> str:
@@ -163,6 +193,15 @@ class CampaignResults:
     def by_code(self, code: str) -> QuestionResult | None:
         return next((q for q in self.questions if q.question.code == code), None)
 
+    @property
+    def too_few(self) -> bool:
+        """The selection (e.g. one département) has too few responses to show anything."""
+        return suppression.too_few(len(self.responses))
+
+    @property
+    def has_hidden(self) -> bool:
+        return any(q.has_hidden for q in self.questions)
+
 
 def _filtered(campaign: Campaign, sector: str = "", departement: str = "") -> list[Response]:
     responses = (
@@ -178,14 +217,31 @@ def _filtered(campaign: Campaign, sector: str = "", departement: str = "") -> li
 
 
 def question_result(
-    question: Question, answers_list: list[tuple[Any, str]], shown: int, *, with_charts: bool = True
+    question: Question,
+    answers_list: list[tuple[Any, str]],
+    shown: int,
+    *,
+    with_charts: bool = True,
+    suppress: bool = True,
 ) -> QuestionResult:
-    """Aggregate ``[(value, other_text)]`` of the respondents who answered ``question``."""
+    """Aggregate ``[(value, other_text)]`` of the respondents who answered ``question``.
+
+    ``suppress`` applies the small-count rule of :mod:`surveys.suppression` before anything
+    is drawn; only the raw exports turn it off.
+    """
+    result = _aggregate(question, answers_list, shown)
+    if suppress:
+        _suppress(result)
+    if with_charts and result.answered and not result.suppressed:
+        _draw(result)
+    return result
+
+
+def _aggregate(question: Question, answers_list: list[tuple[Any, str]], shown: int):
     result = QuestionResult(question=question, shown=shown, answered=len(answers_list))
     labels = answers.option_labels(question)
     codes = answers.option_codes(question)
     qtype = question.type
-    title = question.code
     if qtype in CATEGORICAL:
         counter = Counter()
         for value, other in answers_list:
@@ -194,31 +250,9 @@ def question_result(
             if other:
                 result.texts.append(other)
         result.counts = [(c, labels[c], counter[c]) for c in codes]
-        if with_charts and result.answered:
-            if qtype == QuestionType.LIKERT:
-                result.chart = charts.stacked_bar_chart(
-                    [question.code],
-                    [(labels[c], [counter[c]]) for c in codes],
-                    title=title,
-                    diverging=True,
-                )
-            else:
-                result.chart = charts.bar_chart(
-                    [labels[c] for c in codes],
-                    [round(100.0 * counter[c] / result.answered, 1) for c in codes],
-                    title=title,
-                    unit=" %",
-                    max_value=100,
-                )
     elif qtype in NUMERIC_TYPES:
         result.values = sorted(float(v) for v, _o in answers_list)
         result.stats = charts.box_stats(result.values)
-        if with_charts and result.values:
-            result.chart = charts.box_plot(
-                [(question.code, result.values)],
-                title=title,
-                unit=question.unit and f" {question.unit}",
-            )
     elif qtype in MATRIX_TYPES:
         result.columns = [labels[c] for c in codes]
         for row in question.rows():
@@ -231,32 +265,6 @@ def question_result(
                         hits += 1
                 counts.append(hits)
             result.matrix.append((row.label, counts))
-        if with_charts and result.answered and qtype == QuestionType.MATRIX:
-            # Rows × one answer (Likert-like columns): diverging stacked bars.
-            result.chart = charts.stacked_bar_chart(
-                [label for label, _c in result.matrix],
-                [
-                    (col, [counts[j] for _l, counts in result.matrix])
-                    for j, col in enumerate(result.columns)
-                ],
-                title=title,
-                diverging=len(codes) in (4, 5),
-            )
-        elif with_charts and result.answered:
-            # Rows × several answers: heatmap of the share of respondents ticking each cell.
-            shares = [
-                [round(100.0 * n / result.answered, 0) for n in counts]
-                for _label, counts in result.matrix
-            ]
-            result.heatmap = charts.heatmap(
-                [label for label, _c in result.matrix],
-                result.columns,
-                shares,
-                title=f"{title} (%)",
-                vmin=0,
-                vmax=100,
-                decimals=0,
-            )
     elif qtype == QuestionType.RANKING:
         top = question.max_choices or len(codes)
         points, firsts = Counter(), Counter()
@@ -273,13 +281,6 @@ def question_result(
             key=lambda item: -item[1],
         )
         result.counts = [(c, labels[c], firsts[c]) for c in codes]
-        if with_charts and result.answered:
-            result.chart = charts.bar_chart(
-                [s[0] for s in result.scores],
-                [round(s[1], 2) for s in result.scores],
-                title=title,
-                max_value=top,
-            )
     elif qtype in TEXT_TYPES:
         result.texts = [str(v) for v, _o in answers_list]
     else:
@@ -287,6 +288,108 @@ def question_result(
         years = Counter(v[:4] for v in result.values)
         result.counts = [(y, y, n) for y, n in sorted(years.items())]
     return result
+
+
+def _suppress(result: QuestionResult) -> None:
+    """Mask in place what the small-count rule hides (see :mod:`surveys.suppression`)."""
+    result.masked = True
+    if suppression.too_few(result.answered):
+        result.suppressed = True
+        result.counts, result.matrix, result.scores = [], [], []
+        result.values, result.texts, result.stats = [], [], None
+        return
+    qtype = result.question.type
+    if result.counts:
+        raw = [n for _c, _l, n in result.counts]
+        masked = suppression.mask_counts(raw, exclusive=qtype not in MULTI_ANSWER)
+        result.hidden_sums = [suppression.hidden_sum(raw, masked)]
+        result.counts = [
+            (c, label, m) for (c, label, _n), m in zip(result.counts, masked, strict=True)
+        ]
+        if qtype == QuestionType.RANKING:
+            firsts = {label: m for _c, label, m in result.counts}
+            result.scores = [(label, score, firsts[label]) for label, score, _f in result.scores]
+    if result.matrix:
+        rows, sums = [], []
+        for label, counts in result.matrix:
+            masked = suppression.mask_counts(counts, exclusive=qtype == QuestionType.MATRIX)
+            rows.append((label, masked))
+            sums.append(suppression.hidden_sum(counts, masked))
+        result.matrix, result.hidden_sums = rows, sums
+    if result.kind == "date":
+        result.values = []  # each date is one respondent's answer; the years are counted
+
+
+def _stacked_series(columns, rows, sums):
+    """Series of a stacked bar chart; masked cells go together in one grey "masked" part."""
+    series = [
+        (col, [0 if suppression.is_hidden(cells[j]) else cells[j] for cells in rows])
+        for j, col in enumerate(columns)
+    ]
+    if any(sums):
+        series.append((str(suppression.Hidden(suppression.threshold(), primary=False)), sums))
+    return series
+
+
+def _draw(result: QuestionResult) -> None:
+    question, qtype = result.question, result.question.type
+    title = question.code
+    sums = result.hidden_sums or []
+    if qtype == QuestionType.LIKERT:
+        result.chart = charts.stacked_bar_chart(
+            [question.code],
+            _stacked_series(
+                [label for _c, label, _n in result.counts],
+                [[n for _c, _l, n in result.counts]],
+                sums,
+            ),
+            title=title,
+            diverging=not any(sums),
+        )
+    elif qtype in CATEGORICAL:
+        result.chart = charts.bar_chart(
+            [label for _c, label, _n in result.counts],
+            [suppression.share(n, result.answered) for _c, _l, n in result.counts],
+            title=title,
+            unit=" %",
+            max_value=100,
+        )
+    elif qtype in NUMERIC_TYPES and result.values:
+        result.chart = charts.box_plot(
+            [(question.code, result.values)],
+            title=title,
+            unit=question.unit and f" {question.unit}",
+        )
+    elif qtype == QuestionType.MATRIX:
+        # Rows × one answer (Likert-like columns): diverging stacked bars.
+        result.chart = charts.stacked_bar_chart(
+            [label for label, _c in result.matrix],
+            _stacked_series(result.columns, [c for _l, c in result.matrix], sums),
+            title=title,
+            diverging=len(result.columns) in (4, 5) and not any(sums),
+        )
+    elif qtype in MATRIX_TYPES:
+        # Rows × several answers: heatmap of the share of respondents ticking each cell.
+        result.heatmap = charts.heatmap(
+            [label for label, _c in result.matrix],
+            result.columns,
+            [
+                [suppression.share(n, result.answered, 0) for n in counts]
+                for _label, counts in result.matrix
+            ],
+            title=f"{title} (%)",
+            vmin=0,
+            vmax=100,
+            decimals=0,
+        )
+    elif qtype == QuestionType.RANKING:
+        top = question.max_choices or len(answers.option_codes(question))
+        result.chart = charts.bar_chart(
+            [s[0] for s in result.scores],
+            [round(s[1], 2) for s in result.scores],
+            title=title,
+            max_value=top,
+        )
 
 
 def campaign_results(
@@ -297,7 +400,13 @@ def campaign_results(
     with_charts: bool = True,
     structure: Structure | None = None,
     responses: list[Response] | None = None,
+    suppress: bool = True,
 ) -> CampaignResults:
+    """Every question's aggregate over the submitted responses of the selection.
+
+    The small-count rule applies unless ``suppress`` is False (raw exports, tests of the
+    arithmetic); every page and report shows the suppressed figures.
+    """
     structure = structure or version_structure(campaign.version)
     responses = responses if responses is not None else _filtered(campaign, sector, departement)
     values = responses_values(responses, structure)
@@ -310,7 +419,11 @@ def campaign_results(
             value = values[pk][0].get(question.code)
             if value not in (None, "", [], {}):
                 answered.append((answers.json_value(value), values[pk][1].get(question.code, "")))
-        questions.append(question_result(question, answered, len(shown), with_charts=with_charts))
+        questions.append(
+            question_result(
+                question, answered, len(shown), with_charts=with_charts, suppress=suppress
+            )
+        )
     return CampaignResults(
         structure=structure,
         responses=responses,
@@ -321,10 +434,6 @@ def campaign_results(
 
 
 # --- Centre view ----------------------------------------------------------------------
-def suppress(count: int) -> str | int:
-    return count if count >= MIN_CELL or count == 0 else f"< {MIN_CELL}"
-
-
 @dataclass
 class CentreRow:
     question: Question
@@ -353,12 +462,12 @@ def centre_comparison(campaign: Campaign, centre) -> list[CentreRow]:
         row = CentreRow(
             question=question, own=own, regional=[], answered=result.answered, shown=result.shown
         )
-        if result.answered < MIN_CELL:
+        if result.suppressed or not result.answered:
             row.note = _(
                 "Fewer than %(n)d centres answered: the regional figures are not shown."
-            ) % {"n": MIN_CELL}
+            ) % {"n": suppression.threshold()}
         elif result.kind == "choice" or result.kind == "date":
-            row.regional = [(label, suppress(count)) for _c, label, count in result.counts]
+            row.regional = [(label, count) for _c, label, count in result.counts]
         elif result.kind == "number" and result.stats:
             s = result.stats
             row.regional = [
@@ -368,7 +477,7 @@ def centre_comparison(campaign: Campaign, centre) -> list[CentreRow]:
         elif result.kind == "matrix":
             for label, counts in result.matrix:
                 cells = ", ".join(
-                    f"{col} : {suppress(n)}" for col, n in zip(result.columns, counts, strict=True)
+                    f"{col} : {n}" for col, n in zip(result.columns, counts, strict=True)
                 )
                 row.regional.append((label, cells))
         elif result.kind == "ranking":

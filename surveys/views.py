@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from onco_hdf import permissions as core
 from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.models import Centre, Membership
-from surveys import answers, exports, filling, results, rule_editor, services
+from surveys import answers, exports, filling, results, rule_editor, services, suppression
 from surveys import permissions as perms
 from surveys.forms import (
     CampaignForm,
@@ -957,6 +957,8 @@ def campaign_results(request, pk: int):
             "sectors": results.sector_choices(),
             "departements": results.departement_choices(),
             "can_export": perms.can_export_responses(request.user),
+            "min_cell": suppression.threshold(),
+            "suppression_note": suppression.note(),
         },
     )
 
@@ -980,7 +982,7 @@ def campaign_centre_results(request, pk: int):
             "centre": centre,
             "centres": centres,
             "rows": rows,
-            "min_cell": results.MIN_CELL,
+            "min_cell": suppression.threshold(),
         },
     )
 
