@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contouring.models import AnatomicalSite, CeMarking, Solution
+from contouring.models import AnatomicalSite, CeMarking, ClinicalCase, Solution
 from onco_hdf.models import Centre
 
 
@@ -185,4 +185,46 @@ class CaseDoseForm(forms.Form):
         label=_("RTPLAN (optional)"),
         required=False,
         help_text=_("The plan of this dose: its prescription is shown with the objectives."),
+    )
+
+
+class ProtocolForm(forms.Form):
+    """A new version of the comparison protocol from the current cases and solutions."""
+
+    title = forms.CharField(
+        label=_("Title"), max_length=200, initial=_("Auto-contouring comparison protocol")
+    )
+    notes = forms.CharField(
+        label=_("What this version changes, or why it is created"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    cases = forms.ModelMultipleChoiceField(
+        label=_("Clinical cases"),
+        queryset=ClinicalCase.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one clinical case.")},
+    )
+    solutions = forms.ModelMultipleChoiceField(
+        label=_("Solutions"),
+        queryset=Solution.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one solution.")},
+    )
+
+    def __init__(self, *args, cases, solutions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].queryset = cases
+        self.fields["solutions"].queryset = solutions
+        self.fields["cases"].initial = [c.pk for c in cases]
+        self.fields["solutions"].initial = [s.pk for s in solutions]
+
+
+class ReportFinalForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from onco_hdf.models import Centre, Job
+from onco_hdf.workflow import TransitionRecord
 
 
 def _new_uid_secret() -> str:
@@ -403,6 +404,120 @@ class ComparisonResult(models.Model):
     @property
     def has_distances(self) -> bool:
         return self.status == "ok"
+
+
+class ProtocolConvention(models.TextChoices):
+    DEFAULT = "default", _("Area-weighted surface elements, pooled HD95 (engine default)")
+    DEEPMIND = "deepmind", _("DeepMind surface-distance (HD95 = maximum of the directed P95)")
+    PLASTIMATCH = "plastimatch", _("plastimatch (boundary voxels, HD95 = mean of the directed P95)")
+
+
+class ComparisonProtocol(models.Model):
+    """A version of the comparison protocol: the cases, the solutions, the metric convention
+    and the engine version the report is computed with, frozen when the version is created.
+
+    The COPIL validates a protocol version (``onco_hdf.governance``); the comparison report
+    on it cannot be marked final before that. ``content`` is the frozen description; a new
+    version is created rather than changing one.
+    """
+
+    number = models.PositiveIntegerField(_("version"), unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    convention = models.CharField(
+        _("metric convention"),
+        max_length=20,
+        choices=ProtocolConvention.choices,
+        default=ProtocolConvention.DEFAULT,
+    )
+    hd95_method = models.CharField(_("HD95"), max_length=10)
+    taus = models.JSONField(_("tolerances τ (mm)"), default=list)
+    engine_version = models.CharField(_("engine version"), max_length=60)
+    content = models.JSONField(_("cases and solutions"), default=dict, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created on"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("comparison protocol version")
+        verbose_name_plural = _("comparison protocol versions")
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.number}"
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [case["id"] for case in self.content.get("cases", [])]
+
+    @property
+    def solution_ids(self) -> list[int]:
+        return [solution["id"] for solution in self.content.get("solutions", [])]
+
+
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    FINAL = "final", _("Final")
+
+
+class ComparisonReport(models.Model):
+    """The comparison report on one protocol version: a draft until it is marked final."""
+
+    protocol = models.OneToOneField(
+        ComparisonProtocol,
+        on_delete=models.PROTECT,
+        related_name="report",
+        verbose_name=_("protocol version"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
+    # What let it become final: the COPIL decision, or the project manager's override.
+    decision = models.ForeignKey(
+        "onco_hdf.CopilDecision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("COPIL decision"),
+    )
+    override = models.ForeignKey(
+        "onco_hdf.GateOverride",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("validation override"),
+    )
+    finalised_at = models.DateTimeField(_("marked final on"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comparison report")
+        verbose_name_plural = _("comparison reports")
+
+    def __str__(self) -> str:
+        return f"{self.protocol} — {self.get_status_display()}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == ReportStatus.FINAL
+
+
+class ComparisonReportTransition(TransitionRecord):
+    report = models.ForeignKey(
+        ComparisonReport, on_delete=models.CASCADE, related_name="transitions"
+    )
+
+    class Meta(TransitionRecord.Meta):
+        verbose_name = _("comparison report transition")
+        verbose_name_plural = _("comparison report transitions")
 
 
 class ResultsColumns(models.Model):

@@ -62,3 +62,12 @@ def can_run_comparison(user, case=None) -> bool:
 
 def can_download_report(user) -> bool:
     return is_regional_reader(user)
+
+
+def can_view_protocols(user) -> bool:
+    return is_regional_reader(user)
+
+
+def can_manage_protocol(user) -> bool:
+    """Create protocol versions and mark the comparison report final."""
+    return is_project_manager(user)

@@ -242,9 +242,38 @@ def statistics_context(sections: list[dict]) -> dict:
     }
 
 
+def _protocol(params: dict):
+    """The protocol version the report is asked on (``p_protocol``), or None."""
+    from contouring.models import ComparisonProtocol
+
+    raw = str(params.get("p_protocol", "") or "")
+    if not raw:
+        return None
+    protocol = (
+        ComparisonProtocol.objects.filter(pk=int(raw)).first()
+        if raw.isdigit() and len(raw) < 19
+        else None
+    )
+    if protocol is None:
+        raise JobInputError(_("This protocol version does not exist."))
+    return protocol
+
+
+def protocol_context(protocol) -> dict:
+    """What the report prints of its protocol: version, status, and what let it be final."""
+    from contouring.protocols import protocol_discrepancies, protocol_report
+
+    return {
+        "protocol": protocol,
+        "protocol_report": protocol_report(protocol),
+        "protocol_discrepancies": protocol_discrepancies(protocol),
+    }
+
+
 def build_comparison_report_context(*, job, report) -> ReportSpec:
-    ids = _case_ids(job.params)
-    solution_ids = _solution_ids(job.params)
+    protocol = _protocol(job.params)
+    ids = protocol.case_ids if protocol else _case_ids(job.params)
+    solution_ids = protocol.solution_ids if protocol else _solution_ids(job.params)
     cases = ClinicalCase.objects.filter(pk__in=ids) if ids else ClinicalCase.objects.all()
     cases = list(cases.order_by("created_at", "pk"))
     if not cases:
@@ -308,6 +337,11 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
             "hd95_method": HD95_METHOD,
             "versions": _versions(),
             "any_demo": any(case.is_demo for case in cases),
+            **(protocol_context(protocol) if protocol else {}),
         },
-        filename="comparaison-contourage-automatique.pdf",
+        filename=(
+            f"comparaison-contourage-automatique-protocole-v{protocol.number}.pdf"
+            if protocol
+            else "comparaison-contourage-automatique.pdf"
+        ),
     )

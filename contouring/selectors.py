@@ -10,6 +10,7 @@ from contouring.models import (
     CaseDose,
     CaseStructure,
     ClinicalCase,
+    ComparisonProtocol,
     ComparisonResult,
     ComparisonRun,
     ResultKind,
@@ -155,3 +156,12 @@ def submissions_with_rois(case: ClinicalCase, user) -> QuerySet[Submission]:
             ),
         )
     )
+
+
+def protocol_list() -> QuerySet[ComparisonProtocol]:
+    return ComparisonProtocol.objects.order_by("-number")
+
+
+def protocol_get(pk: int) -> ComparisonProtocol:
+    """A protocol version (regional: no centre scope); 404 when absent."""
+    return get_object_or_404(protocol_list(), pk=pk)

@@ -60,3 +60,13 @@ def todo(user) -> list:
         ) % {"n": len(items)}
         items.insert(0, TodoItem(summary, reverse("contouring:case-list"), "", WARN))
     return items
+
+
+def artefact_lines(artefact) -> list[str] | None:
+    """The comparison protocol version as text lines, for the COPIL pack's version diff."""
+    from contouring.models import ComparisonProtocol
+    from contouring.protocols import protocol_lines
+
+    if not isinstance(artefact, ComparisonProtocol):
+        return None
+    return protocol_lines(artefact)

@@ -39,4 +39,12 @@ urlpatterns = [
     path("soumissions/<int:pk>/", views.submission_detail, name="submission-detail"),
     path("solutions/", views.solution_list, name="solution-list"),
     path("solutions/nouvelle/", views.solution_create, name="solution-create"),
+    path("protocole/", views.protocol_list, name="protocol-list"),
+    path("protocole/nouvelle-version/", views.protocol_create, name="protocol-create"),
+    path("protocole/<int:pk>/", views.protocol_detail, name="protocol-detail"),
+    path(
+        "protocole/<int:pk>/rapport-final/",
+        views.protocol_report_final,
+        name="protocol-report-final",
+    ),
 ]

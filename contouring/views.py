@@ -13,22 +13,25 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from contouring import exports, permissions, selectors, services
+from contouring import exports, permissions, protocols, selectors, services
 from contouring.forms import (
     CaseCreateForm,
     CaseDoseForm,
     CaseForm,
     ComparisonStartForm,
     MappingForm,
+    ProtocolForm,
+    ReportFinalForm,
     SolutionForm,
     StructureChoiceForm,
     SubmissionForm,
 )
-from contouring.models import ClinicalCase
+from contouring.models import ClinicalCase, ReportStatus
 from contouring.overlays import WINDOW_PRESETS, render_overlay, slice_choices, solution_style
 from contouring.results import METRICS, chosen_metrics, engine_warnings, metric_headers
 from contouring.results import case_results as arrange_results
 from contouring.uploads import upload_limits
+from onco_hdf import governance
 from onco_hdf.audit import audit_read
 from onco_hdf.models import Centre
 from onco_hdf.permissions import can_view_job, require
@@ -583,3 +586,95 @@ def overlay_image(request, pk: int, structure_pk: int, k: int):
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+# --- Comparison protocol and final report ---------------------------------------------
+@require(permissions.can_view_protocols)
+def protocol_list(request):
+    return render(
+        request,
+        "contouring/protocol_list.html",
+        {
+            "protocols": selectors.protocol_list().select_related("report"),
+            "can_manage": permissions.can_manage_protocol(request.user),
+        },
+    )
+
+
+@require(permissions.can_manage_protocol)
+def protocol_create(request):
+    cases = selectors.case_list_for_user(request.user)
+    solutions = selectors.solution_list().filter(
+        submissions__case__in=cases,
+        submissions__is_current=True,
+        submissions__mapping_confirmed_at__isnull=False,
+    )
+    form = ProtocolForm(request.POST or None, cases=cases, solutions=solutions.distinct())
+    if request.method == "POST" and form.is_valid():
+        try:
+            protocol = protocols.protocol_create(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Version %(number)s of the protocol was created.") % {"number": protocol.number},
+            )
+            return redirect("contouring:protocol-detail", pk=protocol.pk)
+    return render(
+        request,
+        "contouring/protocol_create.html",
+        {
+            "form": form,
+            "latest": protocols.protocol_latest(),
+            "convention": protocols.PLATFORM_CONVENTION.label,
+            "hd95_method": services.HD95_METHOD,
+            "taus": services.TAUS,
+            "engine_version": services._engine_version(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _protocol_context(request, protocol, final_form=None) -> dict:
+    report = protocols.protocol_report(protocol)
+    can_manage = permissions.can_manage_protocol(request.user)
+    return {
+        "protocol": protocol,
+        "report": report,
+        "transitions": [
+            (step, ReportStatus(step.from_status).label, ReportStatus(step.to_status).label)
+            for step in report.transitions.select_related("actor")
+        ],
+        "validation": governance.validation_of(protocol),
+        "override": governance.override_of(protocol),
+        "discrepancies": protocols.protocol_discrepancies(protocol),
+        "can_manage": can_manage,
+        "can_report": permissions.can_download_report(request.user),
+        "final_form": final_form or (ReportFinalForm() if can_manage else None),
+    }
+
+
+@require(permissions.can_view_protocols)
+def protocol_detail(request, pk: int):
+    protocol = selectors.protocol_get(pk)
+    return render(request, "contouring/protocol_detail.html", _protocol_context(request, protocol))
+
+
+@require(permissions.can_manage_protocol)
+@require_POST
+def protocol_report_final(request, pk: int):
+    protocol = selectors.protocol_get(pk)
+    form = ReportFinalForm(request.POST)
+    if form.is_valid():
+        try:
+            protocols.report_mark_final(
+                protocol=protocol, user=request.user, comment=form.cleaned_data["comment"]
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The comparison report is now final."))
+            return redirect("contouring:protocol-detail", pk=protocol.pk)
+    context = _protocol_context(request, protocol, final_form=form)
+    return render(request, "contouring/protocol_detail.html", context, status=400)

@@ -60,6 +60,12 @@ ARTEFACT_KINDS = (
         "habilitations",
         "habilitations:catalogue-detail",
     ),
+    ArtefactKind(
+        "contouring.comparisonprotocol",
+        gettext_lazy("Contour comparison protocol version"),
+        "contouring",
+        "contouring:protocol-detail",
+    ),
 )
 
 
