@@ -5,7 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contouring.models import AnatomicalSite, CeMarking, ClinicalCase, Solution
+from contouring.models import (
+    AnatomicalSite,
+    CeMarking,
+    ClinicalCase,
+    ClinicalObjective,
+    ObjectiveMetric,
+    Solution,
+)
 from onco_hdf.models import Centre
 
 
@@ -228,3 +235,38 @@ class ReportFinalForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class ClinicalObjectiveForm(forms.ModelForm):
+    class Meta:
+        model = ClinicalObjective
+        fields = ["structure", "site", "metric", "level", "comparator", "threshold", "note"]
+        localized_fields = ["level", "threshold"]  # "47,5" as French people write it
+
+    def clean_structure(self):
+        name = self.cleaned_data["structure"].strip()
+        if not name:
+            raise forms.ValidationError(_("Give the structure's TG-263 name."))
+        return name
+
+    def clean(self):
+        cleaned = super().clean()
+        metric, level = cleaned.get("metric"), cleaned.get("level")
+        threshold = cleaned.get("threshold")
+        if metric in (ObjectiveMetric.D_PERCENT, ObjectiveMetric.V_GY):
+            if level is None:
+                self.add_error("level", _("Give the x of this metric (Dx or Vx Gy)."))
+            elif metric == ObjectiveMetric.D_PERCENT and not 0 < level <= 100:
+                self.add_error("level", _("The x of Dx is a percentage between 0 and 100."))
+            elif metric == ObjectiveMetric.V_GY and not 0 < level <= 200:
+                self.add_error("level", _("The x of Vx Gy is a dose between 0 and 200 Gy."))
+        elif metric and level is not None:
+            self.add_error("level", _("Dmean, Dmax and Dmin take no x: leave this field empty."))
+        if threshold is not None:
+            if threshold < 0:
+                self.add_error("threshold", _("The threshold cannot be negative."))
+            elif metric == ObjectiveMetric.V_GY and threshold > 100:
+                self.add_error(
+                    "threshold", _("For Vx Gy the threshold is a percentage of the volume (0–100).")
+                )
+        return cleaned

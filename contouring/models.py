@@ -578,3 +578,105 @@ class CaseDose(models.Model):
 
     def __str__(self) -> str:
         return f"RTDOSE — {self.case}"
+
+
+def _short_number(value: float | None) -> str:
+    from onco_hdf.numbers import decimals_needed, format_number
+
+    return format_number(value, decimals_needed(value, 2)) if value is not None else ""
+
+
+class ObjectiveMetric(models.TextChoices):
+    DMEAN = "dmean", _("Dmean (mean dose)")
+    DMAX = "dmax", _("Dmax (D0.03 cm³)")
+    DMIN = "dmin", _("Dmin (minimum dose)")
+    D_PERCENT = "d_pct", _("Dx (dose to x percent of the volume)")
+    V_GY = "v_gy", _("Vx Gy (percent of the volume receiving x Gy)")
+
+
+class Comparator(models.TextChoices):
+    LT = "lt", "<"
+    LE = "le", "≤"
+    GT = "gt", ">"
+    GE = "ge", "≥"
+
+
+class ClinicalObjective(models.Model):
+    """A dose objective for a structure named as in TG-263 (e.g. Heart Dmean < 4 Gy).
+
+    Dose metrics (Dmean, Dmax, Dmin, Dx %) are compared in Gy, Vx Gy in % of the structure's
+    volume. An objective with a site applies to the cases of that site only. The values are
+    the project manager's to change; the comparison report prints them.
+    """
+
+    structure = models.CharField(
+        _("structure (TG-263 name)"),
+        max_length=64,
+        help_text=_("The TG-263 name, e.g. Heart, Lung_L, SpinalCord, PTV."),
+    )
+    site = models.CharField(
+        _("anatomical site"),
+        max_length=20,
+        choices=AnatomicalSite.choices,
+        blank=True,
+        help_text=_("Leave empty for an objective of every site."),
+    )
+    metric = models.CharField(_("metric"), max_length=8, choices=ObjectiveMetric.choices)
+    level = models.FloatField(
+        _("x (percent or Gy)"),
+        null=True,
+        blank=True,
+        help_text=_("The x of Dx (in percent) or of Vx Gy (in Gy); empty for Dmean, Dmax, Dmin."),
+    )
+    comparator = models.CharField(_("comparison"), max_length=2, choices=Comparator.choices)
+    threshold = models.FloatField(
+        _("threshold"), help_text=_("In Gy for a dose, in percent of the volume for Vx Gy.")
+    )
+    note = models.CharField(
+        _("note / source"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. QUANTEC, RTOG 0415, 95 percent of 50 Gy."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "structure", "metric", "level", "pk"]
+        verbose_name = _("clinical objective")
+        verbose_name_plural = _("clinical objectives")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def metric_label(self) -> str:
+        level = _short_number(self.level)
+        if self.metric == ObjectiveMetric.D_PERCENT:
+            return f"D{level}\u00a0%"
+        if self.metric == ObjectiveMetric.V_GY:
+            return f"V{level}\u00a0Gy"
+        return {"dmean": "Dmean", "dmax": "Dmax", "dmin": "Dmin"}.get(self.metric, self.metric)
+
+    @property
+    def unit(self) -> str:
+        return "%" if self.metric == ObjectiveMetric.V_GY else "Gy"
+
+    @property
+    def goal_label(self) -> str:
+        """ "< 4 Gy", "≥ 47,5 Gy"."""
+        sign = Comparator(self.comparator).label
+        return f"{sign}\u00a0{_short_number(self.threshold)}\u00a0{self.unit}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.structure} {self.metric_label} {self.goal_label}"
+
+    def is_met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return {
+            "lt": value < self.threshold,
+            "le": value <= self.threshold,
+            "gt": value > self.threshold,
+            "ge": value >= self.threshold,
+        }[self.comparator]

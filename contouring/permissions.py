@@ -29,6 +29,10 @@ def can_manage_case(user, case=None) -> bool:
     return is_project_manager(user)
 
 
+def can_manage_objectives(user) -> bool:
+    return is_project_manager(user)
+
+
 def can_register_solution(user) -> bool:
     return is_project_manager(user) or has_role(user, Role.PHYSICIST)
 

@@ -10,6 +10,7 @@ from contouring.models import (
     CaseDose,
     CaseStructure,
     ClinicalCase,
+    ClinicalObjective,
     ComparisonProtocol,
     ComparisonResult,
     ComparisonRun,
@@ -41,6 +42,15 @@ def case_get_for_user(user, pk: int) -> ClinicalCase:
 def case_dose(case: ClinicalCase) -> CaseDose | None:
     """The case's reference dose, if one is attached (the case is already the user's)."""
     return CaseDose.objects.filter(case=case).select_related("uploaded_by").first()
+
+
+def objective_list() -> QuerySet[ClinicalObjective]:
+    """The clinical objectives (regional settings, no centre data)."""
+    return ClinicalObjective.objects.all()
+
+
+def objective_get(pk: int) -> ClinicalObjective:
+    return get_object_or_404(ClinicalObjective, pk=pk)
 
 
 def structure_get_for_case(case: ClinicalCase, pk: int) -> CaseStructure:

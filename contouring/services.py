@@ -37,6 +37,7 @@ from contouring.models import (
     CaseDose,
     CaseStructure,
     ClinicalCase,
+    ClinicalObjective,
     ComparisonResult,
     ComparisonRun,
     MappingMethod,
@@ -494,6 +495,22 @@ def case_dose_attach(
             )
             transaction.on_commit(lambda: _delete_stored([n for n in old_names if n]))
     return case_dose, warnings
+
+
+# --- Clinical objectives ---------------------------------------------------------------
+@transaction.atomic
+def objective_save(*, objective: ClinicalObjective | None = None, data: dict) -> ClinicalObjective:
+    """Create or change a clinical objective (``data`` already validated by its form)."""
+    objective = objective or ClinicalObjective()
+    for name, value in data.items():
+        setattr(objective, name, value)
+    objective.save()
+    return objective
+
+
+@transaction.atomic
+def objective_delete(*, objective: ClinicalObjective) -> None:
+    objective.delete()
 
 
 # --- Solutions -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from contouring.forms import (
     CaseCreateForm,
     CaseDoseForm,
     CaseForm,
+    ClinicalObjectiveForm,
     ComparisonStartForm,
     MappingForm,
     ProtocolForm,
@@ -181,6 +182,40 @@ def case_structures(request, pk: int):
         else:
             messages.success(request, _("The structures to compare were saved."))
     return redirect("contouring:case-detail", pk=case.pk)
+
+
+# --- Clinical objectives ---------------------------------------------------------------
+@require(permissions.can_view_cases)
+def objective_list(request):
+    return render(
+        request,
+        "contouring/objective_list.html",
+        {
+            "objectives": selectors.objective_list(),
+            "can_manage": permissions.can_manage_objectives(request.user),
+        },
+    )
+
+
+@require(permissions.can_manage_objectives)
+def objective_edit(request, pk: int | None = None):
+    objective = selectors.objective_get(pk) if pk is not None else None
+    form = ClinicalObjectiveForm(request.POST or None, instance=objective)
+    if request.method == "POST" and form.is_valid():
+        saved = services.objective_save(objective=objective, data=form.cleaned_data)
+        messages.success(request, _("The objective %(label)s was saved.") % {"label": saved})
+        return redirect("contouring:objective-list")
+    return render(request, "contouring/objective_form.html", {"form": form, "objective": objective})
+
+
+@require_POST
+@require(permissions.can_manage_objectives)
+def objective_delete(request, pk: int):
+    objective = selectors.objective_get(pk)
+    label = str(objective)
+    services.objective_delete(objective=objective)
+    messages.success(request, _("The objective %(label)s was deleted.") % {"label": label})
+    return redirect("contouring:objective-list")
 
 
 # --- Solutions -------------------------------------------------------------------------

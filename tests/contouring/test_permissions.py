@@ -26,6 +26,8 @@ GET_MATRIX = {
     "contouring:submission-create": (302, 200, 403, 403, 403, 200, 403),
     "contouring:submission-detail": (302, 200, 200, 200, 200, 200, 404),
     "contouring:solution-list": (302, 200, 200, 200, 200, 200, 200),
+    "contouring:objective-list": (302, 200, 200, 200, 200, 200, 200),
+    "contouring:objective-create": (302, 200, 403, 403, 403, 403, 403),
     "contouring:solution-create": (302, 200, 403, 403, 403, 200, 403),
     "contouring:structure-overlays": (302, 200, 200, 200, 200, 200, 200),
     "contouring:structure-viewer": (302, 200, 200, 200, 200, 200, 200),
@@ -63,6 +65,8 @@ def _url(name, case, submission):
         "contouring:case-create",
         "contouring:solution-list",
         "contouring:solution-create",
+        "contouring:objective-list",
+        "contouring:objective-create",
     ):
         return reverse(name)
     if name == "contouring:consensus-rtstruct":
