@@ -988,16 +988,27 @@ def campaign_centre_results(request, pk: int):
 
 
 @require(perms.can_export_responses)
-def campaign_export(request, pk: int, fmt: str):
+def campaign_export(request, pk: int, fmt: str | None = None):
+    """One export; ``?en_cours=1`` adds the responses still being filled. Without ``fmt``
+    in the path (the campaign page's form), the format comes from ``?format=``."""
     campaign = campaign_get_for_user(request.user, pk)
+    if fmt is None:
+        fmt = request.GET.get("format", "")
+        if fmt not in exports.FORMATS:
+            messages.error(request, _("Choose an export format from the list."))
+            return redirect("surveys:campaign-detail", pk=pk)
     if fmt not in exports.FORMATS:
         raise Http404
+    include_in_progress = request.GET.get("en_cours") == "1"
     try:
-        content, content_type, filename = exports.export(campaign, fmt)
+        content, content_type, filename = exports.export(
+            campaign, fmt, include_in_progress=include_in_progress
+        )
     except exports.ExportUnavailable as error:
         messages.error(request, str(error))
         return redirect("surveys:campaign-detail", pk=pk)
-    audit_read(user=request.user, obj=campaign, action=ReadAction.EXPORT, detail=fmt)
+    detail = f"{fmt}+en_cours" if include_in_progress else fmt
+    audit_read(user=request.user, obj=campaign, action=ReadAction.EXPORT, detail=detail)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -56,6 +56,9 @@ GET_MATRIX = [
     ("surveys:campaign-centre-results", ["campaign"], (REDIRECT, OK, OK, OK, OK, OK)),
     ("surveys:campaign-export", ["campaign", "csv"], PM_ONLY),
     ("surveys:campaign-export", ["campaign", "sav"], PM_ONLY),
+    ("surveys:campaign-export", ["campaign", "sps"], PM_ONLY),
+    # Without ?format= the project manager is sent back to the campaign with a message.
+    ("surveys:campaign-export-form", ["campaign"], PM_ONLY[:1] + (REDIRECT,) + PM_ONLY[2:]),
     ("surveys:response-detail", ["response"], CENTRE_A),
     ("surveys:response-section", ["response", "S1"], CENTRE_A),
     ("surveys:response-review", ["response"], CENTRE_A),
