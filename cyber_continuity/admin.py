@@ -42,3 +42,21 @@ class CrisisAdmin(SimpleHistoryAdmin):
 class CrisisKitEditionAdmin(admin.ModelAdmin):
     list_display = ("centre", "created_at", "reason", "pdf")
     list_filter = ("reason",)
+
+
+class ScenarioInjectInline(admin.TabularInline):
+    model = models.ScenarioInject
+    extra = 0
+
+
+@admin.register(models.ExerciseScenario)
+class ExerciseScenarioAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "kind", "is_active", "updated_at")
+    list_filter = ("kind", "is_active")
+    inlines = [ScenarioInjectInline]
+
+
+@admin.register(models.Exercise)
+class ExerciseAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "status", "planned_for", "started_at")
+    list_filter = ("status",)

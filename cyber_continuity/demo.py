@@ -26,6 +26,8 @@ from cyber_continuity.models import (
     CrisisContact,
     CrisisEvent,
     CrisisTransition,
+    Exercise,
+    ExerciseScenario,
     InformationSystem,
     Machine,
     MachineKind,
@@ -428,6 +430,12 @@ def _seed_exercise(centres, users) -> None:
     for event, minutes in zip(events, EXERCISE_EVENT_MINUTES, strict=False):
         event.at = start + timedelta(minutes=minutes)
         event.save()
+    Exercise.objects.filter(pk=crisis.exercise_id).update(
+        title="Exercice régional — rançongiciel au CHU Amiens",
+        scenario=ExerciseScenario.objects.filter(kind="ransomware_ois").first(),
+        status="done",
+        ended_at=start + timedelta(days=14),
+    )
     CrisisAction.objects.create(
         crisis=crisis,
         title="Ajouter un second contact de crise joignable par Signal",

@@ -12,10 +12,12 @@ from cyber_continuity.models import (
     CrisisAction,
     CrisisContact,
     DownSystem,
+    ExerciseScenario,
     InformationSystem,
     Machine,
     PatientGroup,
     ReportRecipient,
+    ScenarioInject,
     Technique,
     TemplateClause,
 )
@@ -365,4 +367,71 @@ class CrisisReportForm(forms.Form):
     reference = forms.CharField(label=_("Reference number"), max_length=80)
     declared_by = forms.CharField(
         label=_("Declared by"), max_length=120, help_text=_("Name and function.")
+    )
+
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M"]
+
+
+class ScenarioForm(forms.ModelForm):
+    systems_down = forms.MultipleChoiceField(
+        label=_("Systems down"),
+        choices=DownSystem.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = ExerciseScenario
+        fields = ["title", "kind", "description", "objectives", "systems_down", "is_active"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "objectives": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class ScenarioInjectForm(forms.ModelForm):
+    class Meta:
+        model = ScenarioInject
+        fields = ["minutes_after_start", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+
+
+ScenarioInjectFormSet = forms.inlineformset_factory(
+    ExerciseScenario,
+    ScenarioInject,
+    form=ScenarioInjectForm,
+    extra=2,
+    can_delete=True,
+)
+
+
+class ExerciseScheduleForm(forms.Form):
+    scenario = forms.ModelChoiceField(label=_("Scenario"), queryset=ExerciseScenario.objects.none())
+    centres = forms.ModelMultipleChoiceField(
+        label=_("Centres taking part"),
+        queryset=Centre.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("One centre, or several (e.g. the centre hit and its first receiver)."),
+    )
+    planned_for = forms.DateTimeField(
+        label=_("Date and time"), widget=DATETIME_WIDGET, input_formats=DATETIME_FORMATS
+    )
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=200,
+        required=False,
+        help_text=_("Empty: the title of the scenario."),
+    )
+
+    def __init__(self, *args, scenarios, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].queryset = scenarios
+        self.fields["centres"].queryset = centres
+
+
+class InjectForm(forms.Form):
+    text = forms.CharField(
+        label=_("Free inject"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )

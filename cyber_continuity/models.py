@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from onco_hdf.models import Centre
@@ -546,6 +547,15 @@ class Crisis(models.Model):
         User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("declared by")
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The scheduled exercise this drill crisis is played in (one crisis per centre of it).
+    exercise = models.ForeignKey(
+        "Exercise",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="crises",
+        verbose_name=_("exercise"),
+    )
     is_demo = models.BooleanField(default=False, editable=False)
     history = HistoricalRecords()
 
@@ -680,6 +690,8 @@ class Transfer(models.Model):
     )
     recorded_on_behalf = models.BooleanField(_("recorded on behalf of the receiver"), default=False)
     first_fraction_on = models.DateField(_("first fraction there on"), null=True, blank=True)
+    # When the receiver recorded that first fraction: the clock of the exercise metric.
+    first_fraction_recorded_at = models.DateTimeField(null=True, blank=True, editable=False)
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
 
     class Meta:
@@ -691,13 +703,27 @@ class Transfer(models.Model):
         return f"{self.group} → {self.receiving_centre.label}"
 
 
-class CrisisAction(models.Model):
-    """An improvement action decided after a crisis or an exercise."""
+class ActionStatus(models.TextChoices):
+    TODO = "todo", _("To do")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
 
-    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="actions")
+
+class CrisisAction(models.Model):
+    """An improvement action (RETEX) decided after a crisis or an exercise."""
+
+    crisis = models.ForeignKey(
+        Crisis, on_delete=models.CASCADE, related_name="actions", null=True, blank=True
+    )
+    exercise = models.ForeignKey(
+        "Exercise", on_delete=models.CASCADE, related_name="actions", null=True, blank=True
+    )
     title = models.CharField(_("action"), max_length=200)
     owner = models.CharField(_("owner"), max_length=120)
     due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=ActionStatus.choices, default=ActionStatus.TODO
+    )
     done_at = models.DateTimeField(_("done on"), null=True, blank=True)
     history = HistoricalRecords()
 
@@ -705,13 +731,20 @@ class CrisisAction(models.Model):
         ordering = ["due_date", "pk"]
         verbose_name = _("action")
         verbose_name_plural = _("actions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(crisis__isnull=False, exercise__isnull=True)
+                | models.Q(crisis__isnull=True, exercise__isnull=False),
+                name="action_of_crisis_or_exercise",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
 
     @property
     def is_overdue(self) -> bool:
-        return self.done_at is None and self.due_date < timezone.localdate()
+        return self.status != ActionStatus.DONE and self.due_date < timezone.localdate()
 
 
 class DownSystem(models.TextChoices):
@@ -722,6 +755,121 @@ class DownSystem(models.TextChoices):
     TELEPHONY = "telephony", _("Telephony")
     NETWORK = "network", _("Network / workstations")
     LINAC_CONSOLES = "consoles", _("Treatment consoles")
+
+
+# --- Exercises ------------------------------------------------------------------------
+class ScenarioKind(models.TextChoices):
+    RANSOMWARE_OIS = "ransomware_ois", _("Ransomware on the OIS")
+    TPS_DOWN = "tps_down", _("Treatment planning system down")
+    NETWORK_CUT = "network_cut", _("Network cut")
+    RECEIVER_DOWN = "receiver_down", _("A receiving centre down too")
+    OTHER = "other", _("Other")
+
+
+class ExerciseScenario(models.Model):
+    """A scenario of the regional exercise library, kept by the project manager."""
+
+    title = models.CharField(_("title"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ScenarioKind.choices)
+    description = models.TextField(_("description"), blank=True)
+    objectives = models.TextField(_("objectives"), blank=True)
+    systems_down = models.JSONField(_("systems down"), default=list, blank=True)
+    is_active = models.BooleanField(_("offered for new exercises"), default=True)
+    updated_at = models.DateTimeField(_("updated on"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("exercise scenario")
+        verbose_name_plural = _("exercise scenarios")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ScenarioInject(models.Model):
+    """A planned event of a scenario, announced to the players at its time."""
+
+    scenario = models.ForeignKey(ExerciseScenario, on_delete=models.CASCADE, related_name="injects")
+    minutes_after_start = models.PositiveIntegerField(_("minutes after the start"))
+    text = models.CharField(_("inject"), max_length=500)
+
+    class Meta:
+        ordering = ["minutes_after_start", "pk"]
+        verbose_name = _("inject")
+        verbose_name_plural = _("injects")
+
+    def __str__(self) -> str:
+        return f"T+{self.minutes_after_start} — {self.text[:50]}"
+
+
+class ExerciseStatus(models.TextChoices):
+    PLANNED = "planned", pgettext_lazy("exercise", "Planned")
+    RUNNING = "running", pgettext_lazy("exercise", "Under way")
+    DONE = "done", pgettext_lazy("exercise", "Done")
+    CANCELLED = "cancelled", pgettext_lazy("exercise", "Cancelled")
+
+
+class Exercise(models.Model):
+    """A scheduled exercise for one centre or several, played from a scenario."""
+
+    title = models.CharField(_("title"), max_length=200)
+    scenario = models.ForeignKey(
+        ExerciseScenario,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exercises",
+        verbose_name=_("scenario"),
+    )
+    centres = models.ManyToManyField(Centre, related_name="exercises", verbose_name=_("centres"))
+    planned_for = models.DateTimeField(_("planned for"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=ExerciseStatus.choices, default=ExerciseStatus.PLANNED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-planned_for", "-pk"]
+        verbose_name = _("exercise")
+        verbose_name_plural = _("exercises")
+
+    def __str__(self) -> str:
+        return f"{self.title} — {timezone.localtime(self.when):%d/%m/%Y}"
+
+    @property
+    def when(self):
+        """When it was played, else when it is planned."""
+        return self.started_at or self.planned_for
+
+
+class ExerciseInject(models.Model):
+    """An inject of an exercise: from its scenario (with its time) or free; played or not."""
+
+    exercise = models.ForeignKey(Exercise, on_delete=models.CASCADE, related_name="injects")
+    minutes_after_start = models.PositiveIntegerField(
+        _("minutes after the start"), null=True, blank=True
+    )
+    text = models.CharField(_("inject"), max_length=500)
+    is_free = models.BooleanField(_("free inject"), default=False)
+    played_at = models.DateTimeField(_("played at"), null=True, blank=True)
+    played_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = [models.F("minutes_after_start").asc(nulls_last=True), "played_at", "pk"]
+        verbose_name = _("inject")
+        verbose_name_plural = _("injects")
+
+    def __str__(self) -> str:
+        return self.text[:60]
 
 
 # --- Authorities and mandatory reporting ----------------------------------------------

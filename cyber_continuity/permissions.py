@@ -80,6 +80,24 @@ def can_manage_crisis(user, crisis) -> bool:
     return is_project_manager(user) or has_centre_role(user, crisis.centre, Role.REFERENT)
 
 
+def can_manage_scenarios(user) -> bool:
+    """The exercise scenario library is kept by the project manager."""
+    return is_project_manager(user)
+
+
+def can_schedule_exercise(user) -> bool:
+    """The project manager for any centre, a referent for their own centres."""
+    return can_declare_crisis(user)
+
+
+def can_manage_exercise(user, exercise) -> bool:
+    """The project manager and the referents of a centre taking part run the exercise."""
+    if is_project_manager(user):
+        return True
+    mine = centre_ids_for(user, [Role.REFERENT])
+    return bool(mine) and exercise.centres.filter(pk__in=mine).exists()
+
+
 def can_answer_transfer(user, transfer) -> bool:
     return has_centre_role(user, transfer.receiving_centre, Role.REFERENT)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from cyber_continuity import services
 from cyber_continuity.models import (
@@ -13,6 +12,7 @@ from cyber_continuity.models import (
     DOWN_STATUSES,
     OPEN_STATUSES,
     UNSIGNED_STATUSES,
+    ActionStatus,
     Convention,
     ConventionParty,
     ConventionStatus,
@@ -22,6 +22,8 @@ from cyber_continuity.models import (
     CrisisAction,
     CrisisKitEdition,
     DownSystem,
+    Exercise,
+    ExerciseScenario,
     Transfer,
 )
 from cyber_continuity.permissions import (
@@ -104,6 +106,37 @@ def transfer_get_for_user(user, pk: int) -> Transfer:
     if not crisis_list_for_user(user).filter(pk=transfer.group.crisis_id).exists():
         raise Http404
     return transfer
+
+
+def exercise_list_for_user(user) -> QuerySet[Exercise]:
+    """Regional readers see every exercise; a centre those it takes part in."""
+    if not can_view_registry(user):
+        return Exercise.objects.none()
+    exercises = Exercise.objects.select_related("scenario")
+    if is_regional_reader(user):
+        return exercises
+    return exercises.filter(centres__in=centre_ids_for(user)).distinct()
+
+
+def exercise_get_for_user(user, pk: int) -> Exercise:
+    return get_object_or_404(exercise_list_for_user(user), pk=pk)
+
+
+def scenario_list(*, active_only: bool = False) -> QuerySet[ExerciseScenario]:
+    scenarios = ExerciseScenario.objects.prefetch_related("injects")
+    return scenarios.filter(is_active=True) if active_only else scenarios
+
+
+def retex_actions_for_user(user) -> QuerySet[CrisisAction]:
+    """Actions not done yet, of the crises and exercises the user sees, soonest due first."""
+    crises = crisis_list_for_user(user).values("pk")
+    exercises = exercise_list_for_user(user).values("pk")
+    return (
+        CrisisAction.objects.exclude(status=ActionStatus.DONE)
+        .filter(Q(crisis__in=crises) | Q(exercise__in=exercises))
+        .select_related("crisis__centre", "exercise")
+        .order_by("due_date", "pk")
+    )
 
 
 def kit_centre_get_for_user(user, pk: int) -> Centre:
@@ -218,7 +251,7 @@ def coverage_matrix(centres: list[Centre]) -> list[dict]:
     ]
 
 
-def overview_context() -> dict:
+def overview_context(user) -> dict:
     rows = registry_rows()
     centres = [row["centre"] for row in rows]
     open_crises = Crisis.objects.filter(status__in=OPEN_STATUSES).select_related("centre")
@@ -228,7 +261,5 @@ def overview_context() -> dict:
         "open_crises": [c for c in open_crises if not c.is_exercise],
         "open_exercises": [c for c in open_crises if c.is_exercise],
         "without_referent": services.centres_without_referent(),
-        "overdue_actions": CrisisAction.objects.filter(
-            done_at__isnull=True, due_date__lt=timezone.localdate()
-        ).select_related("crisis__centre"),
+        "retex_actions": retex_actions_for_user(user),
     }

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cyber_continuity.models import ACTIVE_STATUSES, ConventionStatus
+from cyber_continuity.models import ACTIVE_STATUSES, ConventionStatus, ExerciseStatus
 from cyber_continuity.selectors import (
     centre_list_for_user,
     convention_list_for_user,
-    crisis_list_for_user,
+    exercise_list_for_user,
     registry_rows,
 )
 from onco_hdf import permissions as core
@@ -49,7 +49,7 @@ def participation(user, centres) -> list[Column]:
             str(count), reverse("cyber_continuity:convention-list"), OK if count else WARN
         )
         state, when = exercises_by_centre.get(centre.pk, ("overdue", None))
-        exercises[centre.pk] = _exercise_cell(state, when)
+        exercises[centre.pk] = exercise_cell(state, when)
     return [
         Column(
             "capacity_attestation", "cyber_continuity", _("Capacity attestation age"), attestation
@@ -62,28 +62,37 @@ def participation(user, centres) -> list[Column]:
 def exercise_compliance(user, *, now=None) -> dict[int, tuple[str, object]]:
     """Per centre, the mandatory annual exercise: done / planned / to plan / overdue.
 
-    Done: an exercise started this calendar year; planned: one set in the future; to plan:
-    the last one is less than a year old but none this year yet; overdue: none for a year.
+    Done: an exercise played (started) this calendar year; planned: one scheduled for today
+    or later; to plan: the last one played is less than a year old but none this year yet;
+    overdue: none played for a year. Cancelled exercises do not count; one planned whose
+    day has passed without being played does not either.
     """
     now = now or timezone.now()
-    year = timezone.localtime(now).year
+    today = timezone.localtime(now).date()
     found: dict[int, tuple[str, object]] = {}
-    for centre_id, started_at in (
-        crisis_list_for_user(user).filter(is_exercise=True).order_by("started_at")
-    ).values_list("centre_id", "started_at"):
-        previous = found.get(centre_id, ("overdue", None))
-        if started_at > now:
-            if previous[0] != "done":
-                found[centre_id] = ("planned", started_at)
-        elif timezone.localtime(started_at).year == year:
-            found[centre_id] = ("done", started_at)
-        elif started_at > now - timedelta(days=365) and previous[0] == "overdue":
-            found[centre_id] = ("to_plan", started_at)
+    exercises = (
+        exercise_list_for_user(user)
+        .exclude(status=ExerciseStatus.CANCELLED)
+        .prefetch_related("centres")
+    )
+    for exercise in sorted(exercises, key=lambda e: e.when):
+        played = exercise.status in (ExerciseStatus.RUNNING, ExerciseStatus.DONE)
+        when = exercise.when
+        day = timezone.localtime(when).date()
+        for centre in exercise.centres.all():
+            previous = found.get(centre.pk, ("overdue", None))
+            if played and day.year == today.year and day <= today:
+                found[centre.pk] = ("done", when)
+            elif not played and exercise.status == ExerciseStatus.PLANNED and day >= today:
+                if previous[0] != "done":
+                    found[centre.pk] = ("planned", when)
+            elif played and when > now - timedelta(days=365) and previous[0] == "overdue":
+                found[centre.pk] = ("to_plan", when)
     return found
 
 
-def _exercise_cell(state: str, when) -> Cell:
-    url = reverse("cyber_continuity:crisis-list")
+def exercise_cell(state: str, when) -> Cell:
+    url = reverse("cyber_continuity:exercise-list")
     day = timezone.localtime(when).strftime("%d/%m/%Y") if when else ""
     if state == "done":
         return Cell(_("done on %(d)s") % {"d": day}, url, OK)

@@ -100,4 +100,25 @@ urlpatterns = [
         name="transfer-phone-answer",
     ),
     path("crises/actions/<int:pk>/terminer/", views.crisis_action_done, name="crisis-action-done"),
+    path(
+        "crises/actions/<int:pk>/statut/", views.crisis_action_status, name="crisis-action-status"
+    ),
+    path("exercices/", views.exercise_list, name="exercise-list"),
+    path("exercices/planifier/", views.exercise_schedule, name="exercise-schedule"),
+    path("exercices/<int:pk>/", views.exercise_detail, name="exercise-detail"),
+    path("exercices/<int:pk>/statut/", views.exercise_transition, name="exercise-transition"),
+    path(
+        "exercices/<int:pk>/injects/nouveau/", views.exercise_inject_add, name="exercise-inject-add"
+    ),
+    path(
+        "exercices/<int:pk>/actions/nouvelle/",
+        views.exercise_action_add,
+        name="exercise-action-add",
+    ),
+    path(
+        "exercices/injects/<int:pk>/jouer/", views.exercise_inject_play, name="exercise-inject-play"
+    ),
+    path("exercices/scenarios/", views.scenario_list, name="scenario-list"),
+    path("exercices/scenarios/nouveau/", views.scenario_edit, name="scenario-create"),
+    path("exercices/scenarios/<int:pk>/modifier/", views.scenario_edit, name="scenario-update"),
 ]

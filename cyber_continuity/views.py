@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpResponse
@@ -26,13 +28,17 @@ from cyber_continuity.forms import (
     CrisisReportForm,
     CrisisTransitionForm,
     EventForm,
+    ExerciseScheduleForm,
     InformationSystemForm,
+    InjectForm,
     MachineForm,
     PatientGroupForm,
     PhoneAnswerForm,
     PlanEntryForm,
     ProfileForm,
     PublishForm,
+    ScenarioForm,
+    ScenarioInjectFormSet,
     TemplateClauseFormSet,
     TemplateForm,
     TransferProposeForm,
@@ -47,6 +53,8 @@ from cyber_continuity.models import (
     ConventionTemplate,
     CrisisAction,
     CrisisContact,
+    ExerciseInject,
+    ExerciseStatus,
     InformationSystem,
     Machine,
     PatientGroup,
@@ -57,7 +65,7 @@ from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.http import bad_request
 from onco_hdf.models import Role
 from onco_hdf.pdf import render_pdf
-from onco_hdf.permissions import centre_ids_for, is_project_manager, require
+from onco_hdf.permissions import centre_ids_for, is_project_manager, is_regional_reader, require
 
 registry_reader = require(perms.can_view_registry)
 
@@ -674,7 +682,9 @@ def kit_edition_download(request, pk: int):
 
 @require(perms.can_view_overview)
 def overview(request):
-    return render(request, "cyber_continuity/overview.html", selectors.overview_context())
+    return render(
+        request, "cyber_continuity/overview.html", selectors.overview_context(request.user)
+    )
 
 
 # --- Crises ---------------------------------------------------------------------------
@@ -764,6 +774,7 @@ def _metrics_rows(metrics) -> list[tuple[str, str]]:
         (_("Time to declaration"), _duration(metrics.to_declaration)),
         (_("Time to first proposed transfer"), _duration(metrics.to_first_proposal)),
         (_("Time to first acceptance"), _duration(metrics.to_first_acceptance)),
+        (_("Time to first fraction at the receiver"), _duration(metrics.to_first_fraction)),
     ]
 
 
@@ -866,13 +877,42 @@ def crisis_event_add(request, pk: int):
     )
 
 
+def _managed_action(request, pk: int) -> CrisisAction:
+    action = get_object_or_404(CrisisAction, pk=pk)
+    if action.exercise_id:
+        _managed_exercise(request, action.exercise_id)
+    else:
+        _managed_crisis(request, action.crisis_id)
+    return action
+
+
+def _action_origin(action: CrisisAction):
+    if action.exercise_id:
+        return redirect("cyber_continuity:exercise-detail", pk=action.exercise_id)
+    return redirect("cyber_continuity:crisis-detail", pk=action.crisis_id)
+
+
 @require_POST
 @registry_reader
 def crisis_action_done(request, pk: int):
-    action = get_object_or_404(CrisisAction, pk=pk)
-    _managed_crisis(request, action.crisis_id)
+    action = _managed_action(request, pk)
     services.crisis_action_done(action=action, user=request.user)
-    return redirect("cyber_continuity:crisis-detail", pk=action.crisis_id)
+    return _action_origin(action)
+
+
+@require_POST
+@registry_reader
+def crisis_action_status(request, pk: int):
+    action = _managed_action(request, pk)
+    try:
+        services.crisis_action_status(
+            action=action, status=request.POST.get("status", ""), user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Action updated."))
+    return _action_origin(action)
 
 
 @registry_reader
@@ -987,4 +1027,207 @@ def transfer_phone_answer(request, pk: int):
         request,
         "cyber_continuity/transfer_phone_answer.html",
         {"transfer": transfer, "crisis": transfer.group.crisis, "form": form},
+    )
+
+
+# --- Exercises ------------------------------------------------------------------------
+@registry_reader
+def exercise_list(request):
+    exercises = selectors.exercise_list_for_user(request.user).prefetch_related("centres")
+    return render(
+        request,
+        "cyber_continuity/exercise_list.html",
+        {
+            "exercises": exercises,
+            "can_schedule": perms.can_schedule_exercise(request.user),
+            "compliance": _compliance_rows(request.user),
+        },
+    )
+
+
+def _compliance_rows(user) -> list[tuple]:
+    """This year's exercise of each centre the user sees (done / planned / overdue)."""
+    from cyber_continuity import steering
+
+    centres = list(selectors.centre_list_for_user(user).filter(is_active=True))
+    if not is_regional_reader(user):
+        centres = [c for c in centres if c.pk in centre_ids_for(user)]
+    found = steering.exercise_compliance(user)
+    return [
+        (centre, steering.exercise_cell(*found.get(centre.pk, ("overdue", None))))
+        for centre in centres
+    ]
+
+
+@require(perms.can_schedule_exercise)
+def exercise_schedule(request):
+    scenarios = selectors.scenario_list(active_only=True)
+    initial = {}
+    chosen = request.GET.get("scenario", "")
+    if chosen.isdigit() and len(chosen) < 10:
+        initial["scenario"] = scenarios.filter(pk=int(chosen)).first()
+    form = ExerciseScheduleForm(
+        request.POST or None,
+        scenarios=scenarios,
+        centres=selectors.declarable_centres(request.user),
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            exercise = services.exercise_schedule(user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Exercise scheduled."))
+            return redirect("cyber_continuity:exercise-detail", pk=exercise.pk)
+    return render(request, "cyber_continuity/exercise_form.html", {"form": form})
+
+
+@registry_reader
+def exercise_detail(request, pk: int):
+    exercise = selectors.exercise_get_for_user(request.user, pk)
+    can_manage = perms.can_manage_exercise(request.user, exercise)
+    running = exercise.status == ExerciseStatus.RUNNING
+    injects = []
+    for inject in exercise.injects.select_related("played_by"):
+        due = None
+        if exercise.started_at and inject.minutes_after_start is not None:
+            due = exercise.started_at + timedelta(minutes=inject.minutes_after_start)
+        injects.append((inject, due))
+    return render(
+        request,
+        "cyber_continuity/exercise_detail.html",
+        {
+            "exercise": exercise,
+            "centres": exercise.centres.order_by("name"),
+            "can_manage": can_manage,
+            "running": running,
+            "injects": injects,
+            "metrics": [
+                (row.crisis, _metrics_rows(row.metrics))
+                for row in services.exercise_metrics(exercise)
+            ],
+            "actions": exercise.actions.all(),
+            "inject_form": InjectForm(),
+        },
+    )
+
+
+def _managed_exercise(request, pk: int):
+    exercise = selectors.exercise_get_for_user(request.user, pk)
+    if not perms.can_manage_exercise(request.user, exercise):
+        raise PermissionDenied
+    return exercise
+
+
+EXERCISE_MOVES = {
+    "start": (services.exercise_start, gettext_lazy("Exercise started: the alert is raised.")),
+    "end": (services.exercise_end, gettext_lazy("Exercise ended.")),
+    "cancel": (services.exercise_cancel, gettext_lazy("Exercise cancelled.")),
+}
+
+
+@require_POST
+@registry_reader
+def exercise_transition(request, pk: int):
+    exercise = _managed_exercise(request, pk)
+    service, success = EXERCISE_MOVES.get(request.POST.get("to", ""), (None, ""))
+    try:
+        if service is None:
+            raise ValidationError(_("Unknown move."))
+        service(exercise=exercise, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, str(success))
+    return redirect("cyber_continuity:exercise-detail", pk=exercise.pk)
+
+
+@require_POST
+@registry_reader
+def exercise_inject_play(request, pk: int):
+    inject = get_object_or_404(ExerciseInject, pk=pk)
+    _managed_exercise(request, inject.exercise_id)
+    try:
+        services.exercise_inject_play(inject=inject, user=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Inject played: it is on the timeline of every centre."))
+    return redirect("cyber_continuity:exercise-detail", pk=inject.exercise_id)
+
+
+def _exercise_form_view(request, pk: int, form_class, save, success: str, heading: str):
+    """POST a small form on an exercise; on error re-render it with what was typed."""
+    exercise = _managed_exercise(request, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(exercise, form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, success)
+            return redirect("cyber_continuity:exercise-detail", pk=exercise.pk)
+    return render(
+        request,
+        "cyber_continuity/exercise_subform.html",
+        {"exercise": exercise, "form": form, "heading": heading},
+    )
+
+
+@registry_reader
+def exercise_inject_add(request, pk: int):
+    return _exercise_form_view(
+        request,
+        pk,
+        InjectForm,
+        lambda exercise, data: services.exercise_inject_add(
+            exercise=exercise, user=request.user, **data
+        ),
+        _("Free inject played: it is on the timeline of every centre."),
+        _("Play a free inject"),
+    )
+
+
+@registry_reader
+def exercise_action_add(request, pk: int):
+    return _exercise_form_view(
+        request,
+        pk,
+        CrisisActionForm,
+        lambda exercise, data: services.crisis_action_add(
+            exercise=exercise, user=request.user, **data
+        ),
+        _("RETEX action added."),
+        _("Add a RETEX action"),
+    )
+
+
+@registry_reader
+def scenario_list(request):
+    return render(
+        request,
+        "cyber_continuity/scenario_list.html",
+        {
+            "scenarios": selectors.scenario_list(),
+            "can_edit": perms.can_manage_scenarios(request.user),
+            "can_schedule": perms.can_schedule_exercise(request.user),
+        },
+    )
+
+
+@require(perms.can_manage_scenarios)
+def scenario_edit(request, pk: int | None = None):
+    scenario = get_object_or_404(selectors.scenario_list(), pk=pk) if pk else None
+    form = ScenarioForm(request.POST or None, instance=scenario)
+    formset = ScenarioInjectFormSet(request.POST or None, instance=scenario, prefix="injects")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        services.scenario_save(form=form, formset=formset)
+        messages.success(request, _("Scenario saved."))
+        return redirect("cyber_continuity:scenario-list")
+    return render(
+        request,
+        "cyber_continuity/scenario_form.html",
+        {"form": form, "formset": formset, "scenario": scenario},
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from cyber_continuity.models import (
     LINAC_TECHNIQUES,
+    ActionStatus,
     CapacityDeclaration,
     ClauseKind,
     Convention,
@@ -139,14 +140,25 @@ def crisis_declare(
     is_exercise: bool = False,
     declare_now: bool = True,
     started_at=None,
+    exercise=None,
 ) -> Crisis:
-    """Raise the alert and, unless told otherwise, declare the crisis at once."""
+    """Raise the alert and, unless told otherwise, declare the crisis at once.
+
+    A drill belongs to an exercise: the one it is played in, else one made for it (an
+    exercise started at once from the crisis page), so the annual compliance counts it.
+    """
+    started_at = started_at or timezone.now()
+    if is_exercise and exercise is None:
+        from cyber_continuity.services.exercises import exercise_for_drill
+
+        exercise = exercise_for_drill(centre=centre, started_at=started_at, user=user)
     crisis = Crisis.objects.create(
         centre=centre,
         systems_down=list(systems_down),
         description=description,
         is_exercise=is_exercise,
-        started_at=started_at or timezone.now(),
+        started_at=started_at,
+        exercise=exercise if is_exercise else None,
     )
     CrisisTransition.objects.create(
         crisis=crisis, from_status="", to_status=C.ALERT, user=user, at=crisis.started_at
@@ -501,6 +513,7 @@ def transfer_update(
         transfer.recorded_on_behalf = on_behalf
     elif to_status == TransferStatus.TREATING:
         transfer.first_fraction_on = on or timezone.localdate()
+        transfer.first_fraction_recorded_at = timezone.now()
     else:
         transfer.returned_on = on or timezone.localdate()
     transfer.save()
@@ -534,28 +547,47 @@ def transfer_update(
 
 @transaction.atomic
 def crisis_action_add(
-    *, crisis: Crisis, title: str, owner: str, due_date: date, user
+    *, title: str, owner: str, due_date: date, user, crisis: Crisis | None = None, exercise=None
 ) -> CrisisAction:
-    action = CrisisAction(crisis=crisis, title=title, owner=owner, due_date=due_date)
+    """A RETEX action of a crisis, or of an exercise (all its centres)."""
+    action = CrisisAction(
+        crisis=crisis, exercise=exercise, title=title, owner=owner, due_date=due_date
+    )
     action.full_clean()
     action.save()
-    _event(
-        crisis,
-        user,
-        _("Action added: %(title)s (%(owner)s, due %(due)s).")
-        % {"title": title, "owner": owner, "due": due_date.strftime("%d/%m/%Y")},
-    )
+    if crisis is not None:
+        _event(
+            crisis,
+            user,
+            _("Action added: %(title)s (%(owner)s, due %(due)s).")
+            % {"title": title, "owner": owner, "due": due_date.strftime("%d/%m/%Y")},
+        )
     return action
 
 
 @transaction.atomic
-def crisis_action_done(*, action: CrisisAction, user) -> CrisisAction:
+def crisis_action_status(*, action: CrisisAction, status: str, user) -> CrisisAction:
+    """Move a RETEX action (to do, in progress, done); done records when."""
+    if status not in ActionStatus.values:
+        raise ValidationError(_("Unknown status."))
     action = CrisisAction.objects.select_for_update().get(pk=action.pk)
-    if action.done_at is None:
-        action.done_at = timezone.now()
-        action.save()
-        _event(action.crisis, user, _("Action done: %(title)s.") % {"title": action.title})
+    if action.status == status:
+        return action
+    action.status = status
+    action.done_at = timezone.now() if status == ActionStatus.DONE else None
+    action.save()
+    if action.crisis_id:
+        _event(
+            action.crisis,
+            user,
+            _("Action “%(title)s”: %(status)s.")
+            % {"title": action.title, "status": action.get_status_display()},
+        )
     return action
+
+
+def crisis_action_done(*, action: CrisisAction, user) -> CrisisAction:
+    return crisis_action_status(action=action, status=ActionStatus.DONE, user=user)
 
 
 @dataclass(frozen=True)
@@ -563,9 +595,14 @@ class CrisisMetrics:
     to_declaration: timedelta | None
     to_first_proposal: timedelta | None
     to_first_acceptance: timedelta | None
+    to_first_fraction: timedelta | None = None
 
 
 def crisis_metrics(crisis: Crisis) -> CrisisMetrics:
+    """Clocks from the alert: declaration, first proposal, first acceptance, first fraction.
+
+    The first fraction at a receiver counts from when the receiver recorded it.
+    """
     transfers = Transfer.objects.filter(group__crisis=crisis)
     first_proposal = transfers.order_by("proposed_at").values_list("proposed_at", flat=True)
     first_accept = (
@@ -573,6 +610,11 @@ def crisis_metrics(crisis: Crisis) -> CrisisMetrics:
         .exclude(status=TransferStatus.REFUSED)
         .order_by("responded_at")
         .values_list("responded_at", flat=True)
+    )
+    first_fraction = (
+        transfers.filter(first_fraction_recorded_at__isnull=False)
+        .order_by("first_fraction_recorded_at")
+        .values_list("first_fraction_recorded_at", flat=True)
     )
 
     def since_start(moment):
@@ -582,4 +624,5 @@ def crisis_metrics(crisis: Crisis) -> CrisisMetrics:
         to_declaration=since_start(crisis.declared_at),
         to_first_proposal=since_start(first_proposal.first()),
         to_first_acceptance=since_start(first_accept.first()),
+        to_first_fraction=since_start(first_fraction.first()),
     )

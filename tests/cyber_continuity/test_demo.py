@@ -31,3 +31,5 @@ def test_demo_region_is_populated_and_idempotent(settings):
     assert metrics.to_declaration.total_seconds() == 25 * 60
     assert metrics.to_first_acceptance.total_seconds() == 95 * 60
     assert exercise.events.count() > 5 and exercise.actions.count() == 2
+    assert exercise.exercise.status == "done"  # counts for CHU Amiens' annual exercise
+    assert exercise.exercise.scenario.kind == "ransomware_ois"

@@ -66,9 +66,32 @@ def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
             kind="ars", name="ARS Hauts-de-France", phone="03 62 72 77 77"
         ).pk,
         "kit_a": _kit_edition(centre_a),
+        **_exercise_objects(centre_a, pm),
         "action": services.crisis_action_add(
             crisis=crisis, title="Tester", owner="Cadre", due_date=date(2030, 1, 1), user=referent_a
         ).pk,
+    }
+
+
+def _exercise_objects(centre, pm) -> dict:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cyber_continuity.models import ExerciseScenario
+
+    scenario = ExerciseScenario.objects.order_by("pk").first()
+    exercise = services.exercise_schedule(
+        scenario=scenario, centres=[centre], planned_for=timezone.now() + timedelta(days=9), user=pm
+    )
+    action = services.crisis_action_add(
+        exercise=exercise, title="RETEX", owner="Cadre", due_date=date(2030, 1, 1), user=pm
+    )
+    return {
+        "exercise": exercise.pk,
+        "inject": exercise.injects.first().pk,
+        "scenario": scenario.pk,
+        "exercise_action": action.pk,
     }
 
 
@@ -173,6 +196,19 @@ MATRIX = [
     ("machine-delete", ["machine_a"], "post", REFERENT_A_POST),
     ("plan-entry-move", ["plan_entry"], "post", REFERENT_A_POST),
     ("plan-entry-delete", ["plan_entry"], "post", REFERENT_A_POST),
+    ("crisis-action-status", ["action"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("crisis-action-status", ["exercise_action"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("crisis-action-done", ["exercise_action"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("exercise-list", [], "get", ALL),
+    ("exercise-schedule", [], "get", (OK, DENIED, OK, DENIED, DENIED)),
+    ("exercise-detail", ["exercise"], "get", (OK, OK, OK, OK, HIDDEN)),
+    ("exercise-transition", ["exercise"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("exercise-inject-add", ["exercise"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+    ("exercise-action-add", ["exercise"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
+    ("exercise-inject-play", ["inject"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
+    ("scenario-list", [], "get", ALL),
+    ("scenario-create", [], "get", PM_ONLY),
+    ("scenario-update", ["scenario"], "get", PM_ONLY),
     ("template-version-publish", ["v2"], "post", PM_ONLY_POST),
     ("template-version-create", ["template"], "post", PM_ONLY_POST),
 ]
