@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from onco_hdf import governance, selectors
+from onco_hdf import governance, permissions, selectors, services
 from onco_hdf.dashboard import steering_context
 from onco_hdf.jobs import JobInputError
 from onco_hdf.models import CopilDecision, CopilMeeting
@@ -92,8 +92,15 @@ def build_copil_minutes_report(*, job, report) -> ReportSpec:
     meeting = _meeting_from(job)
     if meeting.decisions.filter(outcome="pending").exists():
         raise JobInputError(_("Record the outcome of every item before generating the minutes."))
+    user = job.created_by
+
+    def attach(content: bytes) -> None:
+        services.copil_minutes_attach(meeting=meeting, content=content, user=user, job=job)
+
     return ReportSpec(
         template_name="reports/onco_hdf/copil_minutes.html",
         context=build_copil_minutes_context(meeting=meeting),
         filename=f"compte-rendu-copil-{meeting.held_on:%Y-%m-%d}.pdf",
+        # The project manager's generation is the meeting's minutes; a reader's is a copy.
+        on_rendered=attach if permissions.can_manage_copil(user) else None,
     )

@@ -85,6 +85,7 @@ def _meeting_context(request, meeting: CopilMeeting, **forms) -> dict:
         "minutes_form": forms.get("minutes_form") or (CopilMinutesForm() if can_manage else None),
         "action_form": forms.get("action_form") or (CopilActionForm() if can_manage else None),
         "actions": meeting.actions.all(),
+        "minutes_versions": meeting.minutes_versions.select_related("created_by"),
         "pack_params": {"meeting": meeting.pk},
     }
 
@@ -138,12 +139,18 @@ def minutes_upload(request, pk: int):
 
 
 @require(permissions.can_view_copil)
-def minutes_download(request, pk: int):
+def minutes_download(request, pk: int, number: int | None = None):
+    """The current minutes of the meeting, or version ``number`` of them."""
     meeting = selectors.copil_meeting_get_for_user(request.user, pk)
-    if not meeting.minutes_file:
-        raise Http404
-    name = f"compte-rendu-copil-{meeting.held_on:%Y-%m-%d}.pdf"
-    return FileResponse(meeting.minutes_file.open("rb"), as_attachment=True, filename=name)
+    if number is None:
+        if not meeting.minutes_file:
+            raise Http404
+        stored, suffix = meeting.minutes_file, ""
+    else:
+        stored = get_object_or_404(meeting.minutes_versions, number=number).file
+        suffix = f"-v{number}"
+    name = f"compte-rendu-copil-{meeting.held_on:%Y-%m-%d}{suffix}.pdf"
+    return FileResponse(stored.open("rb"), as_attachment=True, filename=name)
 
 
 @require(permissions.can_manage_copil)

@@ -249,6 +249,49 @@ class CopilMeeting(models.Model):
         return self.present_count >= self.quorum
 
 
+class MinutesSource(models.TextChoices):
+    GENERATED = "generated", _("Generated")
+    UPLOADED = "uploaded", _("Uploaded")
+
+
+class CopilMinutes(models.Model):
+    """One version of a meeting's minutes: generated from the register or uploaded.
+
+    Every generation or upload adds a version; the meeting's ``minutes_file`` is the latest.
+    """
+
+    meeting = models.ForeignKey(
+        CopilMeeting,
+        on_delete=models.CASCADE,
+        related_name="minutes_versions",
+        verbose_name=_("meeting"),
+    )
+    number = models.PositiveIntegerField(_("version"))
+    file = models.FileField(_("minutes (PDF)"), upload_to="copil/minutes/")
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    source = models.CharField(_("source"), max_length=10, choices=MinutesSource.choices)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("on"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["meeting", "-number"]
+        verbose_name = _("COPIL minutes version")
+        verbose_name_plural = _("COPIL minutes versions")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "number"], name="copil_minutes_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} — v{self.number}"
+
+
 class Outcome(models.TextChoices):
     PENDING = "pending", _("Awaiting decision")
     VALIDATED = "validated", _("Validated")

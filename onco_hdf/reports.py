@@ -23,6 +23,8 @@ class ReportSpec:
     template_name: str
     context: dict = field(default_factory=dict)
     filename: str = "rapport.pdf"
+    # Called with the rendered PDF, e.g. to keep it on the object it reports on.
+    on_rendered: Callable[[bytes], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def report_render(job, report) -> dict:
         )
     except pdf.PdfTooSlow as error:
         raise JobInputError(str(error)) from error
+    if spec.on_rendered is not None:
+        spec.on_rendered(content)
     return {
         "message": _("The report is ready."),
         "result_name": spec.filename,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +23,7 @@ from onco_hdf.models import (
     CopilAction,
     CopilDecision,
     CopilMeeting,
+    CopilMinutes,
     CouncilOpinion,
     DecisionComment,
     GateOverride,
@@ -27,6 +31,7 @@ from onco_hdf.models import (
     Membership,
     Milestone,
     MilestoneStatus,
+    MinutesSource,
     Outcome,
 )
 from onco_hdf.permissions import forget_memberships
@@ -138,13 +143,42 @@ def check_minutes_file(upload) -> None:
         raise ValidationError(_("The minutes must be a PDF file."))
 
 
+def _minutes_add(*, meeting: CopilMeeting, content, source: str, user, job=None) -> CopilMinutes:
+    """Store a new version of the minutes on the locked meeting; it becomes the current one."""
+    meeting = _lock_meeting(meeting)
+    number = (meeting.minutes_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    content.seek(0)
+    digest = hashlib.sha256(content.read()).hexdigest()
+    content.seek(0)
+    version = CopilMinutes(
+        meeting=meeting, number=number, sha256=digest, source=source, job=job, created_by=user
+    )
+    version.file.save(f"{uuid.uuid4().hex}.pdf", content, save=False)
+    version.save()
+    meeting.minutes_file.name = version.file.name
+    meeting.save(update_fields=["minutes_file"])
+    return version
+
+
 @transaction.atomic
 def copil_meeting_minutes_upload(*, meeting: CopilMeeting, upload, user) -> CopilMeeting:
     check_minutes_file(upload)
-    meeting = _lock_meeting(meeting)
-    meeting.minutes_file.save(f"{uuid.uuid4().hex}.pdf", upload, save=False)
-    meeting.save()
-    return meeting
+    version = _minutes_add(
+        meeting=meeting, content=upload, source=MinutesSource.UPLOADED, user=user
+    )
+    return version.meeting
+
+
+@transaction.atomic
+def copil_minutes_attach(*, meeting: CopilMeeting, content: bytes, user, job=None) -> CopilMinutes:
+    """Keep the generated minutes on the meeting, as its new version."""
+    return _minutes_add(
+        meeting=meeting,
+        content=ContentFile(content),
+        source=MinutesSource.GENERATED,
+        user=user,
+        job=job,
+    )
 
 
 @transaction.atomic

@@ -57,6 +57,11 @@ copil_patterns = [
         name="copil-minutes-download",
     ),
     path(
+        "copil/reunions/<int:pk>/compte-rendu/v<int:number>/",
+        governance_views.minutes_download,
+        name="copil-minutes-version",
+    ),
+    path(
         "copil/decisions/<int:pk>/", governance_views.decision_detail, name="copil-decision-detail"
     ),
     path(
