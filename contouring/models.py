@@ -680,3 +680,64 @@ class ClinicalObjective(models.Model):
             "gt": value > self.threshold,
             "ge": value >= self.threshold,
         }[self.comparator]
+
+
+class DoseSetKind(models.TextChoices):
+    REFERENCE = "reference", _("Reference")
+    SOLUTION = "solution", _("Solution")
+    CONSENSUS = "consensus", _("Majority-vote consensus")
+
+
+class StructureDose(models.Model):
+    """The DVH statistics of one structure of one contour set on the case's reference dose.
+
+    Doses in Gy, volumes in cm³; ``v_gy`` maps each objective's dose level ("20") to
+    [cm³, % of the dosed volume]; ``curve`` is the cumulative DVH for the charts
+    ({"dose": [Gy], "volume": [% of the dosed volume]}). A structure partly outside the
+    dose grid has ``volume_without_dose_cc`` > 0; the statistics are those of the part
+    that has a dose, never a dose of 0 Gy for the rest.
+    """
+
+    case = models.ForeignKey(ClinicalCase, on_delete=models.CASCADE, related_name="doses")
+    structure = models.ForeignKey(CaseStructure, on_delete=models.CASCADE, related_name="doses")
+    kind = models.CharField(_("contour set"), max_length=10, choices=DoseSetKind.choices)
+    set_key = models.CharField(max_length=40)
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="doses"
+    )
+    run = models.ForeignKey(ComparisonRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    method = models.CharField(max_length=8, default="ct")
+    volume_cc = models.FloatField(null=True, blank=True)
+    volume_without_dose_cc = models.FloatField(default=0.0)
+    dmean_gy = models.FloatField(null=True, blank=True)
+    dmin_gy = models.FloatField(null=True, blank=True)
+    dmax_gy = models.FloatField(null=True, blank=True)
+    dpeak_gy = models.FloatField(null=True, blank=True)
+    d2_gy = models.FloatField(null=True, blank=True)
+    d50_gy = models.FloatField(null=True, blank=True)
+    d95_gy = models.FloatField(null=True, blank=True)
+    d98_gy = models.FloatField(null=True, blank=True)
+    v_gy = models.JSONField(default=dict, blank=True)
+    curve = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["case", "structure__position", "set_key"]
+        verbose_name = _("DVH statistics")
+        verbose_name_plural = _("DVH statistics")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "structure", "set_key"], name="contouring_structure_dose_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.structure} {self.set_key}"
+
+    @property
+    def fraction_without_dose(self) -> float:
+        return self.volume_without_dose_cc / self.volume_cc if self.volume_cc else 0.0
+
+    @property
+    def has_dose(self) -> bool:
+        return self.dmean_gy is not None

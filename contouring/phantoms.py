@@ -682,3 +682,75 @@ def write_case(
         for solution in spec.solutions
     )
     return GeneratedCase(spec, folder, tuple(ct_files), reference, solutions)
+
+
+RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
+
+
+def phantom_dose(
+    spec: PhantomSpec, grid_mm: float = 2.5, prescription_gy: float = 78.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A plan-like dose on a ``grid_mm`` grid covering the CT: the prescription inside an
+    ellipsoid around the first target-like organ (the prostate for the pelvis), falling
+    linearly to 5 % over 40 mm. Returns (dose (z, y, x) in Gy, z, y, x in mm)."""
+    nz, ny, nx = spec.shape
+    x0, y0 = _origin_xy(spec)
+    z_ct = _z_positions(spec)
+    x = x0 + grid_mm * np.arange(int(np.ceil((nx - 1) * spec.spacing[2] / grid_mm)) + 1)
+    y = y0 + grid_mm * np.arange(int(np.ceil((ny - 1) * spec.spacing[1] / grid_mm)) + 1)
+    z = z_ct[0] + grid_mm * np.arange(int(np.ceil((z_ct[-1] - z_ct[0]) / grid_mm)) + 1)
+    target = next(o for o in spec.organs if o.name not in ("Body",))
+    if any(o.name == "Prostate" for o in spec.organs):
+        target = next(o for o in spec.organs if o.name == "Prostate")
+    cx, cy, cz = target.centre
+    rx, ry, rz = (r + 7.0 for r in target.radii)  # a 7 mm PTV margin
+    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+    r = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 + ((zz - cz) / rz) ** 2)
+    distance = np.clip(r - 1.0, 0.0, None) * min(rx, ry, rz)  # ≈ mm outside the ellipsoid
+    dose = prescription_gy * np.clip(1.0 - 0.95 * distance / 40.0, 0.05, 1.0)
+    return dose, z, y, x
+
+
+def write_rtdose(
+    spec: PhantomSpec,
+    path: Path,
+    uids: dict[str, str],
+    *,
+    grid_mm: float = 2.5,
+    prescription_gy: float = 78.0,
+    identity: dict[str, str] | None = None,
+) -> Path:
+    """The RTDOSE of :func:`phantom_dose`, in the phantom's frame of reference."""
+    dose, z, y, x = phantom_dose(spec, grid_mm, prescription_gy)
+    sop_uid = _uid(f"{uids['seed']}-rd")
+    ds = _file_dataset(path, RT_DOSE_STORAGE, sop_uid)
+    _patient(ds, spec, uids, identity or {})
+    ds.Modality = "RTDOSE"
+    ds.Manufacturer = "ONCO-HDF phantom generator"
+    ds.SeriesInstanceUID = _uid(f"{uids['seed']}-rd-series")
+    ds.SeriesNumber = 3
+    ds.InstanceNumber = 1
+    ds.ImagePositionPatient = [float(x[0]), float(y[0]), float(z[0])]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.PixelSpacing = [grid_mm, grid_mm]
+    ds.SliceThickness = grid_mm
+    ds.GridFrameOffsetVector = [float(v) for v in z - z[0]]
+    ds.NumberOfFrames = len(z)
+    ds.FrameIncrementPointer = (0x3004, 0x000C)
+    ds.Rows, ds.Columns = len(y), len(x)
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 32
+    ds.BitsStored = 32
+    ds.HighBit = 31
+    ds.PixelRepresentation = 0
+    ds.DoseUnits = "GY"
+    ds.DoseType = "PHYSICAL"
+    ds.DoseSummationType = "PLAN"
+    scaling = float(dose.max()) / 2_000_000_000
+    ds.DoseGridScaling = f"{scaling:.10g}"
+    scaling = float(ds.DoseGridScaling)
+    ds.PixelData = np.round(dose / scaling).astype(np.uint32).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path

@@ -1009,10 +1009,12 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
 
-    report(92, _("Saving the results"))
+    doses = _dose_statistics(run, geometry, reference, tests, structures, report)
+    report(96 if doses else 92, _("Saving the results"))
     by_label = {set_label(s.pk): s for s in submissions}
     by_name = {s.name: s for s in structures}
     with transaction.atomic():
+        _save_doses(run, doses or {}, by_label, by_name)
         kept = []
         for pair in result.pairs:
             structure = by_name[pair.structure]
@@ -1035,6 +1037,67 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
         "message": _("%(count)d results computed.") % {"count": len(kept)},
         "result_url": reverse("contouring:case-results", args=[case.pk]),
     }
+
+
+def _dose_statistics(run, geometry, reference, tests, structures, report) -> dict | None:
+    """The DVH of every structure set on the case's reference dose; None without a dose."""
+    from contouring import dosimetry
+    from contouring.engine.dvh import read_rtdose
+
+    case_dose = CaseDose.objects.filter(case=run.case).first()
+    if case_dose is None:
+        return None
+    report(92, _("Computing the DVHs on the reference dose"))
+    objectives = dosimetry.objectives_for_case(run.case, structures)
+    levels = {pk: dosimetry.dose_levels(found) for pk, found in objectives.items()}
+    with_consensus = run.include_consensus and len(tests) >= CONSENSUS_MIN_SOLUTIONS
+    try:
+        with local_paths([case_dose.file.name]) as (path,):
+            dose = read_rtdose(path, source=_("the reference RTDOSE"))
+        return dosimetry.structure_set_dvhs(
+            geometry,
+            dose,
+            reference,
+            tests,
+            structures,
+            levels,
+            consensus=(lambda masks, voters: majority_vote(masks, voters, geometry))
+            if with_consensus
+            else None,
+            progress=lambda done, total: report(
+                92 + int(4 * done / max(total, 1)), _("Computing the DVHs on the reference dose")
+            ),
+        )
+    except EngineError as error:
+        raise JobInputError(error.message("fr")) from error
+
+
+def _save_doses(run, doses: dict, by_label: dict, by_name: dict) -> None:
+    """Replace the case's DVH rows by the run's (none when the case has no dose)."""
+    from contouring import dosimetry
+    from contouring.models import DoseSetKind, StructureDose
+
+    kept = []
+    for (name, key), result in doses.items():
+        if key == dosimetry.REFERENCE_KEY:
+            kind, submission = DoseSetKind.REFERENCE, None
+        elif key == dosimetry.CONSENSUS_KEY:
+            kind, submission = DoseSetKind.CONSENSUS, None
+        else:
+            kind, submission = DoseSetKind.SOLUTION, by_label[key]
+        row, _created = StructureDose.objects.update_or_create(
+            case=run.case,
+            structure=by_name[name],
+            set_key=key if submission is None else f"sub:{submission.pk}",
+            defaults={
+                "kind": kind,
+                "submission": submission,
+                "run": run,
+                **dosimetry.row_values(result),
+            },
+        )
+        kept.append(row.pk)
+    StructureDose.objects.filter(case=run.case).exclude(pk__in=kept).delete()
 
 
 def run_warnings(issues, sources: dict[str, Submission | None]) -> list[dict]:

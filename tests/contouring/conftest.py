@@ -87,3 +87,29 @@ def submit(case, generated: phantoms.GeneratedCase, index: int, centre, user=Non
 @pytest.fixture
 def pelvis_case(pelvis_files, pm):
     return create_case(pelvis_files, pm, title="Pelvis test")
+
+
+def phantom_dose_file(generated: phantoms.GeneratedCase, keep_frames: int | None = None):
+    """The phantom's plan-like RTDOSE (optionally only its first ``keep_frames`` planes)."""
+    import pydicom
+
+    path = generated.folder / "RD_phantom.dcm"
+    if not path.exists():
+        phantoms.write_rtdose(generated.spec, path, phantoms.case_uids(generated.spec))
+    if keep_frames is None:
+        return uploaded(path)
+    ds = pydicom.dcmread(path)
+    frame = ds.Rows * ds.Columns * 4
+    ds.PixelData = ds.PixelData[: keep_frames * frame]
+    ds.NumberOfFrames = keep_frames
+    ds.GridFrameOffsetVector = list(ds.GridFrameOffsetVector)[:keep_frames]
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    return SimpleUploadedFile(f"RD_{keep_frames}_plans.dcm", buffer.getvalue())
+
+
+def run_comparison(case, user, capture):
+    """Run the case's comparison in-process, as the worker would."""
+    with capture(execute=True):
+        services.comparison_run_start(case=case, user=user)
+    return case.runs.first()
