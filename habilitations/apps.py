@@ -10,7 +10,11 @@ class HabilitationsConfig(AppConfig):
         from celery.schedules import crontab
         from django.conf import settings
 
+        from habilitations.reports import issued_sheet_holder
         from onco_hdf.celery import app
+        from onco_hdf.signing import register_holder
+
+        register_holder("habilitations.habilitationsheet", issued_sheet_holder)
 
         schedule = {
             "habilitations-daily": {

@@ -249,6 +249,27 @@ class HabilitationSheet(models.Model):
     def is_valid_status(self) -> bool:
         return self.status in VALID_STATUSES
 
+    def signatories(self) -> list:
+        """Who signed the sheet as it stands: the steps since its last return to draft."""
+        from onco_hdf.signing import Signatory
+
+        capacities = {
+            SheetStatus.SUBMITTED: _("physician (submission)"),
+            SheetStatus.HEAD_VALIDATED: _("head of department"),
+            SheetStatus.REGIONAL_VALIDATED: _("regional validator"),
+        }
+        signed: dict[str, Signatory] = {}
+        for step in self.transitions.select_related("actor").order_by("at", "pk"):
+            if step.to_status == SheetStatus.DRAFT:
+                signed.clear()
+            elif step.to_status in capacities:
+                signed[step.to_status] = Signatory(
+                    name=step.actor_name,
+                    capacity=str(capacities[step.to_status]),
+                    signed_at=step.at,
+                )
+        return [signed[status] for status in capacities if status in signed]
+
 
 class SheetLine(models.Model):
     sheet = models.ForeignKey(

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from habilitations import services
 from habilitations.models import HabilitationSheet, Level
-from onco_hdf import charts, pdf
+from onco_hdf import charts, pdf, signing
 from onco_hdf.qr import qr_data_uri
 
 
@@ -50,8 +50,33 @@ def build_sheet_context(sheet: HabilitationSheet) -> dict:
     }
 
 
+def sheet_official(sheet: HabilitationSheet) -> signing.Official:
+    # The reference is the verification code: it names the sheet and the revision shown.
+    return signing.Official.of(
+        sheet, title=_("Physician habilitation sheet"), reference=services.verification_code(sheet)
+    )
+
+
+def verification_holder(result: services.Verification) -> dict:
+    """What the public verification page shows for a sheet (no more than its PDF prints)."""
+    return {
+        "template": "habilitations/includes/verify_sheet.html",
+        "result": result,
+        "lines": list(result.sheet.lines.select_related("activity__domain")),
+    }
+
+
+def issued_sheet_holder(issued) -> dict | None:
+    result = services.verification_lookup(issued.reference)
+    return verification_holder(result) if result.sheet else None
+
+
 def sheet_pdf(sheet: HabilitationSheet) -> bytes:
-    return pdf.render_pdf("reports/habilitations/sheet.html", build_sheet_context(sheet))
+    return pdf.render_pdf(
+        "reports/habilitations/sheet.html",
+        build_sheet_context(sheet),
+        official=sheet_official(sheet),
+    )
 
 
 def level_chart(matrix):

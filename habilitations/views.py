@@ -26,8 +26,10 @@ from habilitations.forms import (
 )
 from habilitations.models import Activity, Domain, HabilitationSheet, Level, SheetStatus
 from onco_hdf.audit import ReadAction, audit_read
+from onco_hdf.forms import DocumentVerifyForm
 from onco_hdf.models import Centre
 from onco_hdf.permissions import centres_for_user, require
+from onco_hdf.views import verification_rate_limited
 
 
 def _add_errors(form, error: ValidationError) -> None:
@@ -614,17 +616,21 @@ def workflow_help(request):
 
 # --- Public verification --------------------------------------------------------------
 def verify(request, code: str = ""):
-    """Public: says whether a PDF's code belongs to a valid, current sheet. No login."""
+    """Public: what the platform holds for the sheet a PDF's code names. No login."""
     form = VerifyForm(request.GET or None)
     if not code and form.is_valid():
         code = form.cleaned_data["code"]
-    result = services.verification_lookup(code) if code else None
+    limited = bool(code) and verification_rate_limited(request)
+    result = services.verification_lookup(code) if code and not limited else None
     return render(
         request,
         "habilitations/verify.html",
         {
             "form": form,
             "code": code,
-            "result": result,
+            "limited": limited,
+            "holder": reports.verification_holder(result) if result and result.sheet else None,
+            "upload_form": DocumentVerifyForm(),
         },
+        status=429 if limited else 200,
     )

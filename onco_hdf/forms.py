@@ -195,3 +195,21 @@ class CopilActionForm(forms.Form):
     title = forms.CharField(label=_("Action"), max_length=300)
     owner = forms.CharField(label=_("Owner"), max_length=200, required=False)
     due_on = forms.DateField(label=_("Due date"), required=False, widget=_date_widget())
+
+
+class DocumentVerifyForm(forms.Form):
+    """A PDF dropped on the public verification page; read only, never stored."""
+
+    pdf = forms.FileField(label=_("PDF file issued by the platform"))
+
+    def clean_pdf(self) -> bytes:
+        from django.conf import settings
+
+        upload = self.cleaned_data["pdf"]
+        limit = settings.VERIFY_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("This file is too large (%(size)d MB at most): it is not an official PDF.")
+                % {"size": limit // (1024 * 1024)}
+            )
+        return upload.read()

@@ -496,3 +496,31 @@ class ReadAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"
+
+
+class IssuedDocument(models.Model):
+    """An official PDF the platform signed and handed out: the hashes that verify a copy.
+
+    ``sha256`` is the hash of the signed file as issued; ``content_sha256`` the hash of the
+    document before the signature was appended (the prefix of the signed file), printed in
+    its signature block. Kept by object type and id, without foreign keys, so that a record
+    outlives the object it was issued for.
+    """
+
+    issued_at = models.DateTimeField(_("issued on"), auto_now_add=True)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    sha256 = models.CharField(_("SHA-256 of the signed file"), max_length=64, unique=True)
+    content_sha256 = models.CharField(_("SHA-256 of the content"), max_length=64)
+    signatories = models.JSONField(_("signatories"), default=list)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = _("issued document")
+        verbose_name_plural = _("issued documents")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.sha256[:12]})"

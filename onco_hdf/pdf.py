@@ -28,6 +28,8 @@ from django.utils.translation import gettext
 from weasyprint import HTML, URLFetcher
 from weasyprint.urls import URLFetcherResponse
 
+from onco_hdf import signing
+
 # Relative URLs in reports resolve against this base, so "/static/x.css" becomes
 # "file:///static/x.css" and is looked up among the static files, never on disk as is.
 BASE_URL = "file:///"
@@ -103,16 +105,25 @@ def render_pdf(
     *,
     language: str = "fr",
     time_limit: float | None = None,
+    official: signing.Official | None = None,
 ) -> bytes:
     """Render ``template_name`` with ``context`` into PDF bytes (French by default).
 
     ``time_limit`` (seconds, default ``PDF_RENDER_SECONDS``) bounds the layout; beyond it
-    :class:`PdfTooSlow` is raised.
+    :class:`PdfTooSlow` is raised. An ``official`` document gets a signature block listing
+    its signatories and is signed by the platform (:mod:`onco_hdf.signing`); other PDFs
+    stay unsigned.
     """
     with translation.override(language):
+        context = dict(context or {})
+        if official is not None:
+            context["signature_block"] = signing.signature_block_context(official)
         html = render_html(template_name, context)
         limit = settings.PDF_RENDER_SECONDS if time_limit is None else time_limit
-        return _write_pdf_within(html, limit)
+        content = _write_pdf_within(html, limit)
+        if official is not None:
+            content = signing.sign_pdf(content, official)
+        return content
 
 
 def _write_pdf(html: str) -> bytes:

@@ -214,7 +214,23 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ONCO-HDF <noreply@onco-hdf.fr>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Public address printed in documents (QR codes, links in e-mails). A production start
+# keeps the embedded default only at the price of a --deploy error (onco_hdf.checks).
+SITE_URL_DEFAULT = "http://127.0.0.1:8000"
+SITE_URL = os.environ.get("SITE_URL", SITE_URL_DEFAULT)
+
+# --- Signing of official PDFs (PAdES, onco_hdf.signing) --------------------------------
+# Production: a PKCS#12 file (certificate and key) and its password. Without one, the
+# embedded mode creates a self-signed certificate under SIGNING_DIR on first use, which a
+# --deploy check refuses in production. A time-stamping authority only when configured.
+SIGNING_P12 = os.environ.get("ONCO_SIGNING_P12", "")
+SIGNING_P12_PASSWORD = os.environ.get("ONCO_SIGNING_P12_PASSWORD", "")
+SIGNING_DIR = os.environ.get("ONCO_SIGNING_DIR", "")  # empty: MEDIA_ROOT/private/signing
+SIGNING_TSA_URL = os.environ.get("ONCO_SIGNING_TSA_URL", "")
+# Public verification by upload: largest file taken, and requests per client and window.
+VERIFY_UPLOAD_MAX_BYTES = int(os.environ.get("VERIFY_UPLOAD_MAX_MB", "20")) * 1024 * 1024
+VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "30"))
+VERIFY_RATE_WINDOW_SECONDS = int(os.environ.get("VERIFY_RATE_WINDOW_SECONDS", "600"))
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

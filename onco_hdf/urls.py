@@ -25,6 +25,8 @@ core_patterns = [
     path("taches/<int:pk>/resultat/", views.job_result, name="job-result"),
     path("rapports/<str:key>/generer/", views.report_start, name="report-start"),
     path("systeme/", views.system_status, name="system-status"),
+    # Public (no login): is this PDF an unchanged copy of an official document?
+    path("verifier/", views.document_verify, name="document-verify"),
 ]
 
 copil_patterns = [

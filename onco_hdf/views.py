@@ -6,6 +6,7 @@ import base64
 import json
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -21,7 +22,7 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from onco_hdf import permissions, reports, services
+from onco_hdf import permissions, ratelimit, reports, services, signing
 from onco_hdf import steering_hooks as steering
 from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.dashboard import (
@@ -32,7 +33,13 @@ from onco_hdf.dashboard import (
     sector_chart,
     steering_context,
 )
-from onco_hdf.forms import CentreForm, MembershipForm, OtpTokenForm, UserInviteForm
+from onco_hdf.forms import (
+    CentreForm,
+    DocumentVerifyForm,
+    MembershipForm,
+    OtpTokenForm,
+    UserInviteForm,
+)
 from onco_hdf.jobs import job_enqueue, job_get_or_create
 from onco_hdf.models import Centre, Job, Membership
 from onco_hdf.permissions import require
@@ -319,3 +326,34 @@ def otp_verify(request):
                 return redirect(_safe_next(request))
         form.add_error("token", _("This code is not valid. Check your phone's clock and retry."))
     return render(request, "account/otp_verify.html", {"form": form, "next": _safe_next(request)})
+
+
+# --- Public verification of official PDFs ---------------------------------------------
+def verification_rate_limited(request) -> bool:
+    """True once this client asked the public verification pages too often."""
+    return not ratelimit.allow(
+        request,
+        "verify",
+        limit=settings.VERIFY_RATE_LIMIT,
+        window=settings.VERIFY_RATE_WINDOW_SECONDS,
+    )
+
+
+def document_verify(request):
+    """Public: is the dropped PDF an unchanged copy the platform issued, and what it holds."""
+    form = DocumentVerifyForm(request.POST or None, request.FILES or None)
+    outcome = holder = None
+    status = 200
+    if request.method == "POST":
+        if verification_rate_limited(request):
+            form.add_error(None, _("Too many verifications from your address: wait a few minutes."))
+            status = 429
+        elif form.is_valid():
+            outcome = signing.verify_pdf(form.cleaned_data["pdf"])
+            holder = signing.holder_context(outcome.issued) if outcome.ok else None
+    return render(
+        request,
+        "onco_hdf/document_verify.html",
+        {"form": form, "outcome": outcome, "holder": holder},
+        status=status,
+    )

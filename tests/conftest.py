@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -49,6 +50,7 @@ def _test_settings(settings, tmp_path, request):
     settings.COPIL_GATES_ENFORCED = request.node.get_closest_marker("copil_gates") is not None
     # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()  # rate-limit counters are per test
 
 
 @pytest.fixture

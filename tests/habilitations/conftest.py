@@ -1,8 +1,9 @@
 import pytest
 
+from habilitations import services
 from onco_hdf.models import Role
 from tests.conftest import make_user
-from tests.habilitations.factories import catalogue
+from tests.habilitations.factories import catalogue, make_sheet
 
 
 @pytest.fixture
@@ -18,3 +19,21 @@ def head_b(centre_b):
 @pytest.fixture
 def second_head_a(centre_a):
     return make_user("second_head_a", Role.HEAD_OF_DEPARTMENT, centre_a)
+
+
+@pytest.fixture
+def validated(  # an active sheet: submitted, validated by head and region
+    oncologist_a, head_a, pm, centre_a, version
+):
+    oncologist_a.first_name, oncologist_a.last_name = "Julien", "Bernard"
+    oncologist_a.save()
+    head_a.first_name, head_a.last_name = "Hélène", "Petit"
+    head_a.save()
+    sheet = make_sheet(oncologist_a, centre_a, cases=14)
+    services.sheet_transition(sheet=sheet, user=oncologist_a, action="submit")
+    grants = {line.pk: services.Grant(level=line.level_requested) for line in sheet.lines.all()}
+    services.sheet_validate_head(sheet=sheet, user=head_a, grants=grants, comment="Conforme")
+    services.sheet_transition(sheet=sheet, user=pm, action="validate_regional")
+    services.sheet_transition(sheet=sheet, user=head_a, action="activate")
+    sheet.refresh_from_db()
+    return sheet

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from django.test import override_settings
 from django.urls import reverse
 from pypdf import PdfReader
@@ -19,22 +18,6 @@ def pdf_text(content: bytes) -> str:
     return " ".join(
         " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages
     )
-
-
-@pytest.fixture
-def validated(oncologist_a, head_a, pm, centre_a, version):
-    oncologist_a.first_name, oncologist_a.last_name = "Julien", "Bernard"
-    oncologist_a.save()
-    head_a.first_name, head_a.last_name = "Hélène", "Petit"
-    head_a.save()
-    sheet = make_sheet(oncologist_a, centre_a, cases=14)
-    services.sheet_transition(sheet=sheet, user=oncologist_a, action="submit")
-    grants = {line.pk: services.Grant(level=line.level_requested) for line in sheet.lines.all()}
-    services.sheet_validate_head(sheet=sheet, user=head_a, grants=grants, comment="Conforme")
-    services.sheet_transition(sheet=sheet, user=pm, action="validate_regional")
-    services.sheet_transition(sheet=sheet, user=head_a, action="activate")
-    sheet.refresh_from_db()
-    return sheet
 
 
 def test_pdf_holds_identity_lines_chain_version_and_code(validated, oncologist_a):
@@ -78,7 +61,10 @@ def test_public_page_says_valid_and_current_with_no_personal_data(validated, ano
     assert response.status_code == 200
     assert "Fiche d'habilitation valide et à jour" in page
     assert "Julien Bernard" in page and "Centre A (test)" in page and "Active" in page
-    assert "10101010101" not in page and "CONT-SEIN" not in page
+    # What the platform holds: every activity with its level, dates and restrictions...
+    assert "CONT-SEIN" in page and "Sous supervision" in page
+    # ...but nothing the printed sheet does not show on this page (its RPPS number).
+    assert "10101010101" not in page
     same = anonymous.get(reverse("habilitations:verify"), {"code": code.lower()})
     assert "valide et à jour" in same.content.decode()
 

@@ -6,22 +6,39 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
 
+from onco_hdf.signing import create_self_signed_p12
 from tests.requirements import REPO_ROOT
+
+# A production signing certificate (PKCS#12 with a password), made once for these tests.
+SIGNING_P12 = Path(tempfile.mkdtemp(prefix="onco-signing-")) / "platform.p12"
+SIGNING_PASSWORD = secrets.token_urlsafe(16)
+create_self_signed_p12(
+    SIGNING_P12, password=SIGNING_PASSWORD.encode(), common_name="ONCO-HDF test (production)"
+)
 
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "onco-hdf.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    "SITE_URL": "https://onco-hdf.example.org",
+    "ONCO_SIGNING_P12": str(SIGNING_P12),
+    "ONCO_SIGNING_P12_PASSWORD": SIGNING_PASSWORD,
 }
 
 
-def manage(*args: str, **extra_env: str) -> subprocess.CompletedProcess:
+def manage(
+    *args: str, unset: tuple[str, ...] = (), **extra_env: str
+) -> subprocess.CompletedProcess:
     env = {**os.environ, **PRODUCTION_ENV}
+    for name in unset:
+        env.pop(name, None)
     env.pop("TWO_FACTOR_REQUIRED", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their thread
     env.update(extra_env)
@@ -40,6 +57,55 @@ def test_check_deploy_is_clean_in_production_mode():
     result = manage("check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        ("", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost", True),
+        ("https://onco-hdf.example.org", False),
+    ],
+)
+def test_check_deploy_fails_without_a_public_site_url(site_url, expected):
+    if site_url:
+        result = manage("check", "--deploy", SITE_URL=site_url)
+    else:
+        result = manage("check", "--deploy", unset=("SITE_URL",))
+    assert ("onco_hdf.E002" in result.stderr) is expected, result.stderr
+    assert (result.returncode != 0) is expected
+    if expected:
+        assert "SITE_URL" in result.stderr and "adresse publique" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ONCO_SIGNING_P12": ""},
+        {"ONCO_SIGNING_P12": "/nonexistent/platform.p12"},
+        {"ONCO_SIGNING_P12_PASSWORD": "wrong password"},
+    ],
+    ids=["unset", "missing-file", "wrong-password"],
+)
+def test_check_deploy_fails_without_a_usable_signing_certificate(env):
+    result = manage("check", "--deploy", **env)
+    assert result.returncode != 0
+    assert "onco_hdf.E003" in result.stderr and "ONCO_SIGNING_P12" in result.stderr
+    assert "onco_hdf.E002" not in result.stderr
+
+
+def test_embedded_mode_needs_neither_site_url_nor_certificate():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=REPO_ROOT,
+        env={k: v for k, v in os.environ.items() if k not in (*PRODUCTION_ENV, "SITE_URL")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert "onco_hdf.E002" not in result.stderr and "onco_hdf.E003" not in result.stderr
 
 
 def test_production_refuses_to_switch_off_the_second_factor():

@@ -22,9 +22,11 @@ PUBLIC_URL_NAMES = {
     "surveys:token-section",
     "surveys:token-autosave",
     "surveys:token-review",
-    # Public verification of a habilitation sheet's code (name, centre, status only).
+    # Public verification of a habilitation sheet's code (what its PDF prints, no more).
     "habilitations:verify",
     "habilitations:verify-code",
+    # Public check of an official PDF dropped on the page (its seal and its hash).
+    "onco_hdf:document-verify",
 }
 
 
@@ -82,7 +84,9 @@ def test_walker_sees_the_foundation_urls():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/compte/connexion/", "/compte/mot-de-passe/oubli/", "/sante/"])
+@pytest.mark.parametrize(
+    "path", ["/compte/connexion/", "/compte/mot-de-passe/oubli/", "/sante/", "/verifier/"]
+)
 def test_public_pages_answer_anonymous(anonymous, path):
     assert anonymous.get(path).status_code == 200
 
