@@ -138,9 +138,8 @@ def seed(stdout=None) -> None:
             "section_roles": {"D": Role.PHYSICIST},
             "is_demo": True,
             "cross_tabs": [["B1_USAGE", "SECTOR"], ["B4_HEBERGEMENT", "B5_COUT"]],
-            "introduction": "<p>Cette enquête régionale dresse l'état des lieux du contourage "
-            "automatique dans les centres de radiothérapie des Hauts-de-France."
-            "</p>",
+            "introduction": "Cette enquête régionale dresse l'état des lieux du **contourage "
+            "automatique** dans les centres de radiothérapie des Hauts-de-France.",
         },
     )
     centres = list(Centre.objects.filter(is_demo=True).order_by("name"))

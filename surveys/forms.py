@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
@@ -315,12 +316,26 @@ class InviteForm(forms.Form):
         return data
 
 
+MARKDOWN_HELP = _(
+    "Markdown: a blank line between paragraphs, **bold**, *italics*, lists with “- ” or "
+    "“1. ”, headings with “# ”, links as [text](https://…). HTML is not kept."
+)
+
+
 class ReportForm(forms.Form):
     introduction = forms.CharField(
-        label=_("Introduction"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Introduction"),
+        required=False,
+        max_length=settings.FORM_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=MARKDOWN_HELP,
     )
     conclusions = forms.CharField(
-        label=_("Conclusions"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Conclusions"),
+        required=False,
+        max_length=settings.FORM_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=MARKDOWN_HELP,
     )
     cross_tabs = forms.CharField(
         label=_("Cross-tabulations"),

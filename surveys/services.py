@@ -60,7 +60,6 @@ from surveys.models import (
     Section,
     VersionStatus,
 )
-from surveys.richtext import sanitise
 from surveys.selectors import Structure, response_values, version_structure
 
 logger = logging.getLogger(__name__)
@@ -692,8 +691,9 @@ def campaign_report_update(
                     _("The cross-tabulation uses %(code)s, which is not a choice question.")
                     % {"code": code}
                 )
-    campaign.introduction = sanitise(introduction)
-    campaign.conclusions = sanitise(conclusions)
+    # Markdown source, as typed: it is sanitised each time it is rendered (surveys.richtext).
+    campaign.introduction = introduction.strip()
+    campaign.conclusions = conclusions.strip()
     campaign.cross_tabs = [list(p) for p in cross_tabs]
     campaign.save(update_fields=["introduction", "conclusions", "cross_tabs"])
     return campaign

@@ -1043,5 +1043,9 @@ def campaign_report(request, pk: int):
             "form": form,
             "can_edit": can_edit,
             "report_params": {"campaign": campaign.pk},
+            "printed_texts": [
+                (_("Introduction"), campaign.introduction),
+                (_("Conclusions"), campaign.conclusions),
+            ],
         },
     )

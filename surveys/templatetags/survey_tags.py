@@ -8,16 +8,16 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from surveys import richtext
 from surveys.answers import describe_rule
-from surveys.richtext import sanitise
 
 register = template.Library()
 
 
 @register.filter(name="rich_text")
 def rich_text(text: str) -> SafeString:
-    """nh3 keeps only paragraphs, emphasis and lists; everything else is removed."""
-    return SafeString(sanitise(text))
+    """Markdown, then nh3 keeps only a few tags (surveys.richtext); raw HTML is removed."""
+    return SafeString(richtext.render(text))
 
 
 @register.filter(name="svg_img")

@@ -132,7 +132,7 @@ def test_report_job_fails_readably_on_bad_input(pm, django_capture_on_commit_cal
     assert job.message == "Cette campagne n'existe pas."
 
 
-def test_report_page_saves_sanitised_texts(dataset, pm):
+def test_report_page_saves_texts_and_cross_tabs(dataset, pm):
     client = login(pm)
     response = client.post(
         f"/enquetes/campagnes/{dataset.pk}/rapport/",
@@ -144,7 +144,9 @@ def test_report_page_saves_sanitised_texts(dataset, pm):
     )
     assert response.status_code == 302
     dataset.refresh_from_db()
-    assert dataset.introduction == "<p>Bonjour</p>"
+    assert dataset.introduction == "<p>Bonjour</p><img src=x onerror=alert(1)>"  # Markdown source
+    html = client.get(f"/enquetes/campagnes/{dataset.pk}/rapport/").content.decode()
+    assert "<p>Bonjour</p>" in html and "<img" not in html  # sanitised when shown
     assert dataset.cross_tabs == [["Q1", "SECTOR"], ["Y1", "Q1"]]
     page = client.post(
         f"/enquetes/campagnes/{dataset.pk}/rapport/",
