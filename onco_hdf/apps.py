@@ -20,6 +20,11 @@ class OncoHdfConfig(AppConfig):
 
         # History tables that later migrations create are protected too.
         post_migrate.connect(protect_history_tables, dispatch_uid="onco_hdf-append-only")
+        from simple_history.signals import pre_create_historical_record
+
+        from onco_hdf.history import stamp_history_by
+
+        pre_create_historical_record.connect(stamp_history_by, dispatch_uid="onco_hdf-history-by")
         reports.register(
             "onco_hdf.dashboard",
             build_dashboard_report,

@@ -40,6 +40,7 @@ from onco_hdf.forms import (
     OtpTokenForm,
     UserInviteForm,
 )
+from onco_hdf.history import record_author
 from onco_hdf.jobs import job_enqueue, job_get_or_create
 from onco_hdf.models import Centre, Job, Membership
 from onco_hdf.permissions import require
@@ -164,7 +165,7 @@ def object_history(request, app_label: str, model_name: str, pk: int):
             for change in delta.changes:
                 field = model._meta.get_field(change.field)
                 changes.append((field.verbose_name, change.old, change.new))
-        rows.append({"record": record, "changes": changes})
+        rows.append({"record": record, "changes": changes, "by": record_author(record)})
     return render(
         request,
         "onco_hdf/object_history.html",

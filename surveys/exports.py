@@ -231,6 +231,7 @@ def wide_rows(
         campaign,
         with_charts=False,
         responses=export_responses(campaign, include_in_progress=include_in_progress),
+        suppress=False,  # raw data: the small-count rule is for aggregated views
     )
     structure = data.structure
     per_question = [(q, question_variables(q)) for q in structure.questions]
@@ -338,6 +339,7 @@ def export_long(campaign: Campaign, *, include_in_progress: bool = False) -> byt
         campaign,
         with_charts=False,
         responses=export_responses(campaign, include_in_progress=include_in_progress),
+        suppress=False,  # raw data: the small-count rule is for aggregated views
     )
     header = ["response_id", "centre", "status", "question", "row", "item", "value", "label"]
     header.append("other")

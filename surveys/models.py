@@ -18,6 +18,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from onco_hdf.history import HistoryByLabel
 from onco_hdf.models import Centre, Role
 
 CODE_RE = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
@@ -419,7 +420,8 @@ class Response(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
     # The snapshot is read on the response page; per-answer changes are AnswerChange rows.
-    history = HistoricalRecords(excluded_fields=["snapshot"])
+    # A token's invitee has no account: the history row names them (history_by_label).
+    history = HistoricalRecords(excluded_fields=["snapshot"], bases=[HistoryByLabel])
 
     class Meta:
         ordering = ["campaign", "centre__name", "pk"]

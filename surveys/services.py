@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from onco_hdf import governance
+from onco_hdf.history import history_by
 from onco_hdf.models import Centre, Membership, Role
 from surveys import answers, rules
 from surveys.models import (
@@ -940,6 +941,10 @@ class Actor:
             roles=roles,
         )
 
+    def history(self):
+        """Record history rows written meanwhile name a token's invitee (who has no account)."""
+        return history_by(self.label if self.invitation is not None else "")
+
     @property
     def key(self) -> str:
         if self.invitation is not None:
@@ -967,16 +972,17 @@ def response_open(
     """The response this actor fills for the campaign (created on the first visit)."""
     key = unit_key(campaign, centre, user=actor.user, invitation=actor.invitation)
     try:
-        response, created = Response.objects.get_or_create(
-            campaign=campaign,
-            unit_key=key,
-            defaults={
-                "centre": centre,
-                "respondent": actor.user,
-                "invitation": actor.invitation,
-                "is_demo": is_demo,
-            },
-        )
+        with actor.history():
+            response, created = Response.objects.get_or_create(
+                campaign=campaign,
+                unit_key=key,
+                defaults={
+                    "centre": centre,
+                    "respondent": actor.user,
+                    "invitation": actor.invitation,
+                    "is_demo": is_demo,
+                },
+            )
     except IntegrityError:
         response, created = Response.objects.get(campaign=campaign, unit_key=key), False
     if created:
@@ -1116,7 +1122,8 @@ def response_save_section(
         parsed.pop(code)  # shown again as stored now
     _write_answers(response, structure, new_values, others, dropped, actor, existing)
     response.last_section = section.code
-    response.save(update_fields=["last_section", "updated_at"])
+    with actor.history():
+        response.save(update_fields=["last_section", "updated_at"])
     rows = {a.question_id: a for a in Answer.objects.filter(response=response)}
     tokens = {
         f"v-{q.code}": answers.token(q, rows.get(q.pk))
@@ -1276,7 +1283,8 @@ def response_submit(*, response: Response, actor: Actor, notify: bool = True) ->
     response.snapshot = response_snapshot(response, structure)
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = timezone.now()
-    response.save(update_fields=["snapshot", "status", "submitted_at", "updated_at"])
+    with actor.history():
+        response.save(update_fields=["snapshot", "status", "submitted_at", "updated_at"])
     ResponseTransition.objects.create(
         response=response,
         from_status=previous,

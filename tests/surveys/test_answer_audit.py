@@ -72,3 +72,44 @@ def test_response_page_shows_the_answer_history_in_french(campaign, centre_a, pm
 def test_snapshot_is_not_kept_as_a_raw_dict_in_the_record_history(campaign, centre_a, actor):
     response = services.response_open(campaign=campaign, centre=centre_a, actor=actor)
     assert "snapshot" not in {f.name for f in response.history.model._meta.fields}
+
+
+def test_record_history_names_the_invitee_of_a_token_not_system(campaign, centre_a, pm):
+    from django.test import Client
+
+    invitation, token = invite(campaign, centre_a, "marie@example.org", name="Marie Dupont")
+    visitor = Client()
+    assert visitor.get(reverse("surveys:token-start", args=[token])).status_code == 302
+    saved = visitor.post(reverse("surveys:token-autosave", args=[token, "S1"]), {"q-Q1": "a"})
+    assert saved.status_code == 200 and saved.json()["ok"]
+    response = campaign.responses.get()
+    records = list(response.history.order_by("history_date", "history_id"))
+    assert len(records) >= 2  # created, then saved
+    invitee = "Marie Dupont (marie@example.org), lien d’invitation"
+    assert {r.history_by_label for r in records} == {invitee}
+    html = (
+        login(pm)
+        .get(reverse("onco_hdf:object-history", args=["surveys", "response", response.pk]))
+        .content.decode()
+    )
+    assert html.count(invitee) == len(records)
+    assert "système" not in html
+
+
+def test_record_history_of_a_member_keeps_the_account_name(campaign, centre_a, oncologist_a, pm):
+    oncologist_a.first_name, oncologist_a.last_name = "Paul", "Martin"
+    oncologist_a.save()
+    member = login(oncologist_a)
+    assert member.get(reverse("surveys:response-start", args=[campaign.pk])).status_code == 302
+    response = campaign.responses.get()
+    saved = member.post(
+        reverse("surveys:response-autosave", args=[response.pk, "S1"]), {"q-Q1": "a"}
+    )
+    assert saved.status_code == 200 and saved.json()["ok"]
+    assert {r.history_by_label for r in response.history.all()} == {""}
+    html = (
+        login(pm)
+        .get(reverse("onco_hdf:object-history", args=["surveys", "response", response.pk]))
+        .content.decode()
+    )
+    assert "Paul Martin" in html and "lien d’invitation" not in html
