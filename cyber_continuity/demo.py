@@ -36,7 +36,9 @@ from cyber_continuity.models import (
     TransferPlanEntry,
     TransferStatus,
 )
+from onco_hdf.demo import DEMO_PASSWORD
 from onco_hdf.models import Centre
+from onco_hdf.signatures import Credentials
 
 # short name → (OIS vendor/product, TPS, linac family)
 VARIAN = ("Varian", "TrueBeam", "Millennium 120", "6 MV, 10 MV, 6 FFF, 10 FFF", "TB-HDF-A")
@@ -269,6 +271,8 @@ def _seed_conventions_on(template, version_number: int, centres, users, pm) -> N
                         convention=convention,
                         centre=party.centre,
                         user=referents.get(party.centre.label) or pm,
+                        credentials=Credentials(password=DEMO_PASSWORD),
+                        signer_title="Directeur général",
                     )
             elif step == "renewal_due":
                 convention.refresh_from_db()

@@ -393,6 +393,26 @@ class Convention(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def signature_content(self, capacity: str | None = None) -> dict:
+        """What the parties sign (onco_hdf.signatures): parties and clauses, not the status
+        nor the dates the workflow sets when the convention comes into force."""
+        return {
+            "document": "convention",
+            "id": self.pk,
+            "title": self.title,
+            "template": self.template_version.template.title,
+            "template_version": self.template_version.number,
+            "amends": self.amends_id,
+            "parties": [
+                {"centre": p.centre.name, "finess": p.centre.finess}
+                for p in self.parties.select_related("centre").order_by("centre__name")
+            ],
+            "clauses": [
+                {"order": c.order, "kind": c.kind, "title": c.title, "body": c.body}
+                for c in self.clauses.order_by("order", "pk")
+            ],
+        }
+
 
 class ConventionParty(models.Model):
     convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="parties")
@@ -410,6 +430,16 @@ class ConventionParty(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("signed by"),
+    )
+    # The signature act (legal representative, re-authenticated); empty for the
+    # signatures recorded before signature acts existed.
+    signature = models.ForeignKey(
+        "onco_hdf.Signature",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("signature"),
     )
     history = HistoricalRecords()
 

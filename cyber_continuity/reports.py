@@ -22,9 +22,20 @@ from cyber_continuity.models import (
     UrgencyCategory,
     is_attestation_stale,
 )
+from onco_hdf import signatures
 from onco_hdf.jobs import JobInputError
-from onco_hdf.models import Centre
+from onco_hdf.models import Centre, SignatureCapacity
 from onco_hdf.reports import ReportSpec
+
+
+def parties_with_signatories(convention: Convention) -> list:
+    """Each party with its signature act (``signatory``), None before it signed."""
+    by_step = {s.step: s for s in signatures.signatories(convention)}
+    parties = list(convention.parties.select_related("centre", "signed_by"))
+    for party in parties:
+        step = services.convention_party_step(party)
+        party.signatory = by_step.get(step) if party.signed_at else None
+    return parties
 
 
 def build_convention_context(*, convention: Convention) -> ReportSpec:
@@ -37,8 +48,11 @@ def build_convention_context(*, convention: Convention) -> ReportSpec:
             % {"template": version.template.title, "number": version.number},
             "data_version": convention.get_status_display(),
             "convention": convention,
-            "parties": convention.parties.select_related("centre", "signed_by"),
+            "parties": parties_with_signatories(convention),
             "clauses": convention.clauses.all(),
+            "content_hash": signatures.document_hash(
+                convention, SignatureCapacity.LEGAL_REPRESENTATIVE
+            ),
         },
         filename=f"convention-{convention.pk}-{slugify(convention.title)[:40]}.pdf",
     )

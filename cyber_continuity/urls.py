@@ -75,6 +75,11 @@ urlpatterns = [
     ),
     path("conventions/<int:pk>/statut/", views.convention_transition, name="convention-transition"),
     path("conventions/<int:pk>/signer/", views.convention_sign, name="convention-sign"),
+    path(
+        "conventions/<int:pk>/signer/<int:party_pk>/",
+        views.convention_party_sign,
+        name="convention-party-sign",
+    ),
     path("conventions/<int:pk>/avenant/", views.convention_amend, name="convention-amend"),
     path("conventions/<int:pk>/historique/", views.convention_history, name="convention-history"),
     path("conventions/<int:pk>/convention.pdf", views.convention_pdf, name="convention-pdf"),

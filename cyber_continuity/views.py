@@ -61,9 +61,10 @@ from cyber_continuity.models import (
     TransferPlanEntry,
     TransferStatus,
 )
+from onco_hdf import signatures
 from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.http import bad_request
-from onco_hdf.models import Role
+from onco_hdf.models import Role, SignatureCapacity
 from onco_hdf.pdf import render_pdf
 from onco_hdf.permissions import centre_ids_for, is_project_manager, is_regional_reader, require
 
@@ -398,7 +399,7 @@ def convention_detail(request, pk: int):
 def _render_convention_detail(request, convention, comment_form):
     user = request.user
     own = centre_ids_for(user, [Role.REFERENT])
-    parties = list(convention.parties.select_related("centre", "signed_by"))
+    parties = reports.parties_with_signatories(convention)
     can_transition = perms.can_transition_convention(user, convention)
     return render(
         request,
@@ -495,23 +496,72 @@ def convention_transition(request, pk: int):
 @require_POST
 @registry_reader
 def convention_sign(request, pk: int):
+    """The "sign for" button: on to the confirmation page of that party."""
     convention = selectors.convention_get_for_user(request.user, pk)
-    own = centre_ids_for(request.user, [Role.REFERENT])
     if not perms.can_sign_convention(request.user, convention):
         raise PermissionDenied
     party_id = request.POST.get("party", "")
     if not (party_id.isascii() and party_id.isdigit()):
         return bad_request(request, _("Choose the centre you sign for."))
+    party = _own_party(request, convention, party_id)
+    return redirect("cyber_continuity:convention-party-sign", pk=convention.pk, party_pk=party.pk)
+
+
+def _own_party(request, convention, party_id):
+    own = centre_ids_for(request.user, [Role.REFERENT])
     party = convention.parties.filter(centre__in=own, pk=int(party_id)).first()
     if party is None:
         raise PermissionDenied
-    try:
-        services.convention_sign(convention=convention, centre=party.centre, user=request.user)
-    except ValidationError as error:
-        messages.error(request, _error_text(error))
-    else:
-        messages.success(request, _("Signed for %(centre)s.") % {"centre": party.centre.label})
-    return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    return party
+
+
+@registry_reader
+def convention_party_sign(request, pk: int, party_pk: int):
+    """Confirmation page: what is signed (its hash), who signs in which capacity, and the
+    re-authentication; the signature is recorded only from here."""
+    convention = selectors.convention_get_for_user(request.user, pk)
+    if not perms.can_sign_convention(request.user, convention):
+        raise PermissionDenied
+    party = _own_party(request, convention, party_pk)
+    if party.signed_at is not None:
+        messages.info(request, _("This party has already signed."))
+        return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    current_hash = signatures.document_hash(convention, SignatureCapacity.LEGAL_REPRESENTATIVE)
+    form = signatures.LegalRepresentativeSignatureForm(
+        request.POST or None,
+        request.FILES or None,
+        user=request.user,
+        initial={"expected_hash": current_hash},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.convention_sign(
+                convention=convention,
+                centre=party.centre,
+                user=request.user,
+                credentials=form.credentials(),
+                signer_title=form.cleaned_data["signer_title"],
+                expected_hash=form.cleaned_data["expected_hash"],
+                **form.delegation(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Signed for %(centre)s.") % {"centre": party.centre.label})
+            return redirect("cyber_continuity:convention-detail", pk=convention.pk)
+    return render(
+        request,
+        "cyber_continuity/convention_sign.html",
+        {
+            "convention": convention,
+            "party": party,
+            "form": form,
+            "content_hash": current_hash,
+            "capacity": SignatureCapacity.LEGAL_REPRESENTATIVE.label,
+            "clauses": convention.clauses.all(),
+            "parties": convention.parties.select_related("centre"),
+        },
+    )
 
 
 @require_POST

@@ -80,13 +80,23 @@ def sheets_awaiting_head(user) -> QuerySet[HabilitationSheet]:
     )
 
 
+def sheet_return_of(sheet: HabilitationSheet):
+    """The step that sent this draft back to its physician (with its comment), or None."""
+    if sheet.status != SheetStatus.DRAFT:
+        return None
+    last = sheet.transitions.select_related("actor").order_by("-at", "-pk").first()
+    if last is not None and last.action in ("return", "return_regional"):
+        return last
+    return None
+
+
 def sheets_returned_to(user) -> list[tuple[HabilitationSheet, str]]:
     """The user's draft sheets sent back to them, with the comment that came with them."""
     returned = []
     for sheet in sheet_list_for_user(user).filter(physician=user, status=SheetStatus.DRAFT):
-        last = sheet.transitions.order_by("-at", "-pk").first()
-        if last is not None and last.action in ("return", "return_regional"):
-            returned.append((sheet, last.comment))
+        step = sheet_return_of(sheet)
+        if step is not None:
+            returned.append((sheet, step.comment))
     return returned
 
 

@@ -36,17 +36,13 @@ from habilitations.models import (
 from onco_hdf import governance
 from onco_hdf import workflow as shared_workflow
 from onco_hdf.models import Membership, Role
+from onco_hdf.uploads import DOCUMENT_TYPES, check_upload
 
 REMINDER_DAYS = (90, 60, 30, 7)
 REVIEW_MONTHS = 12
 # Evidence files: small scans and certificates; never more than the platform's limit.
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-EVIDENCE_TYPES = {  # extension -> accepted leading bytes
-    "pdf": (b"%PDF-",),
-    "png": (b"\x89PNG\r\n\x1a\n",),
-    "jpg": (b"\xff\xd8\xff",),
-    "jpeg": (b"\xff\xd8\xff",),
-}
+EVIDENCE_TYPES = DOCUMENT_TYPES
 
 
 class TransitionError(shared_workflow.TransitionError):
@@ -379,25 +375,7 @@ def evidence_max_bytes() -> int:
 
 def check_evidence_file(upload) -> None:
     """Type (extension and content) and size; raises a French message."""
-    limit = evidence_max_bytes()
-    if upload.size > limit:
-        raise ValidationError(
-            _("This file is too large (%(size)s MB); the limit is %(limit)s MB.")
-            % {"size": round(upload.size / 1048576, 1), "limit": round(limit / 1048576, 1)}
-        )
-    if upload.size == 0:
-        raise ValidationError(_("This file is empty."))
-    extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
-    signatures = EVIDENCE_TYPES.get(extension)
-    if signatures is None:
-        raise ValidationError(_("Only PDF, PNG and JPEG files are accepted."))
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    if not any(head.startswith(sig) for sig in signatures):
-        raise ValidationError(
-            _("The content of this file does not match its type (.%(ext)s).") % {"ext": extension}
-        )
+    check_upload(upload, max_bytes=evidence_max_bytes(), types=EVIDENCE_TYPES)
 
 
 @transaction.atomic

@@ -292,6 +292,7 @@ def sheet_detail(request, pk: int):
             "transition_form": TransitionForm(),
             "evidence_form": EvidenceForm(),
             "verification_code": services.verification_code(sheet),
+            "returned": selectors.sheet_return_of(sheet),
         },
     )
 
@@ -405,10 +406,12 @@ def line_edit(request, sheet_pk: int, pk: int | None = None):
     line = get_object_or_404(sheet.lines, pk=pk) if pk else None
     form = SheetLineForm(request.POST or None, instance=line, sheet=sheet)
     if request.method == "POST" and form.is_valid():
-        line = form.save(commit=False)
-        line.sheet = sheet
+        # A new name: ``line`` stays None for a new activity, so a refused save keeps the
+        # page titled "Add an activity".
+        edited = form.save(commit=False)
+        edited.sheet = sheet
         try:
-            services.line_save(line=line)
+            services.line_save(line=edited)
         except ValidationError as error:
             _add_errors(form, error)
         else:

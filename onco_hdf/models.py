@@ -524,3 +524,66 @@ class IssuedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.sha256[:12]})"
+
+
+class SignatureCapacity(models.TextChoices):
+    TUTOR = "tutor", _("Tutor")
+    HEAD_OF_DEPARTMENT = "head_of_department", _("Head of department")
+    DIRECTOR = "director", _("Director / nuclear activity officer (RAN)")
+    REGIONAL_VALIDATOR = "regional_validator", _("Regional validator")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("Legal representative")
+
+
+class Signature(models.Model):
+    """A signature act: a named person, in a named capacity, signed this content hash.
+
+    The hash is the SHA-256 of the document's canonical content at the moment of signing
+    (see onco_hdf.signatures); a later change of the document no longer matches it.
+    Kept by name as well as by account, so that it outlives the account.
+    """
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField()
+    # Which signature of the document this is ("party:12", "tutor:7", "head"...).
+    step = models.CharField(_("step"), max_length=60)
+    capacity = models.CharField(_("capacity"), max_length=30, choices=SignatureCapacity.choices)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="signatures",
+        verbose_name=_("signer"),
+    )
+    signer_name = models.CharField(_("name"), max_length=200)
+    signer_title = models.CharField(_("title"), max_length=200, blank=True)
+    on_behalf_of = models.ForeignKey(
+        Centre,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("on behalf of"),
+    )
+    delegation_from = models.CharField(
+        _("by delegation of"),
+        max_length=200,
+        blank=True,
+        help_text=_("Name and title of the legal representative who delegated the signature."),
+    )
+    delegation_document = models.FileField(
+        _("delegation document"), upload_to="signatures/delegations/%Y/%m/", blank=True
+    )
+    content_hash = models.CharField(_("content hash (SHA-256)"), max_length=64)
+    second_factor = models.BooleanField(_("second factor checked"), default=False)
+    signed_at = models.DateTimeField(_("signed on"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["signed_at", "pk"]
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        indexes = [models.Index(fields=["content_type", "object_id", "step"])]
+
+    def __str__(self) -> str:
+        return f"{self.signer_name} ({self.get_capacity_display()}) {self.content_hash[:12]}"

@@ -161,3 +161,13 @@ def as_persona(request):
         return login(request.getfixturevalue(name))
 
     return get
+
+
+def otp_code(user, *, drift: int = 0) -> str:
+    """The current code of ``user``'s authenticator (``drift=1``: the next one, for a
+    second check in the same 30 seconds, as the device refuses a code used twice)."""
+    from django_otp.oath import totp
+
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
+    return f"{value:06d}"

@@ -27,8 +27,8 @@ from cyber_continuity.models import (
     TemplateClause,
 )
 from cyber_continuity.services.common import Move, StaleEditError, TransitionError, _label
-from onco_hdf import governance
-from onco_hdf.models import Centre
+from onco_hdf import governance, signatures
+from onco_hdf.models import Centre, SignatureCapacity
 
 # --- Placeholders ---------------------------------------------------------------------
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
@@ -503,7 +503,7 @@ def _convention_move(
     from_status = convention.status
     convention.status = to_status
     if to_status == S.NEGOTIATION and from_status == S.AWAITING_SIGNATURE:
-        convention.parties.update(signed_at=None, signed_by=None)
+        convention.parties.update(signed_at=None, signed_by=None, signature=None)
     if to_status == S.IN_FORCE:
         today = timezone.localdate()
         if from_status == S.RENEWAL_DUE:
@@ -530,9 +530,24 @@ def convention_transition(
     return _convention_move(convention, to_status, user, comment)
 
 
+def convention_party_step(party: ConventionParty) -> str:
+    return f"party:{party.pk}"
+
+
 @transaction.atomic
-def convention_sign(*, convention: Convention, centre: Centre, user) -> Convention:
-    """Sign for one party; the last signature brings the convention into force."""
+def convention_sign(
+    *,
+    convention: Convention,
+    centre: Centre,
+    user,
+    credentials: signatures.Credentials,
+    signer_title: str,
+    expected_hash: str | None = None,
+    delegation_from: str = "",
+    delegation_document=None,
+) -> Convention:
+    """The legal representative of one party (or their delegate) signs, re-authenticated;
+    the last signature brings the convention into force."""
     convention = Convention.objects.select_for_update().get(pk=convention.pk)
     if convention.status != S.AWAITING_SIGNATURE:
         raise TransitionError(_("Only a convention awaiting signature can be signed."))
@@ -541,8 +556,23 @@ def convention_sign(*, convention: Convention, centre: Centre, user) -> Conventi
         raise ValidationError(_("This centre is not a party to the convention."))
     if party.signed_at is not None:
         raise ValidationError(_("This party has already signed."))
-    party.signed_at = timezone.now()
+    if not signer_title.strip():
+        raise ValidationError(_("Give the title of the person who signs."))
+    signature = signatures.signature_record(
+        document=convention,
+        step=convention_party_step(party),
+        capacity=SignatureCapacity.LEGAL_REPRESENTATIVE,
+        user=user,
+        credentials=credentials,
+        expected_hash=expected_hash,
+        signer_title=signer_title,
+        on_behalf_of=centre,
+        delegation_from=delegation_from,
+        delegation_document=delegation_document,
+    )
+    party.signed_at = signature.signed_at
     party.signed_by = user
+    party.signature = signature
     party.save()
     if not convention.parties.filter(signed_at__isnull=True).exists():
         _convention_move(convention, S.IN_FORCE, user, manual=False)

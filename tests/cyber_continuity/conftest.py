@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cyber_continuity import services
 from onco_hdf.models import Role
-from tests.conftest import make_user
+from onco_hdf.signatures import Credentials
+from tests.conftest import PASSWORD, make_user, otp_code
 from tests.cyber_continuity.factories import CapacityFactory, ContactFactory, MachineFactory
+
+
+def sign(*, convention, centre, user, **extra):
+    """Sign for ``centre`` as its legal representative, re-authenticated with the password
+    (and the current code of the user's authenticator when they have one)."""
+    has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    token = otp_code(user) if has_device else ""
+    return services.convention_sign(
+        convention=convention,
+        centre=centre,
+        user=user,
+        credentials=extra.pop("credentials", Credentials(password=PASSWORD, otp_token=token)),
+        signer_title=extra.pop("signer_title", "Directeur général"),
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -40,8 +57,8 @@ def in_force_ab(convention_ab, referent_a, referent_b, centre_a, centre_b):
     services.convention_transition(
         convention=convention_ab, to_status="awaiting_signature", user=referent_a
     )
-    services.convention_sign(convention=convention_ab, centre=centre_a, user=referent_a)
-    services.convention_sign(convention=convention_ab, centre=centre_b, user=referent_b)
+    sign(convention=convention_ab, centre=centre_a, user=referent_a)
+    sign(convention=convention_ab, centre=centre_b, user=referent_b)
     convention_ab.refresh_from_db()
     return convention_ab
 

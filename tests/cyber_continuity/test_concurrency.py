@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from cyber_continuity import services
 from cyber_continuity.models import Convention, ConventionClause, ConventionStatus
 from tests.concurrency import run_together
+from tests.cyber_continuity.conftest import sign
 from tests.requirements import need_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -65,12 +66,8 @@ def test_concurrent_last_signatures_bring_into_force_once(
     for status in ("negotiation", "awaiting_signature"):
         services.convention_transition(convention=convention_ab, to_status=status, user=referent_a)
     outcomes = run_together(
-        lambda: services.convention_sign(
-            convention=convention_ab, centre=centre_a, user=referent_a
-        ),
-        lambda: services.convention_sign(
-            convention=convention_ab, centre=centre_b, user=referent_b
-        ),
+        lambda: sign(convention=convention_ab, centre=centre_a, user=referent_a),
+        lambda: sign(convention=convention_ab, centre=centre_b, user=referent_b),
     )
     assert all(isinstance(o, Convention) for o in outcomes), outcomes
     convention_ab.refresh_from_db()

@@ -51,6 +51,7 @@ def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
         "ab_clause": convention_ab.clauses.filter(negotiable=True).first().pk,
         "bc": convention_bc.pk,
         "bc_clause": convention_bc.clauses.filter(negotiable=True).first().pk,
+        "bc_party": convention_bc.parties.get(centre=centre_b).pk,
         "crisis": crisis.pk,
         "group": group.pk,
         "system_a": InformationSystem.objects.create(
@@ -171,6 +172,12 @@ MATRIX = [
     ("convention-pdf", ["bc"], "get", (OK, OK, HIDDEN, HIDDEN, OK)),
     ("convention-transition", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
     ("convention-sign", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
+    (
+        "convention-party-sign",
+        ["bc", "bc_party"],
+        "get",
+        (DENIED, DENIED, HIDDEN, HIDDEN, DENIED),
+    ),
     ("convention-amend", ["bc"], "post", (302, DENIED, HIDDEN, HIDDEN, DENIED)),
     ("plan-detail", ["a"], "get", ALL),
     ("plan-entry-add", ["a"], "get", REFERENT_A_ONLY),

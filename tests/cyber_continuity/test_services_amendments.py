@@ -9,6 +9,7 @@ from django.urls import reverse
 from cyber_continuity import services
 from cyber_continuity.models import Convention, ConventionStatus
 from tests.conftest import login
+from tests.cyber_continuity.conftest import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -94,11 +95,11 @@ def test_amendment_keeps_the_signed_convention_in_force_until_signed(
     services.convention_transition(
         convention=amendment, to_status="awaiting_signature", user=referent_a
     )
-    services.convention_sign(convention=amendment, centre=centre_a, user=referent_a)
+    sign(convention=amendment, centre=centre_a, user=referent_a)
     in_force_ab.refresh_from_db()
     assert in_force_ab.status == ConventionStatus.IN_FORCE
     assert services.active_convention_between(centre_a.pk, centre_b.pk) == in_force_ab
-    services.convention_sign(convention=amendment, centre=centre_b, user=referent_b)
+    sign(convention=amendment, centre=centre_b, user=referent_b)
     in_force_ab.refresh_from_db()
     amendment.refresh_from_db()
     assert amendment.status == ConventionStatus.IN_FORCE

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cyber_continuity import services
 from cyber_continuity.models import Convention, ConventionStatus, ConventionTransition
+from tests.cyber_continuity.conftest import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -103,9 +104,9 @@ def test_reopening_clears_signatures(convention_ab, referent_a, centre_a):
     services.convention_transition(
         convention=convention_ab, to_status="awaiting_signature", user=referent_a
     )
-    services.convention_sign(convention=convention_ab, centre=centre_a, user=referent_a)
+    sign(convention=convention_ab, centre=centre_a, user=referent_a)
     with pytest.raises(ValidationError):
-        services.convention_sign(convention=convention_ab, centre=centre_a, user=referent_a)
+        sign(convention=convention_ab, centre=centre_a, user=referent_a)
     services.convention_transition(
         convention=convention_ab, to_status="negotiation", user=referent_a
     )

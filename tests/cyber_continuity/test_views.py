@@ -16,7 +16,7 @@ from cyber_continuity.models import (
     Transfer,
     TransferStatus,
 )
-from tests.conftest import login
+from tests.conftest import PASSWORD, login, otp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -85,10 +85,26 @@ def test_convention_workflow_through_the_pages(convention_ab, referent_a, refere
     sign = reverse("cyber_continuity:convention-sign", args=[convention_ab.pk])
     party_a = convention_ab.parties.get(centre__short_name="A")
     party_b = convention_ab.parties.get(centre__short_name="B")
-    # A referent signs only for their own centre.
+    # A referent signs only for their own centre, through the confirmation page.
     assert client.post(sign, {"party": party_b.pk}).status_code == 403
-    client.post(sign, {"party": party_a.pk})
-    login(referent_b).post(sign, {"party": party_b.pk})
+    confirm_a = client.post(sign, {"party": party_a.pk})["Location"]
+    assert confirm_a == reverse(
+        "cyber_continuity:convention-party-sign", args=[convention_ab.pk, party_a.pk]
+    )
+    for user, party, browser in ((referent_a, party_a, client), (referent_b, party_b, None)):
+        browser = browser or login(user)
+        url = reverse("cyber_continuity:convention-party-sign", args=[convention_ab.pk, party.pk])
+        shown = browser.get(url).context["content_hash"]
+        response = browser.post(
+            url,
+            {
+                "expected_hash": shown,
+                "password": PASSWORD,
+                "otp_token": otp_code(user),
+                "signer_title": "Directeur général",
+            },
+        )
+        assert response.status_code == 302
     convention_ab.refresh_from_db()
     assert convention_ab.status == ConventionStatus.IN_FORCE
     html = client.get(detail).content.decode()

@@ -350,3 +350,39 @@ def test_physician_home_lists_sheets_returned_with_the_comment(
     page = login(oncologist_a).get(reverse("habilitations:home")).content.decode()
     assert "Fiches qui m'ont été renvoyées" in page
     assert "Registre manquant" in page
+
+
+def test_a_refused_new_activity_keeps_the_add_title(oncologist_a, head_a, centre_a, version):
+    sheet = make_sheet(oncologist_a, centre_a, levels={})
+    activity = version.activities.get(code="TECH-SBRT")
+    url = reverse("habilitations:line-create", args=[sheet.pk])
+    response = login(oncologist_a).post(
+        url,
+        {
+            "activity": activity.pk,
+            "level_requested": Level.AUTONOMOUS,
+            "tutor": head_a.pk,
+            "supervised_cases": "12",
+            "peer_reviewed_contours": "0",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "nouvelle activité pour ce médecin" in page
+    assert "<h1>Ajouter une activité</h1>" in page
+    assert "Modifier l'activité" not in page and "Modifier l’activité" not in page
+
+
+def test_the_return_comment_is_a_banner_at_the_top_for_the_physician(
+    oncologist_a, head_a, centre_a, version
+):
+    sheet = make_sheet(oncologist_a, centre_a, status=SheetStatus.SUBMITTED)
+    services.sheet_return(sheet=sheet, user=head_a, comment="Registre manquant\nvoir p. 2")
+    page = login(oncologist_a).get(reverse("habilitations:sheet-detail", args=[sheet.pk]))
+    html = page.content.decode()
+    banner = html.index('data-testid="return-banner"')
+    assert banner < html.index('id="identity-title"')  # above the sheet, not in the chain
+    assert "Renvoyée au médecin par Head Test le" in html[banner:]
+    assert "Registre manquant<br>voir p. 2" in html[banner:]
+    services.sheet_transition(sheet=sheet, user=oncologist_a, action="submit")
+    page = login(oncologist_a).get(reverse("habilitations:sheet-detail", args=[sheet.pk]))
+    assert 'data-testid="return-banner"' not in page.content.decode()  # submitted again
