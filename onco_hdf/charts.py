@@ -8,6 +8,7 @@ readers, and use the Okabe–Ito palette, readable by colour-blind readers.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -48,22 +49,63 @@ def fmt(value: float | None, decimals: int | None = None) -> str:
     return format_number(value, decimals)
 
 
-def _clip(label: str, limit: int = 34) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+LINE_H = 13  # a wrapped label's line height, px
+
+
+def _wrap(label: str, limit: int = 34) -> list[str]:
+    """A label on as many lines of ``limit`` characters as it needs: never clipped, so the
+    chart shows the whole choice label (words are not cut)."""
+    return textwrap.wrap(label, limit, break_long_words=False, break_on_hyphens=False) or [""]
 
 
 def _frame(width: int, height: int, title: str, desc: str, body: list[str]) -> Svg:
     uid = f"c{abs(hash((title, desc, width, height))) % 10**8}"
+    lines = _wrap(title, 80) if title else []
+    shift = 18 * max(len(lines) - 1, 0)  # a long title takes lines; the plot moves down
+    heading = "".join(
+        f'<text x="0" y="{16 + 18 * i}" font-size="14" font-weight="bold" fill="{TEXT}">'
+        f"{escape(line)}</text>"
+        for i, line in enumerate(lines)
+    )
     markup = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="onco-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" font-family="{FONT}" '
-        f'aria-labelledby="{uid}-t {uid}-d">'
+        f'viewBox="0 0 {width} {height + shift}" width="{width}" height="{height + shift}" '
+        f'font-family="{FONT}" aria-labelledby="{uid}-t {uid}-d">'
         f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>'
-        f'<text x="0" y="16" font-size="14" font-weight="bold" fill="{TEXT}">{escape(title)}</text>'
+        + heading
+        + (f'<g transform="translate(0 {shift})">' if shift else "<g>")
         + "".join(body)
-        + "</svg>"
+        + "</g></svg>"
     )
     return Svg(markup=markup, title=title)
+
+
+def _label(x: float, y: float, label: str, *, limit: int = 34, size: int = 11, anchor="end"):
+    """A row label, wrapped: one ``<text>`` with a ``<tspan>`` per line, ``y`` the first
+    line's baseline."""
+    lines = _wrap(label, limit)
+    spans = "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        f'<text class="label" x="{x:.1f}" y="{y:.1f}" font-size="{size}" '
+        f'text-anchor="{anchor}" fill="{TEXT}">{spans}</text>'
+    )
+
+
+def _row_layout(labels: Sequence[str], top: float, limit: int = 34) -> list[tuple[float, float]]:
+    """``(y, height)`` of each row: a row is as tall as its wrapped label needs."""
+    rows, y = [], top
+    for label in labels:
+        height = max(ROW_H, LINE_H * len(_wrap(label, limit)) + 10)
+        rows.append((y, height))
+        y += height
+    return rows
+
+
+def _rows_bottom(rows: list[tuple[float, float]], top: float) -> float:
+    return rows[-1][0] + rows[-1][1] if rows else top
 
 
 def _text(
@@ -144,17 +186,19 @@ def bar_chart(
     known = [v for v in values if v is not None]
     top = max_value if max_value is not None else _nice_max(max(known, default=0))
     plot_w = WIDTH - LABEL_W - 60
-    height = TOP + ROW_H * len(labels) + 24
-    body = _axis(LABEL_W, plot_w, TOP - 4, TOP + ROW_H * len(labels), top, unit)
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = TOP + i * ROW_H
-        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
+    rows = _row_layout(labels, TOP)
+    bottom = _rows_bottom(rows, TOP)
+    height = bottom + 24
+    body = _axis(LABEL_W, plot_w, TOP - 4, bottom, top, unit)
+    for (y, row_h), label, value in zip(rows, labels, values, strict=True):
+        body.append(_label(LABEL_W - 6, y + 15, label))
         if value is None:
             body.append(_text(LABEL_W + 4, y + 15, "—"))
             continue
         w = plot_w * (value / top if top else 0)
-        body.append(_rect(LABEL_W, y + 4, w, ROW_H - 8, color, f"{label} : {fmt(value)}{unit}"))
-        body.append(_text(LABEL_W + w + 4, y + 15, f"{fmt(value)}{unit}", size=10))
+        bar_y = y + (row_h - ROW_H) / 2
+        body.append(_rect(LABEL_W, bar_y + 4, w, ROW_H - 8, color, f"{label} : {fmt(value)}{unit}"))
+        body.append(_text(LABEL_W + w + 4, bar_y + 15, f"{fmt(value)}{unit}", size=10))
     desc = "; ".join(f"{lab} : {fmt(v)}{unit}" for lab, v in zip(labels, values, strict=True))
     return _frame(WIDTH, height, title, desc, body)
 
@@ -176,16 +220,22 @@ def stacked_bar_chart(
     if diverging and len(series) == 4:
         colors = (DIVERGING[0], DIVERGING[1], DIVERGING[3], DIVERGING[4])
     plot_w = WIDTH - LABEL_W - 20
-    legend_rows = math.ceil(len(series) / 3)
-    height = TOP + ROW_H * len(labels) + 16 + 18 * legend_rows
+    rows = _row_layout(labels, TOP)
+    bottom = _rows_bottom(rows, TOP)
+    legend_lines = [len(_wrap(name, 28)) for name, _v in series]
+    legend_rows = [
+        max(legend_lines[k : k + 3]) for k in range(0, len(series), 3)
+    ]  # each legend row as tall as its longest wrapped name
+    height = bottom + 16 + sum(5 + LINE_H * lines for lines in legend_rows)
     body: list[str] = []
     totals = [sum(s[1][i] for s in series) for i in range(len(labels))]
     raw_max = max(totals, default=0)
     scale_max = 100.0 if percent else _nice_max(raw_max)
     centre_x = LABEL_W + plot_w / 2
     for i, label in enumerate(labels):
-        y = TOP + i * ROW_H
-        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
+        y, row_h = rows[i]
+        body.append(_label(LABEL_W - 6, y + 15, label))
+        y += (row_h - ROW_H) / 2
         total = totals[i]
         if not total:
             body.append(_text(LABEL_W + 4, y + 15, "—"))
@@ -217,14 +267,14 @@ def stacked_bar_chart(
     if diverging:
         body.append(
             f'<line x1="{centre_x:.1f}" y1="{TOP - 2}" x2="{centre_x:.1f}" '
-            f'y2="{TOP + ROW_H * len(labels):.1f}" stroke="{TEXT}" stroke-width="0.8"/>'
+            f'y2="{bottom:.1f}" stroke="{TEXT}" stroke-width="0.8"/>'
         )
-    legend_y = TOP + ROW_H * len(labels) + 10
+    legend_y = bottom + 10
     for j, (name, _values) in enumerate(series):
         lx = LABEL_W + (j % 3) * (plot_w / 3)
-        ly = legend_y + (j // 3) * 18
+        ly = legend_y + sum(5 + LINE_H * lines for lines in legend_rows[: j // 3])
         body.append(_rect(lx, ly, 12, 12, colors[j % len(colors)]))
-        body.append(_text(lx + 16, ly + 10, _clip(name, 28), size=10, full=name))
+        body.append(_label(lx + 16, ly + 10, name, limit=28, size=10, anchor="start"))
     desc = " | ".join(
         f"{label} : " + ", ".join(f"{name} {fmt(vals[i])}" for name, vals in series)
         for i, label in enumerate(labels)
@@ -290,18 +340,21 @@ def box_plot(
         else _nice_max(max((s.maximum for _label, s in stats if s), default=0))
     )
     plot_w = WIDTH - LABEL_W - 40
-    height = TOP + ROW_H * len(stats) + 24
-    body = _axis(LABEL_W, plot_w, TOP - 4, TOP + ROW_H * len(stats), top, unit)
+    rows = _row_layout([label for label, _s in stats], TOP)
+    bottom = _rows_bottom(rows, TOP)
+    height = bottom + 24
+    body = _axis(LABEL_W, plot_w, TOP - 4, bottom, top, unit)
 
     def sx(v: float) -> float:
         return LABEL_W + plot_w * (min(v, top) / top if top else 0)
 
     descs = []
     for i, (label, s) in enumerate(stats):
-        y = TOP + i * ROW_H
+        y, row_h = rows[i]
+        body.append(_label(LABEL_W - 6, y + 15, label))
+        y += (row_h - ROW_H) / 2
         cy = y + ROW_H / 2
         color = PALETTE[i % len(PALETTE)]
-        body.append(_text(LABEL_W - 6, y + 15, _clip(label), anchor="end", full=label))
         if s is None:
             body.append(_text(LABEL_W + 4, y + 15, "—"))
             descs.append(f"{label} : —")
@@ -359,21 +412,24 @@ def heatmap(
     hi = vmax if vmax is not None else max(known, default=1)
     cols = max(len(column_labels), 1)
     cell_w = min(90.0, (WIDTH - LABEL_W - 10) / cols)
-    header_h = 56
-    height = TOP + header_h + ROW_H * len(row_labels) + 10
+    header_lines = max((len(_wrap(col, 18)) for col in column_labels), default=1)
+    header_h = 56 + 8 * (header_lines - 1)
+    rows = _row_layout(row_labels, TOP + header_h)
+    height = _rows_bottom(rows, TOP + header_h) + 10
     body: list[str] = []
     for j, col in enumerate(column_labels):
         x = LABEL_W + j * cell_w + cell_w / 2
-        y = TOP + header_h - 6
+        y = TOP + header_h - 6 - LINE_H * (len(_wrap(col, 18)) - 1) * 0.8
         body.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" font-size="10" fill="{TEXT}" '
-            f'transform="rotate(-35 {x:.1f} {y:.1f})"><title>{escape(col)}</title>'
-            f"{escape(_clip(col, 18))}</text>"
+            f'<g transform="rotate(-35 {x:.1f} {y:.1f})">'
+            + _label(x, y, col, limit=18, size=10, anchor="start")
+            + "</g>"
         )
     descs = []
     for i, row in enumerate(row_labels):
-        y = TOP + header_h + i * ROW_H
-        body.append(_text(LABEL_W - 6, y + 15, _clip(row), anchor="end", full=row))
+        y, row_h = rows[i]
+        body.append(_label(LABEL_W - 6, y + 15, row))
+        y += (row_h - ROW_H) / 2
         for j, col in enumerate(column_labels):
             value = values[i][j]
             x = LABEL_W + j * cell_w

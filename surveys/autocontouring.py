@@ -409,3 +409,13 @@ def install(*, is_demo: bool = False) -> QuestionnaireVersion:
     Questionnaire.objects.filter(code=CODE, versions__isnull=True).delete()
     version = questionnaire_import(data=QUESTIONNAIRE, is_demo=is_demo)
     return version_publish(version=version, user=None)
+
+
+# The questions the report's key findings quote: share of centres using AI contouring
+# (the answer codes that mean "yes"), the solutions, the time saved, the obstacles.
+KEY_FINDINGS = {
+    "usage": ("B1_USAGE", ("routine", "evaluation")),
+    "solutions": "B2_SOLUTIONS",
+    "time": "C6_MINUTES",
+    "obstacles": "F3_FREINS",
+}

@@ -163,11 +163,12 @@ def question_variables(question: Question) -> list[Variable]:
                     )
                 )
     elif qtype == QuestionType.RANKING:
+        rank = _("rank")
         for c in codes:
             found.append(
                 Variable(
                     f"{code}__{c}",
-                    f"{label} — {labels[c]} ({_('rank')})",
+                    f"{label} — {labels[c]} ({rank})",
                     True,
                     lambda v, o, c=c: (v.index(c) + 1 if c in v else None) if v else None,
                     blank_is_valid=True,
@@ -176,11 +177,8 @@ def question_variables(question: Question) -> list[Variable]:
     else:
         found.append(Variable(code, label, False, lambda v, o: "" if v is None else str(v)))
     if question.allow_other and qtype in OTHER_TYPES:
-        found.append(
-            Variable(
-                f"{code}_other", f"{label} — {_('other, specify')}", False, lambda v, o: o or ""
-            )
-        )
+        other = _("other, specify")  # outside the f-string, where makemessages finds it
+        found.append(Variable(f"{code}_other", f"{label} — {other}", False, lambda v, o: o or ""))
     missing = missing_codes_for(question)
     for variable in found:
         if variable.numeric:

@@ -360,6 +360,24 @@ class ReportForm(forms.Form):
             pairs.append(parts)
         return pairs
 
+    text_themes = forms.CharField(
+        label=_("Themes of the free-text answers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One theme per line: “Heading: keyword, keyword” (e.g. Cost: price, licence). "
+            "An answer goes under the first theme whose keyword it contains."
+        ),
+    )
+
+    def clean_text_themes(self):
+        from surveys.themes import parse_themes
+
+        try:
+            return parse_themes(self.cleaned_data["text_themes"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+
 
 class ReopenForm(forms.Form):
     comment = forms.CharField(

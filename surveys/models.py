@@ -317,6 +317,12 @@ class Campaign(models.Model):
         blank=True,
         help_text=_("Pairs of question codes (rows, columns)."),
     )
+    text_themes = models.JSONField(
+        _("themes of the free-text answers"),
+        default=list,
+        blank=True,
+        help_text=_("[heading, [keywords]] pairs grouping the free-text answers of the report."),
+    )
     is_demo = models.BooleanField(_("demo data"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

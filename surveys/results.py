@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from onco_hdf import charts
 from onco_hdf.models import Departement, Sector
-from surveys import answers, rules, suppression
+from surveys import answers, rules, statistics, suppression
 from surveys.models import (
     MATRIX_TYPES,
     NUMERIC_TYPES,
@@ -143,7 +143,7 @@ class QuestionResult:
                 count,
                 None
                 if suppression.is_hidden(count)
-                else (100.0 * count / self.answered if self.answered else 0.0),
+                else (statistics.percent_value(count, self.answered) or 0.0),
             )
             for code, label, count in self.counts
         ]
@@ -333,11 +333,11 @@ def _stacked_series(columns, rows, sums):
 
 def _draw(result: QuestionResult) -> None:
     question, qtype = result.question, result.question.type
-    title = question.code
+    title = question.plain_label  # a chart is titled in words, never by its variable code
     sums = result.hidden_sums or []
     if qtype == QuestionType.LIKERT:
         result.chart = charts.stacked_bar_chart(
-            [question.code],
+            [_("All respondents")],
             _stacked_series(
                 [label for _c, label, _n in result.counts],
                 [[n for _c, _l, n in result.counts]],
@@ -349,14 +349,14 @@ def _draw(result: QuestionResult) -> None:
     elif qtype in CATEGORICAL:
         result.chart = charts.bar_chart(
             [label for _c, label, _n in result.counts],
-            [suppression.share(n, result.answered) for _c, _l, n in result.counts],
+            [statistics.percent_share(n, result.answered) for _c, _l, n in result.counts],
             title=title,
             unit=" %",
             max_value=100,
         )
     elif qtype in NUMERIC_TYPES and result.values:
         result.chart = charts.box_plot(
-            [(question.code, result.values)],
+            [(_("All respondents"), result.values)],
             title=title,
             unit=question.unit and f" {question.unit}",
         )
@@ -374,13 +374,13 @@ def _draw(result: QuestionResult) -> None:
             [label for label, _c in result.matrix],
             result.columns,
             [
-                [suppression.share(n, result.answered, 0) for n in counts]
+                [statistics.percent_share(n, result.answered) for n in counts]
                 for _label, counts in result.matrix
             ],
             title=f"{title} (%)",
             vmin=0,
             vmax=100,
-            decimals=0,
+            decimals=statistics.PERCENT_DECIMALS,
         )
     elif qtype == QuestionType.RANKING:
         top = question.max_choices or len(answers.option_codes(question))

@@ -678,10 +678,18 @@ def campaign_close(*, campaign: Campaign, user) -> Campaign:
 
 @transaction.atomic
 def campaign_report_update(
-    *, campaign: Campaign, introduction: str, conclusions: str, cross_tabs: list
+    *,
+    campaign: Campaign,
+    introduction: str,
+    conclusions: str,
+    cross_tabs: list,
+    text_themes: list | None = None,
 ) -> Campaign:
     types = dict(campaign.version.questions.values_list("code", "type"))
-    allowed = CHOICE_TYPES | {QuestionType.YES_NO}
+    # One answer (or a set of options) per respondent: a matrix or a ranking cannot be
+    # crossed with the centre's sector in any meaningful way.
+    allowed = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.LIKERT}
+    allowed |= {QuestionType.YES_NO}
     for pair in cross_tabs:
         unknown = [c for c in pair if c != SECTOR and c not in types]
         if len(pair) != 2 or unknown:
@@ -696,7 +704,11 @@ def campaign_report_update(
     campaign.introduction = introduction.strip()
     campaign.conclusions = conclusions.strip()
     campaign.cross_tabs = [list(p) for p in cross_tabs]
-    campaign.save(update_fields=["introduction", "conclusions", "cross_tabs"])
+    fields = ["introduction", "conclusions", "cross_tabs"]
+    if text_themes is not None:
+        campaign.text_themes = text_themes
+        fields.append("text_themes")
+    campaign.save(update_fields=fields)
     return campaign
 
 

@@ -55,6 +55,7 @@ from surveys.selectors import (
     version_structure,
 )
 from surveys.services import Actor, SurveyError
+from surveys.themes import themes_text
 
 require = core.require
 
@@ -1022,6 +1023,7 @@ def campaign_report(request, pk: int):
         "introduction": campaign.introduction,
         "conclusions": campaign.conclusions,
         "cross_tabs": "\n".join(" × ".join(p) for p in campaign.cross_tabs),
+        "text_themes": themes_text(campaign.text_themes),
     }
     form = ReportForm(request.POST or None, initial=initial)
     if request.method == "POST":

@@ -75,7 +75,8 @@ def test_base_report_has_cover_toc_and_page_numbers():
     text = pdf_text(content)
     assert "Tableau de bord régional" in text
     assert "Sommaire" in text and "Le réseau" in text
-    assert f"page 2 / {pages}" in text
+    # No-break spaces: "page 8 / 29" never splits across two lines of the footer.
+    assert f"page\u00a02\u00a0/\u00a0{pages}" in text
     assert "Généré le" in text
     assert "17" in text
 

@@ -106,18 +106,24 @@ def test_report_pdf_job_has_french_headings_and_figures(
     text = "\n".join(page.extract_text() for page in reader.pages)
     for heading in (
         "Rapport d'enquête",
-        "Méthodes",
-        "Participation",
-        "Résultats par question",
+        "1. Principaux résultats",
+        "2. Contexte et objectifs",
+        "3. Méthodes",
+        "4. Participation",
+        "5. Résultats",
         "Tableaux croisés",
         "Réponses libres",
+        "Limites et non-réponse",
         "Conclusions",
-        "Annexe : dictionnaire des variables",
+        "Annexe A : le questionnaire",
+        "Annexe B : dictionnaire des variables condensé",
         "Période de recueil",
     ):
         assert heading in text, heading
-    assert "3 réponses envoyées sur 3 centres : taux de réponse 100,0 %" in text
-    assert "n = 2 réponses / N = 2 répondants" in text
+    assert "3 réponses envoyées sur 3 centres : taux de réponse 100 % (3/3 ; IC 95 % 44–100 %)" in (
+        text.replace("\u00a0", " ").replace("\n", " ")
+    )
+    assert "2 réponses sur 2 répondants à qui la question a été posée." in text
     assert "Introduction régionale" in text and "Conclusion du COPIL" in text
     assert "Maison" in text and "Très utile" in text
     assert "<script>" not in text
@@ -156,16 +162,18 @@ def test_report_page_saves_texts_and_cross_tabs(dataset, pm):
     assert "n&#x27;existe pas" in page.content.decode()
 
 
-def test_cross_tab_by_matrix_rows_and_refusal_of_free_text(dataset, pm, settings):
+def test_cross_tab_refuses_matrices_and_free_text(dataset, pm, settings):
     settings.SURVEY_MIN_CELL = 1
     from surveys import services
     from surveys.reports import cross_tab
 
     data = results.campaign_results(dataset, with_charts=False)
-    table = cross_tab(data, "MM", "SECTOR")
-    assert table.rows == ["ORL", "Sein"]
-    assert table.rows_counts[0] == ("ORL", [1, 1, 0])  # A (public) and B (private) use ORL
-    with pytest.raises(services.SurveyError, match="pas une question à choix"):
-        services.campaign_report_update(
-            campaign=dataset, introduction="", conclusions="", cross_tabs=[["T1", "SECTOR"]]
-        )
+    table = cross_tab(data, "Q1", "SECTOR")
+    assert table.table_rows()[0] == ["Oui", "1 (50\u00a0%)", "0 (0\u00a0%)", "1 (50\u00a0%)", "2"]
+    assert table.table_rows()[-1] == ["Total", "1", "1", "1", "3"]
+    assert "trop peu de répondants" in table.test.text or table.test.method
+    for code in ("T1", "MM", "R1"):  # free text, matrix × sector, ranking: no cross-tab
+        with pytest.raises(services.SurveyError, match="pas une question à choix"):
+            services.campaign_report_update(
+                campaign=dataset, introduction="", conclusions="", cross_tabs=[[code, "SECTOR"]]
+            )
