@@ -509,6 +509,31 @@ class ComparisonReport(models.Model):
     def is_final(self) -> bool:
         return self.status == ReportStatus.FINAL
 
+    def signatories(self) -> list:
+        """Who marked the report final, and the COPIL decision that allowed it."""
+        from onco_hdf.signing import Signatory
+
+        signed = [
+            Signatory(
+                name=step.actor_name, capacity=str(_("marked the report final")), signed_at=step.at
+            )
+            for step in self.transitions.select_related("actor").filter(
+                to_status=ReportStatus.FINAL
+            )
+        ]
+        decision = self.decision
+        if decision is not None and decision.decided_by is not None:
+            person = decision.decided_by
+            signed.insert(
+                0,
+                Signatory(
+                    name=person.get_full_name() or person.username,
+                    capacity=str(_("recorded the COPIL decision")),
+                    signed_at=decision.decided_at,
+                ),
+            )
+        return signed
+
 
 class ComparisonReportTransition(TransitionRecord):
     report = models.ForeignKey(

@@ -24,7 +24,7 @@ from contouring.results import (
 from contouring.selectors import latest_finished_run
 from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
 from contouring.stats import BOOTSTRAP, median_iqr, paired_tests, ranking
-from onco_hdf import charts
+from onco_hdf import charts, signing
 from onco_hdf.jobs import JobInputError
 from onco_hdf.numbers import format_number
 from onco_hdf.reports import ReportSpec
@@ -344,4 +344,17 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
             if protocol
             else "comparaison-contourage-automatique.pdf"
         ),
+        official=_final_report_official(protocol),
+    )
+
+
+def _final_report_official(protocol) -> signing.Official | None:
+    """A report on a protocol version marked final is official (signed); any other is not."""
+    final = getattr(protocol, "report", None) if protocol else None
+    if final is None or not final.is_final:
+        return None
+    return signing.Official.of(
+        final,
+        title=_("Comparison of auto-contouring solutions"),
+        reference=_("protocol version %(n)s, final") % {"n": protocol.number},
     )

@@ -28,6 +28,9 @@ class CyberContinuityConfig(AppConfig):
         from cyber_continuity import permissions, reports
         from onco_hdf import reports as registry
         from onco_hdf.celery import app
+        from onco_hdf.signing import register_holder
+
+        register_holder("cyber_continuity.convention", reports.issued_convention_holder)
 
         settings.CELERY_BEAT_SCHEDULE.update(BEAT_SCHEDULE)
         app.conf.beat_schedule.update(BEAT_SCHEDULE)

@@ -413,6 +413,12 @@ class Convention(models.Model):
             ],
         }
 
+    def signatories(self) -> list:
+        """The parties' signature acts, as the signed PDF's signature block lists them."""
+        from onco_hdf.signing import signatories_from_acts
+
+        return signatories_from_acts(self)
+
 
 class ConventionParty(models.Model):
     convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="parties")

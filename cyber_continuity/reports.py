@@ -13,6 +13,7 @@ from cyber_continuity import selectors, services
 from cyber_continuity.models import (
     ACTIVE_STATUSES,
     HARM_TOLERANCE_DAYS,
+    UNSIGNED_STATUSES,
     Authority,
     CapacityDeclaration,
     CentreProfile,
@@ -22,7 +23,7 @@ from cyber_continuity.models import (
     UrgencyCategory,
     is_attestation_stale,
 )
-from onco_hdf import signatures
+from onco_hdf import signatures, signing
 from onco_hdf.jobs import JobInputError
 from onco_hdf.models import Centre, SignatureCapacity
 from onco_hdf.reports import ReportSpec
@@ -55,7 +56,36 @@ def build_convention_context(*, convention: Convention) -> ReportSpec:
             ),
         },
         filename=f"convention-{convention.pk}-{slugify(convention.title)[:40]}.pdf",
+        # Signed by every party: the official convention; before that, an unsigned draft.
+        official=None
+        if convention.status in UNSIGNED_STATUSES
+        else signing.Official.of(
+            convention,
+            title=convention.title,
+            reference=_("template “%(template)s”, version %(number)d")
+            % {"template": version.template.title, "number": version.number},
+        ),
     )
+
+
+def issued_convention_holder(issued) -> dict | None:
+    """What the public verification page shows for a convention: parties, version, signatures.
+
+    Only what its signed PDF prints; a convention that no longer exists shows nothing more.
+    """
+    convention = (
+        Convention.objects.select_related("template_version__template")
+        .filter(pk=int(issued.object_id))
+        .first()
+    )
+    if convention is None:
+        return None
+    return {
+        "template": "cyber_continuity/includes/verify_convention.html",
+        "convention": convention,
+        "parties": [p.centre.name for p in convention.parties.select_related("centre")],
+        "signatories": convention.signatories(),
+    }
 
 
 # What the receiving centre needs for each transferred patient.

@@ -610,7 +610,7 @@ def convention_pdf(request, pk: int):
 
 
 def _pdf_response(spec) -> HttpResponse:
-    content = render_pdf(spec.template_name, spec.context)
+    content = render_pdf(spec.template_name, spec.context, official=spec.official)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
     return response

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from onco_hdf import governance, permissions, selectors, services
+from onco_hdf import governance, permissions, selectors, services, signing
 from onco_hdf.dashboard import steering_context
 from onco_hdf.jobs import JobInputError
 from onco_hdf.models import CopilDecision, CopilMeeting
@@ -103,4 +103,5 @@ def build_copil_minutes_report(*, job, report) -> ReportSpec:
         filename=f"compte-rendu-copil-{meeting.held_on:%Y-%m-%d}.pdf",
         # The project manager's generation is the meeting's minutes; a reader's is a copy.
         on_rendered=attach if permissions.can_manage_copil(user) else None,
+        official=signing.Official.of(meeting, title=_("COPIL minutes"), reference=str(meeting)),
     )

@@ -236,6 +236,23 @@ class CopilMeeting(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.held_on:%d/%m/%Y})"
 
+    def signatories(self) -> list:
+        """Who recorded the meeting's decisions, each with the date of their last one."""
+        from onco_hdf.signing import Signatory
+
+        last: dict[int, tuple] = {}  # in date order, so each person keeps their last one
+        decisions = self.decisions.select_related("decided_by").exclude(decided_by=None)
+        for decision in decisions.exclude(decided_at=None).order_by("decided_at", "pk"):
+            last[decision.decided_by_id] = (decision.decided_by, decision.decided_at)
+        return [
+            Signatory(
+                name=person.get_full_name() or person.username,
+                capacity=str(_("recorded the COPIL decisions")),
+                signed_at=at,
+            )
+            for person, at in last.values()
+        ]
+
     @property
     def agenda_items(self) -> list[str]:
         return [line.strip() for line in self.agenda.splitlines() if line.strip()]

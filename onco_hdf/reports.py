@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from onco_hdf import pdf
+from onco_hdf import pdf, signing
 from onco_hdf.jobs import JobInputError
 
 
@@ -25,6 +25,8 @@ class ReportSpec:
     filename: str = "rapport.pdf"
     # Called with the rendered PDF, e.g. to keep it on the object it reports on.
     on_rendered: Callable[[bytes], object] | None = None
+    # An official document (final report, minutes): signed, with its signature block.
+    official: signing.Official | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,10 @@ def report_render(job, report) -> dict:
     report(60, _("Rendering the PDF"))
     try:
         content = pdf.render_pdf(
-            spec.template_name, spec.context, time_limit=settings.PDF_JOB_RENDER_SECONDS
+            spec.template_name,
+            spec.context,
+            time_limit=settings.PDF_JOB_RENDER_SECONDS,
+            official=spec.official,
         )
     except pdf.PdfTooSlow as error:
         raise JobInputError(str(error)) from error

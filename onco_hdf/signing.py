@@ -92,6 +92,28 @@ class Official:
         )
 
 
+def signatories_from_acts(document) -> list[Signatory]:
+    """The signature acts recorded on ``document`` (:mod:`onco_hdf.signatures`), as the
+    signature block prints them: name and title, capacity, for whom, when."""
+    from onco_hdf import signatures
+
+    rows = []
+    for act in signatures.signatories(document):
+        capacity = act.capacity_label
+        if act.on_behalf_of:
+            capacity = _("%(capacity)s for %(party)s") % {
+                "capacity": capacity,
+                "party": act.on_behalf_of,
+            }
+        if act.delegation_from:
+            capacity += " " + _("(by delegation of %(name)s)") % {"name": act.delegation_from}
+        if not act.valid:
+            capacity += " " + _("(no longer matches the document)")
+        name = f"{act.name}, {act.title}" if act.title else act.name
+        rows.append(Signatory(name=name, capacity=capacity, signed_at=act.signed_at))
+    return rows
+
+
 # --- The platform's certificate --------------------------------------------------------
 @dataclass(frozen=True)
 class _Key:

@@ -13,9 +13,9 @@ from pypdf import PdfReader
 
 from contouring import protocols, services
 from contouring.models import ComparisonReportTransition, ReportStatus
-from onco_hdf import governance
+from onco_hdf import governance, signing
 from onco_hdf import services as core_services
-from onco_hdf.models import CopilMeeting, Job, JobStatus, Outcome
+from onco_hdf.models import CopilMeeting, IssuedDocument, Job, JobStatus, Outcome
 from tests.conftest import login
 from tests.contouring.conftest import create_case, submit
 
@@ -193,6 +193,7 @@ def test_pdf_and_page_show_the_badge_and_the_status(
     assert "Protocole de comparaison : Protocole de comparaison v1" in text
     assert "Projet de rapport : non final" in text
     assert "validé en COPIL" not in text
+    assert not IssuedDocument.objects.exists()  # a draft report is not signed
 
     decision = decide(pm, copil, protocol, held_on=dt.date(2026, 3, 12))
     page = client.get(reverse("contouring:protocol-detail", args=[protocol.pk])).content.decode()
@@ -207,6 +208,15 @@ def test_pdf_and_page_show_the_badge_and_the_status(
     assert "validé en COPIL le 12/03/2026" in text
     assert "Rapport final" in text
     assert "Projet de rapport" not in text
+    # The final report is official: sealed, with who decided and who marked it final.
+    assert "Signatures et sceau de la plateforme" in text
+    outcome = signing.verify_pdf(Job.objects.filter(kind="report").latest("pk").result_file.read())
+    assert outcome.ok, outcome.reason
+    assert outcome.issued.object_type == "contouring.comparisonreport"
+    assert [s["capacity"] for s in outcome.issued.signatories] == [
+        "a enregistré la décision du COPIL",
+        "a marqué le rapport final",
+    ]
 
 
 @pytest.mark.copil_gates

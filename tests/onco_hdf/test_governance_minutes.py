@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from onco_hdf import services
+from onco_hdf import services, signing
 from onco_hdf.models import CopilMeeting, CopilMinutes, Job, JobStatus, MinutesSource
 from tests.conftest import login
 
@@ -82,6 +82,11 @@ def test_generating_the_minutes_stores_them_on_the_meeting_as_a_new_version(
     assert current == content
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(current)).pages)
     assert "Compte rendu du COPIL" in text and "Relancer les centres" in text
+    # Official minutes: sealed by the platform, and the copy kept on the meeting verifies.
+    assert "Signatures et sceau de la plateforme" in text
+    outcome = signing.verify_pdf(current)
+    assert outcome.ok, outcome.reason
+    assert outcome.issued.object_type == "onco_hdf.copilmeeting"
 
     # A second generation is version 2, now the current one; version 1 is kept.
     services.copil_action_add(meeting=meeting, title="Publier le rapport", user=pm)
