@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -176,3 +177,257 @@ def structure_set_dvhs(
             )
         progress(index + 1, len(structures))
     return out
+
+
+# --- Results: the reference against each solution ------------------------------------------
+REFERENCE_STYLE = ("#000000", None, 2.4)
+CONSENSUS_STYLE = ("#555555", "2 3", 1.6)
+# The white of the overlays (drawn on the CT) would vanish on the chart's white background.
+_ON_WHITE = {"#ffffff": "#777777"}
+DELTA_FIELDS = (("dmean_gy", "Dmean"), ("d2_gy", "D2 %"), ("d95_gy", "D95 %"))
+
+
+def solution_chart_style(index: int) -> tuple[str, str | None, float]:
+    from contouring.overlays import solution_style
+
+    colour, dash = solution_style(index)
+    hex_colour = "#{:02x}{:02x}{:02x}".format(*colour)
+    return _ON_WHITE.get(hex_colour, hex_colour), " ".join(map(str, dash)) if dash else None, 1.6
+
+
+@dataclass(frozen=True)
+class Delta:
+    gy: float | None  # Gy (or percentage points of volume for Vx)
+    percent: float | None  # relative to the reference's value
+
+
+def _delta(value: float | None, reference: float | None) -> Delta:
+    if value is None or reference is None:
+        return Delta(None, None)
+    diff = value - reference
+    return Delta(diff, 100.0 * diff / reference if reference else None)
+
+
+@dataclass(frozen=True)
+class ObjectiveCheck:
+    objective: ClinicalObjective
+    reference_value: float | None
+    reference_met: bool | None
+    value: float | None
+    met: bool | None
+
+    @property
+    def change(self) -> str:
+        """ "missed": met with the reference contour, missed with this one; "met": the reverse."""
+        if self.reference_met is None or self.met is None or self.reference_met == self.met:
+            return ""
+        return "missed" if self.reference_met else "met"
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """One contour set's DVH figures for one structure, with its differences."""
+
+    label: str
+    kind: str
+    row: object  # StructureDose or None (the set has no such structure)
+    colour: str
+    dash: str | None
+    deltas: tuple[Delta, ...] = ()  # in DELTA_FIELDS order
+    v_deltas: tuple[Delta, ...] = ()  # in the structure's level order (percentage points)
+    checks: tuple[ObjectiveCheck, ...] = ()
+
+    @property
+    def v_cells(self) -> list[tuple[float | None, Delta]]:
+        """(Vx Gy in %, its difference) per level, for the table."""
+        levels = [float(k) for k in sorted((self.row.v_gy or {}), key=float)] if self.row else []
+        return [
+            (_v_pct(self.row, level), d) for level, d in zip(levels, self.v_deltas, strict=False)
+        ]
+
+    @property
+    def changes(self) -> list[ObjectiveCheck]:
+        return [c for c in self.checks if c.change]
+
+    @property
+    def largest_delta_gy(self) -> float:
+        return max((abs(d.gy) for d in self.deltas if d.gy is not None), default=0.0)
+
+
+@dataclass
+class StructureImpact:
+    structure: CaseStructure
+    levels: list[float]
+    objectives: list[ClinicalObjective]
+    reference: DoseLine
+    lines: list[DoseLine] = field(default_factory=list)
+    chart: object = None
+
+    @property
+    def largest_delta_gy(self) -> float:
+        return max((line.largest_delta_gy for line in self.lines), default=0.0)
+
+    @property
+    def all_lines(self) -> list[DoseLine]:
+        return [self.reference, *self.lines]
+
+    @property
+    def column_count(self) -> int:
+        """Columns between the set's name and its objectives (for "no DVH" rows)."""
+        return 8 + 2 * len(self.levels)
+
+    @property
+    def change_count(self) -> int:
+        return sum(len(line.changes) for line in self.lines)
+
+
+def _v_pct(row, level: float) -> float | None:
+    if row is None or not row.has_dose:
+        return None
+    pair = (row.v_gy or {}).get(level_key(level))
+    return pair[1] if pair else None
+
+
+def _checks(objectives, row, reference_row) -> tuple[ObjectiveCheck, ...]:
+    out = []
+    for objective in objectives:
+        ref_value = objective_value(objective, reference_row)
+        value = objective_value(objective, row)
+        out.append(
+            ObjectiveCheck(
+                objective, ref_value, objective.is_met(ref_value), value, objective.is_met(value)
+            )
+        )
+    return tuple(out)
+
+
+def _line(label, kind, row, style, reference_row, levels, objectives) -> DoseLine:
+    colour, dash, _width = style
+    if reference_row is None or row is None:
+        deltas = tuple(Delta(None, None) for _field in DELTA_FIELDS)
+        v_deltas = tuple(Delta(None, None) for _level in levels)
+    else:
+        has = row.has_dose and reference_row.has_dose
+        deltas = tuple(
+            _delta(getattr(row, f) if has else None, getattr(reference_row, f) if has else None)
+            for f, _label in DELTA_FIELDS
+        )
+        v_deltas = tuple(
+            Delta(
+                (v - r)
+                if (v := _v_pct(row, lv)) is not None
+                and (r := _v_pct(reference_row, lv)) is not None
+                else None,
+                None,
+            )
+            for lv in levels
+        )
+    return DoseLine(
+        label, kind, row, colour, dash, deltas, v_deltas, _checks(objectives, row, reference_row)
+    )
+
+
+def dvh_chart(impact: StructureImpact, title: str, x_label: str, y_label: str):
+    from onco_hdf.charts import Series, line_chart
+
+    series = []
+    for line, width in [(impact.reference, REFERENCE_STYLE[2])] + [
+        (line, 1.6) for line in impact.lines
+    ]:
+        curve_data = (line.row.curve if line.row is not None else None) or {}
+        if not curve_data:
+            continue
+        series.append(
+            Series(
+                line.label,
+                curve_data["dose"],
+                curve_data["volume"],
+                color=line.colour,
+                dash=line.dash,
+                width=width,
+            )
+        )
+    top = max((max(s.x) for s in series if s.x), default=1.0)
+    return line_chart(
+        series,
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        x_unit="Gy",
+        y_unit="%",
+        y_max=100.0,
+        x_max=top,
+    )
+
+
+def chart_labels() -> dict[str, str]:
+    from django.utils.translation import gettext as _
+
+    return {
+        "reference": _("Reference"),
+        "consensus": _("Majority-vote consensus"),
+        "title": _("Cumulative DVH — %(structure)s"),
+        "x": _("Dose (Gy)"),
+        "y": _("Volume (percent of the structure)"),
+    }
+
+
+def dose_impact(
+    case: ClinicalCase,
+    rows,
+    submissions: list,
+    *,
+    labels: dict[str, str],
+    with_consensus: bool,
+) -> list[StructureImpact]:
+    """For each compared structure with a reference DVH: the reference, each solution (in
+    the overlays' order and colours) and the consensus, with ΔD and the objectives.
+
+    ``labels`` names the sets ("reference", "consensus") and the chart's title and axes
+    ("title" with ``%(structure)s``, "x", "y").
+    """
+    by_key = {(r.structure_id, r.set_key): r for r in rows}
+    structures = [s for s in case.structures.all() if s.is_compared]
+    objectives = objectives_for_case(case, structures)
+    impacts = []
+    for structure in structures:
+        reference_row = by_key.get((structure.pk, REFERENCE_KEY))
+        if reference_row is None:
+            continue
+        found = objectives.get(structure.pk, [])
+        levels = sorted(float(k) for k in (reference_row.v_gy or {}))
+        reference = _line(
+            labels["reference"], "reference", reference_row, REFERENCE_STYLE, None, levels, found
+        )
+        impact = StructureImpact(structure, levels, found, reference)
+        for index, submission in enumerate(submissions):
+            row = by_key.get((structure.pk, f"sub:{submission.pk}"))
+            impact.lines.append(
+                _line(
+                    submission.short_label,
+                    "solution",
+                    row,
+                    solution_chart_style(index),
+                    reference_row,
+                    levels,
+                    found,
+                )
+            )
+        consensus_row = by_key.get((structure.pk, CONSENSUS_KEY))
+        if with_consensus and consensus_row is not None:
+            impact.lines.append(
+                _line(
+                    labels["consensus"],
+                    "consensus",
+                    consensus_row,
+                    CONSENSUS_STYLE,
+                    reference_row,
+                    levels,
+                    found,
+                )
+            )
+        impact.chart = dvh_chart(
+            impact, labels["title"] % {"structure": structure.name}, labels["x"], labels["y"]
+        )
+        impacts.append(impact)
+    return impacts

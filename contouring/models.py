@@ -764,5 +764,9 @@ class StructureDose(models.Model):
         return self.volume_without_dose_cc / self.volume_cc if self.volume_cc else 0.0
 
     @property
+    def percent_without_dose(self) -> float:
+        return 100.0 * self.fraction_without_dose
+
+    @property
     def has_dose(self) -> bool:
         return self.dmean_gy is not None

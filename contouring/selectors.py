@@ -16,6 +16,7 @@ from contouring.models import (
     ComparisonRun,
     ResultKind,
     Solution,
+    StructureDose,
     Submission,
 )
 from onco_hdf.permissions import scope_to_user
@@ -51,6 +52,15 @@ def objective_list() -> QuerySet[ClinicalObjective]:
 
 def objective_get(pk: int) -> ClinicalObjective:
     return get_object_or_404(ClinicalObjective, pk=pk)
+
+
+def structure_doses_for_user(user, case: ClinicalCase) -> QuerySet[StructureDose]:
+    """The case's DVH rows the user may read: the reference, the consensus, and the
+    solutions' of the submissions the user sees."""
+    visible = submission_list_for_user(user).values("pk")
+    return StructureDose.objects.filter(case=case).filter(
+        Q(submission__isnull=True) | Q(submission__in=visible)
+    )
 
 
 def structure_get_for_case(case: ClinicalCase, pk: int) -> CaseStructure:

@@ -495,6 +495,19 @@ def results_columns(request, pk: int):
     return redirect(f"{url}?{urlencode(filters)}" if filters else url)
 
 
+def dose_impacts_for(user, case: ClinicalCase, submissions, regional: bool):
+    """The dosimetric impact of the user's visible contour sets (the consensus: regional)."""
+    from contouring import dosimetry
+
+    return dosimetry.dose_impact(
+        case,
+        list(selectors.structure_doses_for_user(user, case)),
+        submissions,
+        labels=dosimetry.chart_labels(),
+        with_consensus=regional,
+    )
+
+
 @require(permissions.can_view_cases)
 def case_results(request, pk: int):
     case = selectors.case_get_for_user(request.user, pk)
@@ -519,6 +532,7 @@ def case_results(request, pk: int):
         )
     context.update(
         {
+            "dose_impacts": dose_impacts_for(request.user, case, context["submissions"], regional),
             "headers": metric_headers(context["metrics"]),
             "regional": regional,
             "run": selectors.latest_run(case),

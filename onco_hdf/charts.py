@@ -463,3 +463,90 @@ def heatmap(
             )
         )
     return _frame(WIDTH, height, title, "; ".join(descs), body)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One curve of a :func:`line_chart`; ``dash`` is an SVG dash array ("6 3"), None solid."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    color: str = PALETTE[0]
+    dash: str | None = None
+    width: float = 1.6
+
+
+def _vertical_axis(x0: float, y_top: float, height: float, max_value: float, unit: str) -> list:
+    parts = []
+    decimals = decimals_needed(max_value / 4)
+    for i in range(5):
+        value = max_value * i / 4
+        y = y_top + height - height * i / 4
+        parts.append(
+            f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x0 + LINE_PLOT_W:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}" stroke-width="0.6"/>'
+        )
+        tick = fmt(value, decimals if i else 0) + (f"{NBSP}{unit}" if unit else "")
+        parts.append(_text(x0 - 4, y + 4, tick, size=10, anchor="end"))
+    return parts
+
+
+LINE_LEFT, LINE_PLOT_W, LINE_PLOT_H, LEGEND_ROW = 52, 540, 240, 16
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    x_unit: str = "",
+    y_unit: str = "",
+    x_max: float | None = None,
+    y_max: float | None = None,
+) -> Svg:
+    """Curves on common axes (e.g. cumulative DVHs), with a legend below the plot."""
+    xs = [v for s in series for v in s.x]
+    ys = [v for s in series for v in s.y]
+    x_top = x_max if x_max is not None else _nice_max(max(xs, default=0))
+    y_top = y_max if y_max is not None else _nice_max(max(ys, default=0))
+    top = TOP + 6
+    columns = 3
+    legend_rows = math.ceil(len(series) / columns)
+    height = int(top + LINE_PLOT_H + 42 + LEGEND_ROW * legend_rows + 6)
+    width = LINE_LEFT + LINE_PLOT_W + 28
+    body = _vertical_axis(LINE_LEFT, top, LINE_PLOT_H, y_top, y_unit)
+    body += _axis(LINE_LEFT, LINE_PLOT_W, top, top + LINE_PLOT_H, x_top, x_unit)
+    body.append(
+        _text(LINE_LEFT + LINE_PLOT_W / 2, top + LINE_PLOT_H + 30, x_label, anchor="middle")
+    )
+    body.append(
+        f'<text x="12" y="{top + LINE_PLOT_H / 2:.1f}" font-size="11" text-anchor="middle" '
+        f'fill="{TEXT}" transform="rotate(-90 12 {top + LINE_PLOT_H / 2:.1f})">'
+        f"{escape(y_label)}</text>"
+    )
+
+    def point(x: float, y: float) -> str:
+        px = LINE_LEFT + LINE_PLOT_W * (min(max(x, 0.0), x_top) / x_top if x_top else 0)
+        py = top + LINE_PLOT_H - LINE_PLOT_H * (min(max(y, 0.0), y_top) / y_top if y_top else 0)
+        return f"{px:.1f},{py:.1f}"
+
+    descs = []
+    for index, s in enumerate(series):
+        dash = f' stroke-dasharray="{escape(s.dash)}"' if s.dash else ""
+        if s.x:
+            points = " ".join(point(x, y) for x, y in zip(s.x, s.y, strict=True))
+            body.append(
+                f'<polyline points="{points}" fill="none" stroke="{escape(s.color)}" '
+                f'stroke-width="{s.width}"{dash}><title>{escape(s.label)}</title></polyline>'
+            )
+        lx = LINE_LEFT + (index % columns) * (LINE_PLOT_W / columns)
+        ly = top + LINE_PLOT_H + 42 + LEGEND_ROW * (index // columns)
+        body.append(
+            f'<line x1="{lx:.1f}" y1="{ly - 4:.1f}" x2="{lx + 22:.1f}" y2="{ly - 4:.1f}" '
+            f'stroke="{escape(s.color)}" stroke-width="{s.width + 0.6}"{dash}/>'
+        )
+        body.append(_text(lx + 26, ly, _clip(s.label, 26), size=10, full=s.label))
+        descs.append(s.label)
+    return _frame(width, height, title, "; ".join(descs), body)

@@ -17,3 +17,14 @@ def num(value, decimals=1):
         return format_number(float(value), int(decimals))
     except (TypeError, ValueError):
         return format_number(None)
+
+
+@register.filter
+def signed(value, decimals=1):
+    """``num`` with an explicit sign for a difference: "+1,20", "−0,35" (minus sign), "0,00"."""
+    text = num(value, decimals)
+    if text == format_number(None):
+        return text
+    if text.startswith("-"):
+        return "\u2212" + text[1:]
+    return text if not text.strip("0,.") else "+" + text

@@ -113,3 +113,16 @@ def run_comparison(case, user, capture):
     with capture(execute=True):
         services.comparison_run_start(case=case, user=user)
     return case.runs.first()
+
+
+DOSED_SOLUTIONS = (0, 1, 3)  # +3 mm margin, 6 mm lateral shift, rectum missing / prostate empty
+
+
+@pytest.fixture
+def dosed_case(pelvis_files, pm, centre_a):
+    """The pelvis phantom with three solutions of centre A and the phantom's reference dose."""
+    case = create_case(pelvis_files, pm, title="Pelvis dose")
+    for index in DOSED_SOLUTIONS:
+        submit(case, pelvis_files, index, centre_a, pm)
+    services.case_dose_attach(case=case, dose_upload=phantom_dose_file(pelvis_files), user=pm)
+    return case

@@ -9,17 +9,6 @@ from contouring.models import DoseSetKind, StructureDose
 from onco_hdf.models import JobStatus
 from tests.contouring.conftest import create_case, phantom_dose_file, run_comparison, submit
 
-SOLUTIONS = (0, 1, 3)  # +3 mm margin, 6 mm lateral shift, rectum missing / prostate empty
-
-
-@pytest.fixture
-def dosed_case(pelvis_files, pm, centre_a):
-    case = create_case(pelvis_files, pm, title="Pelvis dose")
-    for index in SOLUTIONS:
-        submit(case, pelvis_files, index, centre_a, pm)
-    services.case_dose_attach(case=case, dose_upload=phantom_dose_file(pelvis_files), user=pm)
-    return case
-
 
 def _row(case, structure, key):
     return StructureDose.objects.get(case=case, structure__name=structure, set_key=key)
