@@ -15,6 +15,7 @@ from cyber_continuity.selectors import (
     convention_list_for_user,
     exercise_list_for_user,
     registry_rows,
+    retex_actions_for_user,
 )
 from onco_hdf import permissions as core
 from onco_hdf.models import Role
@@ -31,7 +32,8 @@ def participation(user, centres) -> list[Column]:
         for centre_id in convention.parties.values_list("centre_id", flat=True):
             in_force[centre_id] = in_force.get(centre_id, 0) + 1
     exercises_by_centre = exercise_compliance(user, now=now)
-    attestation, conventions, exercises = {}, {}, {}
+    retex_by_centre = retex_counts(user)
+    attestation, conventions, exercises, retex = {}, {}, {}, {}
     for centre in centres:
         url = reverse("cyber_continuity:centre-detail", args=[centre.pk])
         row = rows.get(centre.pk)
@@ -50,13 +52,40 @@ def participation(user, centres) -> list[Column]:
         )
         state, when = exercises_by_centre.get(centre.pk, ("overdue", None))
         exercises[centre.pk] = exercise_cell(state, when)
+        retex[centre.pk] = _retex_cell(*retex_by_centre.get(centre.pk, (0, 0)))
     return [
         Column(
             "capacity_attestation", "cyber_continuity", _("Capacity attestation age"), attestation
         ),
         Column("conventions_in_force", "cyber_continuity", _("Conventions in force"), conventions),
         Column("exercise_this_year", "cyber_continuity", _("Annual exercise"), exercises),
+        Column("retex_actions", "cyber_continuity", _("RETEX actions"), retex),
     ]
+
+
+def retex_counts(user) -> dict[int, tuple[int, int]]:
+    """Per centre: RETEX actions not done (of its crises and exercises), and how many late."""
+    counts: dict[int, list[int]] = {}
+    for action in retex_actions_for_user(user).prefetch_related("exercise__centres"):
+        if action.crisis_id:
+            centre_ids = {action.crisis.centre_id}
+        else:
+            centre_ids = {c.pk for c in action.exercise.centres.all()}
+        for centre_id in centre_ids:
+            row = counts.setdefault(centre_id, [0, 0])
+            row[0] += 1
+            row[1] += action.is_overdue
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def _retex_cell(open_count: int, late: int) -> Cell:
+    url = reverse("cyber_continuity:overview")
+    if not open_count:
+        return Cell(_("none open"), url, OK)
+    text = ngettext("%(n)s open", "%(n)s open", open_count) % {"n": open_count}
+    if late:
+        text += " · " + ngettext("%(n)s overdue", "%(n)s overdue", late) % {"n": late}
+    return Cell(text, url, LATE if late else WARN)
 
 
 def exercise_compliance(user, *, now=None) -> dict[int, tuple[str, object]]:
@@ -123,6 +152,29 @@ def todo(user) -> list:
                     % {"centre": centre.label, "n": len(stale)},
                     reverse("cyber_continuity:centre-detail", args=[centre.pk]),
                     _("attest"),
+                    LATE,
+                )
+            )
+    for action in retex_actions_for_user(user):
+        if not action.is_overdue:
+            continue
+        if action.crisis_id:
+            ours = action.crisis.centre_id in centre_ids
+            url = reverse("cyber_continuity:crisis-detail", args=[action.crisis_id])
+        else:
+            ours = action.exercise.centres.filter(pk__in=centre_ids).exists()
+            url = reverse("cyber_continuity:exercise-detail", args=[action.exercise_id])
+        if ours:
+            items.append(
+                TodoItem(
+                    _("RETEX action overdue since %(d)s: %(title)s (%(owner)s)")
+                    % {
+                        "d": action.due_date.strftime("%d/%m/%Y"),
+                        "title": action.title,
+                        "owner": action.owner,
+                    },
+                    url,
+                    _("follow up"),
                     LATE,
                 )
             )

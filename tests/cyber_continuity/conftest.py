@@ -88,3 +88,17 @@ def region(centre_a, centre_b):
     for centre in (centre_a, centre_b, near, far, full):
         ContactFactory(centre=centre)
     return {"a": centre_a, "b": centre_b, "near": near, "far": far, "full": full}
+
+
+@pytest.fixture
+def scenario_library(db):
+    """The scenario library seeded by the migration (transactional tests flush it)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from cyber_continuity.models import ExerciseScenario
+
+    seed = import_module("cyber_continuity.migrations.0008_seed_scenarios_and_migrate_exercises")
+    seed.seed_scenarios(apps, None)
+    return ExerciseScenario.objects.all()

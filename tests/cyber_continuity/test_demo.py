@@ -9,7 +9,7 @@ from onco_hdf import demo as foundation_demo
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_region_is_populated_and_idempotent(settings):
+def test_demo_region_is_populated_and_idempotent(settings, scenario_library):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     foundation_demo.seed()
     demo.seed()

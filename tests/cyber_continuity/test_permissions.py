@@ -23,7 +23,7 @@ OK, DENIED, HIDDEN = 200, 403, 404
 
 
 @pytest.fixture
-def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab):
+def objects(pm, referent_a, centre_a, centre_b, template_v1, convention_ab, scenario_library):
     centre_c = CentreFactory(short_name="C")
     convention_bc = services.convention_create(
         template_version=template_v1, centres=[centre_b, centre_c], title="Entraide B — C", user=pm

@@ -21,7 +21,7 @@ from cyber_continuity.models import (
 )
 from tests.cyber_continuity.factories import CentreFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scenario_library")]
 
 
 def _scenario(kind=ScenarioKind.RANSOMWARE_OIS) -> ExerciseScenario:

@@ -43,3 +43,34 @@ def test_exercise_compliance_done_planned_to_plan_overdue(centre_a, centre_b, pm
     assert column.cells[to_plan_centre.pk].text.startswith("à planifier")
     assert column.cells[centre_b.pk].text == "en retard"
     assert column.cells[centre_b.pk].level == "late"
+
+
+def test_retex_actions_column_and_referent_todo(centre_a, centre_b, pm, copil, referent_a):
+    from cyber_continuity.models import ExerciseScenario
+
+    exercise = services.exercise_schedule(
+        scenario=ExerciseScenario.objects.create(title="Scénario test", kind="other"),
+        centres=[centre_a],
+        planned_for=timezone.now() + timedelta(days=3),
+        user=pm,
+    )
+    today = timezone.localdate()
+    for title, due in (("Imprimer le kit", -4), ("Tester la sauvegarde", 20)):
+        services.crisis_action_add(
+            exercise=exercise,
+            title=title,
+            owner="Cadre",
+            due_date=today + timedelta(days=due),
+            user=pm,
+        )
+    (column,) = [
+        c for c in steering.participation(copil, [centre_a, centre_b]) if c.key == "retex_actions"
+    ]
+    assert column.label == "Actions RETEX"
+    assert column.cells[centre_a.pk].text == "2 ouvertes · 1 en retard"
+    assert column.cells[centre_a.pk].level == "late"
+    assert column.cells[centre_b.pk].text == "aucune ouverte"
+    (item,) = [i for i in steering.todo(referent_a) if "RETEX" in i.text]
+    late_day = (today - timedelta(days=4)).strftime("%d/%m/%Y")
+    assert item.text == f"Action RETEX en retard depuis le {late_day} : Imprimer le kit (Cadre)"
+    assert item.url == f"/continuite-cyber/exercices/{exercise.pk}/"

@@ -12,7 +12,7 @@ from cyber_continuity import services
 from cyber_continuity.models import Exercise, ExerciseScenario, ScenarioKind
 from tests.conftest import login
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scenario_library")]
 
 
 def _local(dt) -> str:
