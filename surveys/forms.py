@@ -12,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from onco_hdf.models import CENTRE_ROLES, Centre, Role
 from surveys.interop import Conversion, ImportFormatError, convert_upload
 from surveys.models import (
+    CHOICE_TYPES,
+    MATRIX_TYPES,
+    NUMERIC_TYPES,
+    OTHER_TYPES,
+    TEXT_TYPES,
     Campaign,
     QuestionnaireVersion,
     QuestionType,
@@ -100,6 +105,22 @@ def pairs_text(pairs) -> str:
     return "\n".join(f"{code} | {label}" for code, label in pairs)
 
 
+# The question fields that only some types use: the form shows them for those types only
+# (question_type.js switches them as the type changes) and ignores them for the others.
+TYPE_FIELDS = {
+    "options": CHOICE_TYPES,
+    "rows": MATRIX_TYPES,
+    "allow_other": OTHER_TYPES,
+    "not_applicable_label": MATRIX_TYPES,
+    "min_value": NUMERIC_TYPES,
+    "max_value": NUMERIC_TYPES,
+    "unit": NUMERIC_TYPES,
+    "pattern": TEXT_TYPES,
+    "max_length": TEXT_TYPES,
+    "max_choices": frozenset({QuestionType.MULTIPLE, QuestionType.RANKING}),
+}
+
+
 class QuestionForm(forms.Form):
     code = forms.CharField(
         label=_("Code (variable name)"), max_length=40, validators=[code_validator]
@@ -163,6 +184,36 @@ class QuestionForm(forms.Form):
             'combine with {"all": [...]}, {"any": [...]}, {"not": ...}.'
         ),
     )
+
+    def current_type(self) -> str:
+        """The type the page shows: as posted, else as saved, else the first one."""
+        if self.is_bound:
+            return self.data.get("type", "")
+        return self.initial.get("type") or QuestionType.choices[0][0]
+
+    def layout(self) -> list[tuple]:
+        """``(field, types it applies to or "", hidden now)`` in the form's order."""
+        qtype = self.current_type()
+        rows = []
+        for field in self:
+            types = TYPE_FIELDS.get(field.name)
+            if types is None:
+                rows.append((field, "", False))
+            else:
+                rows.append((field, " ".join(sorted(types)), qtype not in types))
+        return rows
+
+    def clean(self):
+        data = super().clean()
+        qtype = data.get("type", "")
+        for name, types in TYPE_FIELDS.items():
+            if qtype not in types:
+                # Hidden for this type: neither kept nor a reason to refuse the form.
+                self.errors.pop(name, None)
+                data[name] = (
+                    [] if name in ("options", "rows") else self.fields[name].to_python(None)
+                )
+        return data
 
     def clean_options(self):
         return parse_pairs(self.cleaned_data["options"])

@@ -122,8 +122,11 @@ def _question_to_dict(q: Question) -> dict:
     return data
 
 
-def _fail(message: str) -> None:
-    raise SurveyError(message)
+def _fail(message: str, field: str | None = None) -> None:
+    """Refuse with ``message``; ``field`` names the form field it is about, if any."""
+    error = SurveyError(message)
+    error.field = field
+    raise error
 
 
 def _clean_pairs(pairs: Any, where: str) -> list[tuple[str, str]]:
@@ -226,13 +229,14 @@ def _check_question_shape(
     qtype: str, options: list, rows: list, where: str, not_applicable: str = ""
 ) -> None:
     if qtype in CHOICE_TYPES and not options:
-        _fail(_("%(where)s: this type of question needs options.") % {"where": where})
+        _fail(_("%(where)s: this type of question needs options.") % {"where": where}, "options")
     if qtype in MATRIX_TYPES and not rows:
-        _fail(_("%(where)s: a matrix needs rows.") % {"where": where})
+        _fail(_("%(where)s: a matrix needs rows.") % {"where": where}, "rows")
     if qtype in MATRIX_TYPES and not_applicable and NA_CODE in {c for c, _label in options}:
         _fail(
             _("%(where)s: the column code “%(code)s” is reserved for the “not applicable” column.")
-            % {"where": where, "code": NA_CODE}
+            % {"where": where, "code": NA_CODE},
+            "options",
         )
 
 
@@ -254,7 +258,10 @@ def _check_pattern(pattern: str, where: str) -> None:
     try:
         re.compile(pattern)
     except re.error:
-        _fail(_("%(where)s: the pattern is not a valid regular expression.") % {"where": where})
+        _fail(
+            _("%(where)s: the pattern is not a valid regular expression.") % {"where": where},
+            "pattern",
+        )
 
 
 def _check_rule(
@@ -564,13 +571,17 @@ def question_save(
         and data.max_value is not None
         and data.min_value > data.max_value
     ):
-        _fail(_("%(where)s: the minimum is greater than the maximum.") % {"where": where})
+        _fail(
+            _("%(where)s: the minimum is greater than the maximum.") % {"where": where},
+            "max_value",
+        )
     if data.type == QuestionType.RATING and (
         data.min_value is None or data.max_value is None or data.max_value - data.min_value > 20
     ):
         _fail(
             _("%(where)s: a rating scale needs a minimum and a maximum (20 steps at most).")
-            % {"where": where}
+            % {"where": where},
+            "max_value" if data.min_value is not None else "min_value",
         )
     if question is None:
         order = (section.questions.aggregate(n=Max("order"))["n"] or 0) + 1

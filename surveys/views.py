@@ -699,7 +699,8 @@ def question_edit(request, section_pk: int | None = None, pk: int | None = None)
         try:
             services.question_save(section=section, question=question, data=form.to_input())
         except SurveyError as error:
-            form.add_error(None, error)
+            field = getattr(error, "field", None)
+            form.add_error(field if field in form.fields else None, error)
         else:
             messages.success(request, _("Question saved."))
             return redirect(
