@@ -547,6 +547,6 @@ def line_chart(
             f'<line x1="{lx:.1f}" y1="{ly - 4:.1f}" x2="{lx + 22:.1f}" y2="{ly - 4:.1f}" '
             f'stroke="{escape(s.color)}" stroke-width="{s.width + 0.6}"{dash}/>'
         )
-        body.append(_text(lx + 26, ly, _clip(s.label, 26), size=10, full=s.label))
+        body.append(_label(lx + 26, ly, s.label, limit=26, size=10, anchor="start"))
         descs.append(s.label)
     return _frame(width, height, title, "; ".join(descs), body)
