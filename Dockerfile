@@ -3,7 +3,7 @@ FROM python:3.11-slim-bookworm
 # WeasyPrint's system libraries and fonts (no font is ever downloaded at run time).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libcairo2 fonts-dejavu-core gettext \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1

@@ -20,9 +20,13 @@ from onco_hdf.jobs import JobInputError
 
 @dataclass(frozen=True)
 class ReportSpec:
+    """A PDF to render from ``template_name``, or a document already written (``content``,
+    e.g. an editable Word copy of a report), stored as is."""
+
     template_name: str
     context: dict = field(default_factory=dict)
     filename: str = "rapport.pdf"
+    content: bytes | None = None
     # Called with the rendered PDF, e.g. to keep it on the object it reports on.
     on_rendered: Callable[[bytes], object] | None = None
     # An official document (final report, minutes): signed, with its signature block.
@@ -64,6 +68,12 @@ def report_render(job, report) -> dict:
         raise JobInputError(_("This report does not exist."))
     report(10, _("Gathering the data"))
     spec = entry.builder(job=job, report=report)
+    if spec.content is not None:
+        return {
+            "message": _("The report is ready."),
+            "result_name": spec.filename,
+            "result_content": spec.content,
+        }
     report(60, _("Rendering the PDF"))
     try:
         content = pdf.render_pdf(

@@ -19,12 +19,19 @@ class SurveysConfig(AppConfig):
         from onco_hdf import reports
         from onco_hdf.celery import app
         from surveys import permissions
+        from surveys.report_docx import build_survey_report_docx
         from surveys.reports import build_survey_report_context
 
         reports.register(
             "surveys.report",
             build_survey_report_context,
             label=_("Survey report"),
+            may_start=permissions.can_view_results,
+        )
+        reports.register(
+            "surveys.report_docx",
+            build_survey_report_docx,
+            label=_("Survey report (Word)"),
             may_start=permissions.can_view_results,
         )
         settings.CELERY_BEAT_SCHEDULE.update(BEAT_ENTRY)

@@ -41,9 +41,9 @@ class Paragraph:
 
 @dataclass
 class RichText:
-    """Sanitised HTML entered by the project manager (rendered as is in the PDF)."""
+    """The project manager's Markdown, rendered and sanitised by :mod:`surveys.richtext`."""
 
-    html: str
+    source: str
     kind: str = "rich"
 
 

@@ -188,3 +188,19 @@ def submitted_responses(campaign: Campaign) -> QuerySet[Response]:
 
 def invitation_list(campaign: Campaign) -> QuerySet[Invitation]:
     return campaign.invitations.select_related("centre").order_by("centre__name", "email")
+
+
+REPORT_KEYS = ("surveys.report", "surveys.report_docx")
+
+
+def report_job_list_for_user(user, campaign, limit: int = 6):
+    """The latest survey report jobs (PDF, Word) of this campaign the user may open."""
+    from onco_hdf.models import Job
+    from onco_hdf.permissions import is_project_manager
+
+    jobs = Job.objects.filter(
+        kind="report", params__report__in=REPORT_KEYS, params__p_campaign=str(campaign.pk)
+    )
+    if not is_project_manager(user):
+        jobs = jobs.filter(created_by=user)
+    return list(jobs.order_by("-created_at", "-pk")[:limit])

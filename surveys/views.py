@@ -48,6 +48,7 @@ from surveys.selectors import (
     campaign_list_for_user,
     invitation_list,
     questionnaire_list_for_user,
+    report_job_list_for_user,
     response_get_for_user,
     response_values,
     version_bin,
@@ -1046,6 +1047,8 @@ def campaign_report(request, pk: int):
             "form": form,
             "can_edit": can_edit,
             "report_params": {"campaign": campaign.pk},
+            "submitted": campaign.responses.filter(status=ResponseStatus.SUBMITTED).count(),
+            "report_jobs": report_job_list_for_user(request.user, campaign),
             "printed_texts": [
                 (_("Introduction"), campaign.introduction),
                 (_("Conclusions"), campaign.conclusions),

@@ -87,6 +87,13 @@ POST_MATRIX = [
     ("surveys:campaign-close", ["campaign"], PM_ONLY[:1] + (REDIRECT,) + PM_ONLY[2:]),
     ("surveys:response-reopen", ["response"], PM_ONLY[:1] + (REDIRECT,) + PM_ONLY[2:]),
     ("surveys:response-autosave", ["response", "S1"], (REDIRECT, 409, 409, OK, OK, NOT_FOUND)),
+    # The Word copy of the report: regional readers start the job; a centre's role has no
+    # such report (404, as for the PDF).
+    (
+        "onco_hdf:report-start",
+        ["surveys.report_docx"],
+        (REDIRECT, REDIRECT, REDIRECT, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    ),
 ]
 
 
