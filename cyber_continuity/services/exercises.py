@@ -96,7 +96,9 @@ def exercise_start(*, exercise: Exercise, user) -> Exercise:
     exercise.started_at = now
     exercise.save()
     scenario = exercise.scenario
-    for centre in exercise.centres.order_by("name"):
+    # A drill raised ahead from the crisis page already has its crisis: not raised twice.
+    raised = set(exercise.crises.values_list("centre_id", flat=True))
+    for centre in exercise.centres.exclude(pk__in=raised).order_by("name"):
         crisis = crisis_declare(
             centre=centre,
             systems_down=scenario.systems_down if scenario else [],

@@ -82,6 +82,22 @@ def test_start_raises_the_alert_at_each_centre_and_the_players_declare(centre_a,
     assert Crisis.objects.count() == 2
 
 
+def test_drill_raised_ahead_from_the_crisis_page_is_not_raised_twice(centre_a, referent_a):
+    crisis = services.crisis_declare(
+        centre=centre_a,
+        systems_down=["tps"],
+        description="",
+        user=referent_a,
+        is_exercise=True,
+        declare_now=False,
+        started_at=timezone.now() + timedelta(days=2),
+    )
+    exercise = crisis.exercise
+    assert exercise.status == "planned" and list(exercise.centres.all()) == [centre_a]
+    services.exercise_start(exercise=exercise, user=referent_a)
+    assert list(exercise.crises.all()) == [crisis]
+
+
 def test_injects_played_on_every_timeline_with_their_time(centre_a, centre_b, pm):
     exercise = _schedule([centre_a, centre_b], pm)
     first = exercise.injects.get(minutes_after_start=15)
