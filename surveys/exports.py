@@ -887,5 +887,6 @@ def export(
 ) -> tuple[bytes, str, str]:
     content_type, extension = CONTENT_TYPES[fmt]
     content = BUILDERS[fmt](campaign, include_in_progress=include_in_progress)
-    suffix = SUFFIX[fmt] + ("-avec-en-cours" if include_in_progress else "")
+    with_in_progress = include_in_progress and fmt != "codebook"  # no data in a codebook
+    suffix = SUFFIX[fmt] + ("-avec-en-cours" if with_in_progress else "")
     return content, content_type, f"{file_slug(campaign)}-{suffix}.{extension}"

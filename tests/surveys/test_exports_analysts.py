@@ -290,3 +290,12 @@ def test_spss_syntax_run_by_pspp_gives_the_same_file_as_the_sav_export(in_progre
     # The data CSV keeps a text that a spreadsheet would run as a formula quoted.
     assert theirs["Q4"].str.strip().tolist() == ["Court", '\'=HYPERLINK("x")', "", ""]
     assert ours["Q4"].tolist() == ["Court", '=HYPERLINK("x")', "", ""]
+
+
+@pytest.mark.parametrize("fmt", list(exports.FORMATS))
+def test_every_format_works_before_the_first_response(campaign, fmt):
+    content, _type, filename = exports.export(campaign, fmt, include_in_progress=True)
+    assert content
+    assert filename.endswith("-avec-en-cours." + exports.CONTENT_TYPES[fmt][1]) == (
+        fmt != "codebook"
+    )
