@@ -91,8 +91,27 @@ def seed_case(
     return case
 
 
+def seed_protocol(cases: list[ClinicalCase], *, user=None, stdout=None) -> None:
+    """Version 1 of the comparison protocol on the demo cases (the COPIL demo validates it)."""
+    from contouring.models import ComparisonProtocol
+    from contouring.protocols import protocol_create
+
+    if ComparisonProtocol.objects.exists():
+        return
+    protocol = protocol_create(
+        title="Protocole de comparaison (démonstration)",
+        notes="Les deux cas fantômes et leurs solutions simulées.",
+        cases=cases,
+        solutions=Solution.objects.filter(submissions__case__in=cases).distinct(),
+        user=user,
+    )
+    _write(stdout, f"protocole de comparaison v{protocol.number} créé")
+
+
 def seed(stdout=None) -> list[ClinicalCase]:
     user = get_user_model().objects.filter(username="cheffe.projet").first()
-    return [
+    cases = [
         seed_case(spec, user=user, stdout=stdout) for spec in (phantoms.PELVIS, phantoms.HEAD_NECK)
     ]
+    seed_protocol(cases, user=user, stdout=stdout)
+    return cases

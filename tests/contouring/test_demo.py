@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from contouring import demo
-from contouring.models import ClinicalCase, ComparisonRun, ResultKind, Solution, Submission
+from contouring.models import (
+    ClinicalCase,
+    ComparisonProtocol,
+    ComparisonRun,
+    ResultKind,
+    Solution,
+    Submission,
+)
 
 
 def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_commit_callbacks):
@@ -30,8 +37,14 @@ def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_co
     centres = set(Submission.objects.values_list("centre__short_name", flat=True))
     assert {"CHU Lille", "CHU Amiens", "CLCC Lille", "Valenciennes"} <= centres
 
+    protocol = ComparisonProtocol.objects.get()
+    assert protocol.number == 1 and set(protocol.case_ids) == {pelvis.pk, head_neck.pk}
+    assert len(protocol.solution_ids) == 5
+    assert protocol.report.status == "draft"
+
     with django_capture_on_commit_callbacks(execute=True):
         demo.seed()
+    assert ComparisonProtocol.objects.count() == 1
     assert ClinicalCase.objects.count() == 2
     assert Submission.objects.count() == 10
     assert ComparisonRun.objects.count() == 2
