@@ -53,7 +53,10 @@ def build_sheet_context(sheet: HabilitationSheet) -> dict:
 def sheet_official(sheet: HabilitationSheet) -> signing.Official:
     # The reference is the verification code: it names the sheet and the revision shown.
     return signing.Official.of(
-        sheet, title=_("Physician habilitation sheet"), reference=services.verification_code(sheet)
+        sheet,
+        title=_("Physician habilitation sheet"),
+        reference=services.verification_code(sheet),
+        own_verification=True,
     )
 
 

@@ -156,7 +156,8 @@ def _json_values(value):
 
 
 class PdfTooSlowMiddleware:
-    """A PDF page whose layout ran out of time answers a French page, not a 500."""
+    """A PDF page whose layout ran out of time, or that could not be signed, answers a
+    French page, not a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -168,8 +169,9 @@ class PdfTooSlowMiddleware:
         from django.shortcuts import render
 
         from onco_hdf.pdf import PdfTooSlow
+        from onco_hdf.signing import SigningUnavailable
 
-        if not isinstance(exception, PdfTooSlow):
+        if not isinstance(exception, PdfTooSlow | SigningUnavailable):
             return None
         response = render(request, "pdf_too_slow.html", {"message": str(exception)}, status=503)
         response["Retry-After"] = "3600"

@@ -82,7 +82,7 @@ def report_render(job, report) -> dict:
             time_limit=settings.PDF_JOB_RENDER_SECONDS,
             official=spec.official,
         )
-    except pdf.PdfTooSlow as error:
+    except (pdf.PdfTooSlow, signing.SigningUnavailable) as error:
         raise JobInputError(str(error)) from error
     if spec.on_rendered is not None:
         spec.on_rendered(content)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import logging
 import os
 import tempfile
@@ -50,7 +51,20 @@ EMBEDDED_P12 = "platform-embedded.p12"
 
 
 class SigningUnavailable(RuntimeError):
-    """The configured certificate cannot be read (path, password or format)."""
+    """The configured certificate cannot be read (path, password or format).
+
+    ``str()`` is the user-facing (French) message; ``detail`` says what failed, for the log.
+    """
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        logger.error("Signing certificate unusable: %s", detail)
+        super().__init__(
+            _(
+                "The official PDF cannot be signed: the platform's signing certificate cannot "
+                "be read. Nothing was issued; tell the platform team."
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -75,20 +89,28 @@ class Signable(Protocol):
 
 @dataclass(frozen=True)
 class Official:
-    """An official document: the object it shows, the revision shown, its signatories."""
+    """An official document: the object it shows, the revision shown, its signatories.
+
+    ``own_verification``: the document prints its own verification code (a habilitation
+    sheet); otherwise the signature block prints the platform's code and QR code for it.
+    """
 
     document: models.Model
     title: str
     reference: str = ""
     signatories: tuple[Signatory, ...] = field(default_factory=tuple)
+    own_verification: bool = False
 
     @classmethod
-    def of(cls, document: Signable, *, title: str, reference: str = "") -> Official:
+    def of(
+        cls, document: Signable, *, title: str, reference: str = "", own_verification=False
+    ) -> Official:
         return cls(
             document=document,
             title=str(title),
             reference=str(reference),
             signatories=tuple(document.signatories()),
+            own_verification=own_verification,
         )
 
 
@@ -240,7 +262,7 @@ def certificate_problem() -> str | None:
     try:
         _load(path, settings.SIGNING_P12_PASSWORD.encode() or None, embedded=False)
     except SigningUnavailable as error:
-        return str(error)
+        return error.detail
     return None
 
 
@@ -259,7 +281,9 @@ def _format_date(value) -> str:
 
 def signature_block_context(official: Official) -> dict:
     """What the report template prints in its signature block."""
-    return {
+    from onco_hdf.qr import qr_data_uri
+
+    block = {
         "title": official.title,
         "reference": official.reference,
         "rows": [
@@ -268,6 +292,25 @@ def signature_block_context(official: Official) -> dict:
         ],
         "anchor": ANCHOR,
     }
+    if not official.own_verification:
+        code = document_code(official.document)
+        url = settings.SITE_URL.rstrip("/") + reverse("onco_hdf:document-verify-code", args=[code])
+        block.update(code=code, url=url, qr=qr_data_uri(url, box_size=6))
+    return block
+
+
+def document_code(document: models.Model) -> str:
+    """``<id>-XXXX-XXXX-XXXX``: HMAC-SHA256 of the document's type and id, keyed by
+    SECRET_KEY; printed on its PDFs, it leads to what the platform holds for it."""
+    label = document._meta.label_lower
+    digest = (
+        hmac.new(
+            settings.SECRET_KEY.encode(), f"document:{label}:{document.pk}".encode(), hashlib.sha256
+        )
+        .hexdigest()[:12]
+        .upper()
+    )
+    return f"{document.pk}-{digest[0:4]}-{digest[4:8]}-{digest[8:12]}"
 
 
 def _stamp_box(reader) -> tuple[int, tuple[float, float, float, float]]:
@@ -371,6 +414,26 @@ def register_holder(object_type: str, describe: Callable[[object], dict | None])
 def holder_context(issued) -> dict | None:
     describe = _HOLDERS.get(issued.object_type)
     return describe(issued) if describe else None
+
+
+def issued_for_code(code: str):
+    """The latest document issued for the object a :func:`document_code` names, or None."""
+    from django.apps import apps
+
+    from onco_hdf.models import IssuedDocument
+
+    code = (code or "").strip().upper()
+    head, _sep, _rest = code.partition("-")
+    if not head.isdigit() or len(head) > 18:  # beyond any id: never a database error
+        return None
+    for object_type in _HOLDERS:
+        model = apps.get_model(object_type)
+        candidate = model(pk=int(head))
+        if hmac.compare_digest(document_code(candidate), code):
+            return IssuedDocument.objects.filter(
+                object_type=object_type, object_id=str(int(head))
+            ).first()
+    return None
 
 
 # --- Verification ----------------------------------------------------------------------

@@ -27,6 +27,7 @@ core_patterns = [
     path("systeme/", views.system_status, name="system-status"),
     # Public (no login): is this PDF an unchanged copy of an official document?
     path("verifier/", views.document_verify, name="document-verify"),
+    path("verifier/<str:code>/", views.document_verify, name="document-verify-code"),
 ]
 
 copil_patterns = [

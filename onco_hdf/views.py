@@ -340,21 +340,31 @@ def verification_rate_limited(request) -> bool:
     )
 
 
-def document_verify(request):
-    """Public: is the dropped PDF an unchanged copy the platform issued, and what it holds."""
+def document_verify(request, code: str = ""):
+    """Public: is the dropped PDF an unchanged copy the platform issued, and what it holds;
+    or, from the code printed on a PDF (QR code), what the platform holds for it."""
     form = DocumentVerifyForm(request.POST or None, request.FILES or None)
-    outcome = holder = None
-    status = 200
-    if request.method == "POST":
-        if verification_rate_limited(request):
-            form.add_error(None, _("Too many verifications from your address: wait a few minutes."))
-            status = 429
-        elif form.is_valid():
+    code = code or request.GET.get("code", "")[:40]
+    outcome = holder = by_code = None
+    asked = request.method == "POST" or bool(code)
+    limited = asked and verification_rate_limited(request)  # then nothing is looked up
+    if asked and not limited and request.method == "POST":
+        if form.is_valid():
             outcome = signing.verify_pdf(form.cleaned_data["pdf"])
             holder = signing.holder_context(outcome.issued) if outcome.ok else None
+    elif asked and not limited:
+        by_code = signing.issued_for_code(code)
+        holder = signing.holder_context(by_code) if by_code else None
     return render(
         request,
         "onco_hdf/document_verify.html",
-        {"form": form, "outcome": outcome, "holder": holder},
-        status=status,
+        {
+            "form": form,
+            "outcome": outcome,
+            "holder": holder,
+            "code": code,
+            "by_code": by_code,
+            "limited": limited,
+        },
+        status=429 if limited else 200,
     )

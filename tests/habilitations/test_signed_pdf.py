@@ -215,3 +215,16 @@ def test_a_sheet_pdf_download_stays_available_to_its_physician(validated, oncolo
     response = login(oncologist_a).get(reverse("habilitations:sheet-pdf", args=[validated.pk]))
     assert response.status_code == 200
     assert pyhanko_status(response.content).bottom_line
+
+
+def test_an_unreadable_certificate_never_gives_a_500(validated, oncologist_a, anonymous, settings):
+    signed = reports.sheet_pdf(validated)
+    settings.SIGNING_P12 = "/nonexistent/platform.p12"
+    response = login(oncologist_a).get(reverse("habilitations:sheet-pdf", args=[validated.pk]))
+    assert response.status_code == 503
+    assert "certificat de signature de la plateforme est illisible" in html.unescape(
+        response.content.decode()
+    )
+    assert IssuedDocument.objects.count() == 1  # only the one signed before
+    page = html.unescape(upload(anonymous, signed).content.decode())
+    assert "La vérification est indisponible" in page

@@ -138,6 +138,7 @@ MATRIX = [
 # The public verification of official PDFs: every persona, logged in or not.
 EVERYONE = ("anonymous", "pm", "copil", "referent_a", "oncologist_a", "oncologist_b")
 MATRIX.append(("/verifier/", dict.fromkeys(EVERYONE, 200)))
+MATRIX.append(("/verifier/1-AAAA-BBBB-CCCC/", dict.fromkeys(EVERYONE, 200)))
 
 CASES = [(url, persona, status) for url, expected in MATRIX for persona, status in expected.items()]
 

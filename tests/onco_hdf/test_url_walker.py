@@ -27,6 +27,7 @@ PUBLIC_URL_NAMES = {
     "habilitations:verify-code",
     # Public check of an official PDF dropped on the page (its seal and its hash).
     "onco_hdf:document-verify",
+    "onco_hdf:document-verify-code",
 }
 
 
