@@ -221,16 +221,20 @@ def export_responses(campaign: Campaign, *, include_in_progress: bool = False) -
     )
 
 
-def wide_rows(
-    campaign: Campaign, *, include_in_progress: bool = False
-) -> tuple[list[Variable], list[dict], Structure]:
-    """Variables and one dict per response; a missing value is a :class:`MissingKind`."""
-    data = campaign_results(
+def _raw_results(campaign: Campaign, include_in_progress: bool):
+    return campaign_results(
         campaign,
         with_charts=False,
         responses=export_responses(campaign, include_in_progress=include_in_progress),
         suppress=False,  # raw data: the small-count rule is for aggregated views
     )
+
+
+def wide_rows(
+    campaign: Campaign, *, include_in_progress: bool = False
+) -> tuple[list[Variable], list[dict], Structure]:
+    """Variables and one dict per response; a missing value is a :class:`MissingKind`."""
+    data = _raw_results(campaign, include_in_progress)
     structure = data.structure
     per_question = [(q, question_variables(q)) for q in structure.questions]
     all_vars = base_variables() + [v for _q, found in per_question for v in found]
@@ -333,14 +337,9 @@ def export_xlsx(campaign: Campaign, *, include_in_progress: bool = False) -> byt
 
 
 def export_long(campaign: Campaign, *, include_in_progress: bool = False) -> bytes:
-    data = campaign_results(
-        campaign,
-        with_charts=False,
-        responses=export_responses(campaign, include_in_progress=include_in_progress),
-        suppress=False,  # raw data: the small-count rule is for aggregated views
-    )
+    data = _raw_results(campaign, include_in_progress)
     header = ["response_id", "centre", "status", "question", "row", "item", "value", "label"]
-    header.append("other")
+    header += ["other"]
     table = []
     for response in data.responses:
         values, others = data.values[response.pk]
