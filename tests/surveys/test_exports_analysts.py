@@ -299,3 +299,74 @@ def test_every_format_works_before_the_first_response(campaign, fmt):
     assert filename.endswith("-avec-en-cours." + exports.CONTENT_TYPES[fmt][1]) == (
         fmt != "codebook"
     )
+
+
+@pytest.fixture
+def demo_campaign(db):
+    from onco_hdf import demo as core_demo
+    from surveys import demo
+    from surveys.models import Campaign
+
+    core_demo.seed()
+    demo.seed()
+    return Campaign.objects.get()
+
+
+def test_seeded_survey_exports_for_stata_spss_and_pspp(demo_campaign, tmp_path):
+    """The regional questionnaire's real labels and branching, through every package."""
+    import pyreadstat
+
+    content = exports.export(demo_campaign, "dta", include_in_progress=True)[0]
+    frame, meta = read_stat(content, ".dta", user_missing=True)
+    assert len(frame) == 13
+    assert sorted(frame["status"].value_counts().to_dict().items()) == [(1, 11), (2, 2)]
+    labels = list(meta.column_names_to_labels.values())
+    assert max(len(label) for label in labels) <= 80 and len(set(labels)) == len(labels)
+    codes = frame.drop(columns=["centre", "sector", "departement", "submitted_at"])
+    cells = codes.astype(str).to_numpy().ravel().tolist()
+    assert cells.count("a") > 0 and cells.count("b") > 0  # branching, and unfinished pages
+    sav, sav_meta = read_stat(
+        exports.export(demo_campaign, "sav", include_in_progress=True)[0],
+        ".sav",
+        user_missing=True,
+    )
+    assert (sav.to_numpy() == -8).sum() == cells.count("a")
+    pspp = need_binary("pspp")
+    _filename, names = syntax_files(demo_campaign, "sps", tmp_path)
+    script = next(n for n in names if n.endswith(".sps"))
+    with open(tmp_path / script, "a", encoding="utf-8") as handle:
+        handle.write("SAVE OUTFILE='pspp.sav'.\n")
+    out = subprocess.run(
+        [pspp, "-O", "format=txt", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0 and "error" not in out.stdout.lower(), out.stdout + out.stderr
+    theirs, meta = pyreadstat.read_sav(str(tmp_path / "pspp.sav"), user_missing=True)
+    assert meta.column_names_to_labels == sav_meta.column_names_to_labels
+    assert meta.variable_value_labels == sav_meta.variable_value_labels
+    assert meta.missing_ranges == sav_meta.missing_ranges
+    numeric = [c for c in sav.columns if sav[c].dtype != object]
+    assert theirs[numeric].fillna(-1).equals(sav[numeric].fillna(-1))
+    rscript = need_binary("Rscript")
+    _filename, names = syntax_files(demo_campaign, "r", tmp_path)
+    script = next(n for n in names if n.endswith(".R"))
+    check = (
+        f'source("{script}", encoding = "UTF-8");'
+        'cat(nrow(donnees), ncol(donnees), sum(manquants == "Sans réponse", na.rm = TRUE),'
+        ' sep = "|")'
+    )
+    out = subprocess.run(
+        [rscript, "--vanilla", "-e", check],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    assert out.returncode == 0, out.stderr
+    rows, columns, not_answered = (int(n) for n in out.stdout.split("|"))
+    assert (rows, columns) == (13, len(sav.columns))
+    assert not_answered == (sav.to_numpy() == -9).sum() > 0
