@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +30,7 @@ from cyber_continuity.services.crisis import (
     crisis_declare,
     crisis_metrics,
 )
+from onco_hdf.models import Role
 
 # An exercise is scheduled for a moment to come; a few minutes of slack for the form.
 SCHEDULE_SLACK = timedelta(minutes=5)
@@ -60,7 +64,40 @@ def exercise_schedule(*, scenario: ExerciseScenario, centres, planned_for, user,
         ExerciseInject(exercise=exercise, minutes_after_start=i.minutes_after_start, text=i.text)
         for i in scenario.injects.all()
     )
+    _notify_scheduled(exercise, centres)
     return exercise
+
+
+def _notify_scheduled(exercise: Exercise, centres) -> None:
+    """Tell the referents of the centres taking part (after commit)."""
+    recipients = sorted(
+        set(
+            get_user_model()
+            .objects.filter(
+                memberships__centre__in=centres,
+                memberships__role=Role.REFERENT,
+                is_active=True,
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    if not recipients:
+        return
+    day = timezone.localtime(exercise.planned_for).strftime("%d/%m/%Y %H:%M")
+    subject = _("Cyber-crisis exercise scheduled on %(day)s") % {"day": day}
+    message = _(
+        "An exercise “%(title)s” is scheduled on %(day)s for: %(centres)s. Scenario: "
+        "%(scenario)s. At the start the alert is raised on the platform and your centre "
+        "declares the crisis as it would for real. %(url)s"
+    ) % {
+        "title": exercise.title,
+        "day": day,
+        "centres": ", ".join(c.name for c in centres),
+        "scenario": exercise.scenario.title if exercise.scenario else "—",
+        "url": f"{settings.SITE_URL}/continuite-cyber/exercices/{exercise.pk}/",
+    }
+    transaction.on_commit(lambda: send_mail(subject, message, None, recipients))
 
 
 def exercise_for_drill(*, centre, started_at, user) -> Exercise:

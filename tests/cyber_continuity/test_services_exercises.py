@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.apps import apps
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -45,8 +46,17 @@ def test_library_is_seeded_with_the_four_scenarios_and_their_injects():
     assert [i.minutes_after_start for i in ransomware.injects.all()] == [0, 15, 45, 90, 180]
 
 
-def test_schedule_for_several_centres_copies_the_injects(centre_a, centre_b, pm):
-    exercise = _schedule([centre_a, centre_b], pm)
+def test_schedule_for_several_centres_copies_the_injects(
+    centre_a, centre_b, pm, referent_a, referent_b, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        exercise = _schedule([centre_a, centre_b], pm)
+    (message,) = mail.outbox
+    assert sorted(message.to) == sorted([referent_a.email, referent_b.email])
+    day = timezone.localtime(exercise.planned_for).strftime("%d/%m/%Y %H:%M")
+    assert message.subject == f"Exercice de crise cyber planifié le {day}"
+    assert f"/continuite-cyber/exercices/{exercise.pk}/" in message.body
+    assert centre_a.name in message.body and "Rançongiciel" in message.body
     assert exercise.status == "planned" and exercise.started_at is None
     assert set(exercise.centres.all()) == {centre_a, centre_b}
     assert exercise.title == _scenario().title
