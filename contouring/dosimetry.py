@@ -179,6 +179,16 @@ def structure_set_dvhs(
     return out
 
 
+def plan_comparison(
+    doses: dict[tuple[str, str], DVHResult], reference: StructureSet, dose: DoseGrid
+) -> list[dict]:
+    """The reference structures' DVHs beside the planning system's own (``DVHSequence``)."""
+    from contouring.engine.dvh import compare_with_plan
+
+    ours = [result for (_name, key), result in doses.items() if key == REFERENCE_KEY]
+    return [pair.as_dict() for pair in compare_with_plan(ours, reference.rois, dose)]
+
+
 # --- Results: the reference against each solution ------------------------------------------
 REFERENCE_STYLE = ("#000000", None, 2.4)
 CONSENSUS_STYLE = ("#555555", "2 3", 1.6)
@@ -238,11 +248,12 @@ class DoseLine:
     checks: tuple[ObjectiveCheck, ...] = ()
 
     @property
-    def v_cells(self) -> list[tuple[float | None, Delta]]:
-        """(Vx Gy in %, its difference) per level, for the table."""
+    def v_cells(self) -> list[tuple[float, float | None, Delta]]:
+        """(x, Vx Gy in %, its difference) per level, for the tables."""
         levels = [float(k) for k in sorted((self.row.v_gy or {}), key=float)] if self.row else []
         return [
-            (_v_pct(self.row, level), d) for level, d in zip(levels, self.v_deltas, strict=False)
+            (level, _v_pct(self.row, level), d)
+            for level, d in zip(levels, self.v_deltas, strict=False)
         ]
 
     @property

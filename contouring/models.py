@@ -587,6 +587,8 @@ class CaseDose(models.Model):
     covers_whole_ct = models.BooleanField(_("the dose grid covers the whole CT"), default=True)
     plan_dvh_count = models.PositiveIntegerField(_("DVHs stored by the planning system"), default=0)
     prescription_gy = models.FloatField(_("prescribed dose (Gy)"), null=True, blank=True)
+    # Our reference DVHs beside the planning system's (DVHSequence), from the last run.
+    plan_comparison = models.JSONField(default=list, blank=True, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -595,7 +597,7 @@ class CaseDose(models.Model):
         verbose_name=_("uploaded by"),
     )
     uploaded_at = models.DateTimeField(_("uploaded on"), auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["plan_comparison"])
 
     class Meta:
         verbose_name = _("reference dose")

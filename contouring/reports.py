@@ -7,6 +7,7 @@ import importlib.metadata
 import statistics
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,6 +89,7 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
     }
     if not results.has_results:
         return section
+    section["dose"] = dose_section(case, submissions)
     lowest = []
     for structure in results.lowest_agreement(overlays):
         choice = slice_choices(case, structure, submissions)
@@ -126,6 +128,54 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
         }
     )
     return section
+
+
+DOSE_CURVES = 3
+
+
+def dose_section(case: ClinicalCase, submissions: list) -> dict | None:
+    """The dosimetric impact of one case: ΔD table, the curves of the structures with the
+    largest ΔD, the objectives, and the methods (dose grid, planning system's DVHs)."""
+    from contouring import dosimetry
+    from contouring.models import CaseDose, StructureDose
+
+    case_dose = CaseDose.objects.filter(case=case).first()
+    if case_dose is None:
+        return None
+    rows = StructureDose.objects.filter(case=case).filter(
+        Q(submission__isnull=True) | Q(submission__in=submissions)
+    )
+    impacts = dosimetry.dose_impact(
+        case, list(rows), submissions, labels=dosimetry.chart_labels(), with_consensus=True
+    )
+    if not impacts:
+        return None
+    ranked = sorted(impacts, key=lambda i: -i.largest_delta_gy)
+    names = {s.roi_number: s.name for s in case.structures.all()}
+    seen, objectives = set(), []
+    for impact in impacts:
+        for objective in impact.objectives:
+            if objective.pk not in seen:
+                seen.add(objective.pk)
+                objectives.append((impact.structure, objective))
+    scales = [r["dose_scale"] for r in case_dose.plan_comparison if r.get("dose_scale")]
+    plan_scale = statistics.median(scales) if scales else None
+    return {
+        "case_dose": case_dose,
+        # The stored DVHs may be on another dose scale than the grid (another fraction
+        # count, a rescaled export): the report states it instead of hiding it.
+        "plan_scale": plan_scale,
+        "plan_rescaled": plan_scale is not None and abs(plan_scale - 1) > 0.02,
+        "impacts": impacts,
+        "curves": [i for i in ranked[:DOSE_CURVES] if i.largest_delta_gy > 0] or ranked[:1],
+        "objectives": objectives,
+        "plan_rows": [
+            {**row, "structure": row.get("structure") or names.get(row.get("roi_number"), "?")}
+            for row in case_dose.plan_comparison
+        ],
+        "bin_width": dosimetry.BIN_WIDTH_GY,
+        "changes": sum(i.change_count for i in impacts),
+    }
 
 
 def solution_overview(sections: list[dict]) -> list[dict]:
@@ -307,6 +357,8 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
         }
         for s in sections
     ]
+    if any(s.get("dose") for s in sections):
+        toc.append({"anchor": "dose", "title": _("Dosimetric impact")})
     toc += [
         {"anchor": "solutions", "title": _("Solution by solution")},
         {"anchor": "statistics", "title": _("Statistics across the solutions")},
@@ -337,6 +389,7 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
             "hd95_method": HD95_METHOD,
             "versions": _versions(),
             "any_demo": any(case.is_demo for case in cases),
+            "any_dose": any(s.get("dose") for s in sections),
             **(protocol_context(protocol) if protocol else {}),
         },
         filename=(

@@ -1054,7 +1054,7 @@ def _dose_statistics(run, geometry, reference, tests, structures, report) -> dic
     try:
         with local_paths([case_dose.file.name]) as (path,):
             dose = read_rtdose(path, source=_("the reference RTDOSE"))
-        return dosimetry.structure_set_dvhs(
+        doses = dosimetry.structure_set_dvhs(
             geometry,
             dose,
             reference,
@@ -1070,6 +1070,9 @@ def _dose_statistics(run, geometry, reference, tests, structures, report) -> dic
         )
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
+    case_dose.plan_comparison = dosimetry.plan_comparison(doses, reference, dose)
+    case_dose.save(update_fields=["plan_comparison"])
+    return doses
 
 
 def _save_doses(run, doses: dict, by_label: dict, by_name: dict) -> None:
