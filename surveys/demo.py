@@ -10,15 +10,33 @@ import datetime
 import random
 
 from django.db import transaction
+from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
 
 from onco_hdf.models import Centre, Membership, Role
 from surveys import autocontouring, services
-from surveys.models import Campaign, ResponseStatus, ResponseUnit
+from surveys.models import (
+    Campaign,
+    Invitation,
+    Reminder,
+    ReminderKind,
+    ResponseStatus,
+    ResponseUnit,
+)
 from surveys.selectors import version_structure
 
 CAMPAIGN_TITLE = "Enquête régionale contourage automatique 2026 (démo)"
+# The earlier wave on the same questionnaire, so the report's wave comparison can be seen.
+PREVIOUS_TITLE = "Enquête régionale contourage automatique 2025 (démo)"
+# The 2025 wave: fewer centres used AI contouring in routine.
+USAGE_WEIGHTS = {2026: [6, 2, 2, 1, 1], 2025: [3, 2, 3, 3, 1]}
+THEMES = [
+    ["Temps gagné", ["temps", "chronophage"]],
+    ["Coût", ["coût", "licence"]],
+    ["Qualité et harmonisation", ["retouche", "harmonis", "comparaison"]],
+    ["Informatique et hébergement", ["cloud", "DSI"]],
+]
 # Centres left for the demo users to fill, or not opened at all.
 IN_PROGRESS = ("CHU Lille", "Béthune")
 NOT_OPENED = ("Calais", "Compiègne", "Abbeville")
@@ -33,10 +51,10 @@ COMMENTS = [
 ]
 
 
-def simulated_answers(rng: random.Random) -> dict[str, list[str] | str]:
+def simulated_answers(rng: random.Random, wave: int = 2026) -> dict[str, list[str] | str]:
     """Form data (as posted by the filling page) for one plausible centre."""
     usage = rng.choices(
-        ["routine", "evaluation", "projet", "non", "atlas"], weights=[6, 2, 2, 1, 1]
+        ["routine", "evaluation", "projet", "non", "atlas"], weights=USAGE_WEIGHTS[wave]
     )[0]
     equipped = usage in ("routine", "evaluation")
     data: dict[str, list[str] | str] = {
@@ -167,9 +185,68 @@ def seed(stdout=None) -> None:
             fill_response(response, partial, actor, submit=False)
         else:
             fill_response(response, data, actor, submit=True)
+    if created:
+        campaign.text_themes = THEMES
+        campaign.save(update_fields=["text_themes"])
+        # A reminder went out a week before the report, to those who had not answered.
+        pending = services.invitations_to_remind(campaign)
+        Reminder.objects.create(
+            campaign=campaign,
+            kind=ReminderKind.SCHEDULED,
+            sent_count=len(pending),
+            sent_at=timezone.now() - datetime.timedelta(days=7),
+        )
+        Invitation.objects.filter(pk__in=[i.pk for i in pending]).update(reminder_count=1)
+    previous = seed_previous_wave(version, centres, today)
     if stdout is not None:
         submitted = campaign.responses.filter(status=ResponseStatus.SUBMITTED).count()
         stdout.write(
             f"  questionnaire « {version.title} » v{version.number}, campaign with "
-            f"{submitted} simulated responses submitted (demo)"
+            f"{submitted} simulated responses submitted (demo), and the 2025 wave with "
+            f"{previous.responses.filter(status=ResponseStatus.SUBMITTED).count()}"
         )
+
+
+def seed_previous_wave(version, centres, today) -> Campaign:
+    """The 2025 wave: the same questionnaire a year earlier, closed, most centres answered.
+
+    Responses are filled while the campaign is open, then the campaign and its submission
+    dates are moved back a year (the services only accept answers to an open campaign).
+    """
+    campaign, created = Campaign.objects.get_or_create(
+        title=PREVIOUS_TITLE,
+        defaults={
+            "version": version,
+            "opens_on": today - datetime.timedelta(days=30),
+            "closes_on": today + datetime.timedelta(days=45),
+            "unit": ResponseUnit.CENTRE,
+            "is_demo": True,
+            "reminder_every_days": 0,
+        },
+    )
+    if not created:
+        return campaign
+    campaign.centres.set(centres)
+    rng = random.Random(2025)  # noqa: S311  (demo data, not security)
+    for centre in centres[:-2]:  # two centres did not answer in 2025
+        invitation = services.invitation_create(
+            campaign=campaign,
+            centre=centre,
+            email=f"referent@{centre.finess}.demo.onco-hdf.fr",
+            role="",
+            send=False,
+            is_demo=True,
+        )
+        actor = services.Actor.for_invitation(invitation)
+        response = services.response_open(
+            campaign=campaign, centre=centre, actor=actor, is_demo=True
+        )
+        fill_response(response, simulated_answers(rng, wave=2025), actor, submit=True)
+    year = datetime.timedelta(days=365)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        opens_on=today - year - datetime.timedelta(days=30),
+        closes_on=today - year + datetime.timedelta(days=15),
+    )
+    campaign.responses.update(submitted_at=F("submitted_at") - year)
+    campaign.refresh_from_db()
+    return campaign

@@ -25,7 +25,7 @@ def test_demo_seed_simulates_varied_responses_and_is_idempotent():
     core_demo.seed()
     demo.seed()
     demo.seed()
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.get(title=demo.CAMPAIGN_TITLE)
     assert campaign.is_demo
     submitted = campaign.responses.filter(status=ResponseStatus.SUBMITTED)
     assert submitted.count() == 11
