@@ -397,11 +397,19 @@ def key_findings(campaign: Campaign, data: CampaignResults, follow) -> list[str]
     spec = KEY_FINDINGS if data.by_code(KEY_FINDINGS["usage"][0]) else None
     if spec:
         code, codes = spec["usage"]
-        share = _choice_share(data.by_code(code), codes)
+        usage = data.by_code(code)
+        share = _choice_share(usage, codes)
         if share:
             found.append(
                 _("%(share)s of the responding centres use AI auto-contouring.")
                 % {"share": share.text}
+            )
+        elif usage and (shown := [c for c in _shown_counts(usage) if c[0] in codes]):
+            # A part is masked: its sum would give it back, so the shown part only.
+            _code, answer, count = max(shown, key=lambda c: c[2])
+            found.append(
+                _("%(share)s of the responding centres answered “%(answer)s”.")
+                % {"share": statistics.proportion(count, usage.answered).text, "answer": answer}
             )
         solutions = data.by_code(spec["solutions"])
         top = []
@@ -437,12 +445,15 @@ def key_findings(campaign: Campaign, data: CampaignResults, follow) -> list[str]
                     )
                 }
             )
+    quoted = (
+        {spec["usage"][0], spec["solutions"], spec["time"], spec["obstacles"]} if spec else set()
+    )
     if len(found) < 5:  # any questionnaire: the most frequent answer of its first choices
         for result in data.questions:
             if len(found) >= 6:
                 break
             shown = _shown_counts(result) if result.kind == "choice" else []
-            if not shown or result.question.code in ((spec or {}).get("usage", ("",))[0],):
+            if not shown or result.question.code in quoted:
                 continue
             code, label, count = max(shown, key=lambda c: c[2])
             found.append(

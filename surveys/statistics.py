@@ -220,9 +220,11 @@ class WaveChange:
 
     @property
     def difference(self) -> float | None:
+        """In points, between the two percentages as printed (63 % − 50 % is +13, never
+        +12 from the unrounded shares); the interval is computed on the exact shares."""
         if not (self.now.n and self.before.n):
             return None
-        return 100.0 * (self.now.k / self.now.n - self.before.k / self.before.n)
+        return self.now.percent - self.before.percent
 
     @property
     def interval(self) -> tuple[float, float] | None:

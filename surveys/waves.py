@@ -51,6 +51,7 @@ def wave_changes(data: CampaignResults, before: CampaignResults) -> list:
             if code in old_counts
             and not suppression.is_hidden(count)
             and not suppression.is_hidden(old_counts[code])
+            and (count or old_counts[code])  # an answer nobody gave in either wave: no row
         ]
         if changes:
             found.append((result.question, changes))
