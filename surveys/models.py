@@ -20,6 +20,7 @@ from simple_history.models import HistoricalRecords
 
 from onco_hdf.history import HistoryByLabel
 from onco_hdf.models import Centre, Role
+from onco_hdf.workflow import TransitionRecord
 
 CODE_RE = r"^[A-Za-z][A-Za-z0-9_]{0,39}$"
 code_validator = RegexValidator(
@@ -101,6 +102,25 @@ class QuestionnaireVersion(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == VersionStatus.DRAFT
+
+
+class VersionTransition(TransitionRecord):
+    """A questionnaire version published or closed: who, when, from, to (onco_hdf.workflow)."""
+
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_status = models.CharField(
+        _("from"), max_length=30, choices=VersionStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=30, choices=VersionStatus.choices)
+
+    class Meta(TransitionRecord.Meta):
+        verbose_name = _("questionnaire version transition")
+        verbose_name_plural = _("questionnaire version transitions")
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.from_status} → {self.to_status}"
 
 
 class Section(models.Model):
@@ -447,22 +467,20 @@ class Response(models.Model):
         return self.status in EDITABLE_STATUSES
 
 
-class ResponseTransition(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=12, choices=ResponseStatus.choices, blank=True)
-    to_status = models.CharField(max_length=12, choices=ResponseStatus.choices)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    by_label = models.CharField(max_length=200, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
-    at = models.DateTimeField(default=timezone.now)
+class ResponseTransition(TransitionRecord):
+    """A step of a response (started, submitted, reopened); see onco_hdf.workflow.
 
-    class Meta:
+    ``by_label`` names the person also when they have no account (an invitation token).
+    """
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(
+        _("from"), max_length=30, choices=ResponseStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=30, choices=ResponseStatus.choices)
+    by_label = models.CharField(max_length=200, blank=True)
+
+    class Meta(TransitionRecord.Meta):
         ordering = ["response", "at", "pk"]
         verbose_name = _("response transition")
         verbose_name_plural = _("response transitions")

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from onco_hdf import governance
+from onco_hdf import governance, workflow
 from onco_hdf.history import history_by
 from onco_hdf.models import Centre, Membership, Role
 from surveys import answers, rules
@@ -60,6 +60,7 @@ from surveys.models import (
     ResponseUnit,
     Section,
     VersionStatus,
+    VersionTransition,
 )
 from surveys.selectors import Structure, response_values, version_structure
 
@@ -391,22 +392,47 @@ def _ensure_draft(version: QuestionnaireVersion) -> None:
         _fail(_("This version is published and frozen: create a new version to change it."))
 
 
+def _version_move(
+    *, version: QuestionnaireVersion, user, to_status: str, allowed_from, message, **kwargs
+) -> QuestionnaireVersion:
+    """Move a version through the shared workflow (locked, recorded who/when/from/to)."""
+    moved, _record = workflow.transition(
+        queryset=QuestionnaireVersion.objects.all(),
+        pk=version.pk,
+        to_status=to_status,
+        allowed_from=allowed_from,
+        actor=user,
+        record_model=VersionTransition,
+        subject_field="version",
+        forbidden=lambda _version: message,
+        error=SurveyError,
+        **kwargs,
+    )
+    return moved
+
+
 @transaction.atomic
 def version_publish(*, version: QuestionnaireVersion, user) -> QuestionnaireVersion:
-    version = _lock_version(version)
-    _ensure_draft(version)
-    data = version_to_dict(version)
-    if not any(s["questions"] for s in data["sections"]):
-        _fail(_("A questionnaire needs at least one question before it is published."))
-    validate_questionnaire_dict(data)
-    governance.require_validated(version, error=SurveyError)
-    # A published version is frozen: what is in the bin cannot come back, so it goes.
-    Question.objects.filter(version=version, deleted_at__isnull=False).delete()
-    Section.objects.filter(version=version, deleted_at__isnull=False).delete()
-    version.status = VersionStatus.PUBLISHED
-    version.published_at = timezone.now()
-    version.save(update_fields=["status", "published_at"])
-    return version
+    def check(locked: QuestionnaireVersion) -> None:
+        data = version_to_dict(locked)
+        if not any(s["questions"] for s in data["sections"]):
+            _fail(_("A questionnaire needs at least one question before it is published."))
+        validate_questionnaire_dict(data)
+        governance.require_validated(locked, error=SurveyError)
+        # A published version is frozen: what is in the bin cannot come back, so it goes.
+        Question.objects.filter(version=locked, deleted_at__isnull=False).delete()
+        Section.objects.filter(version=locked, deleted_at__isnull=False).delete()
+        locked.published_at = timezone.now()
+
+    return _version_move(
+        version=version,
+        user=user,
+        to_status=VersionStatus.PUBLISHED,
+        allowed_from=[VersionStatus.DRAFT],
+        message=_("This version is published and frozen: create a new version to change it."),
+        check=check,
+        update_fields=["published_at"],
+    )
 
 
 @transaction.atomic
@@ -421,12 +447,13 @@ def version_new_draft(*, version: QuestionnaireVersion, user) -> QuestionnaireVe
 
 @transaction.atomic
 def version_close(*, version: QuestionnaireVersion, user) -> QuestionnaireVersion:
-    version = _lock_version(version)
-    if version.status != VersionStatus.PUBLISHED:
-        _fail(_("Only a published version can be closed."))
-    version.status = VersionStatus.CLOSED
-    version.save(update_fields=["status"])
-    return version
+    return _version_move(
+        version=version,
+        user=user,
+        to_status=VersionStatus.CLOSED,
+        allowed_from=[VersionStatus.PUBLISHED],
+        message=_("Only a published version can be closed."),
+    )
 
 
 @transaction.atomic
@@ -1010,7 +1037,7 @@ def response_open(
         response, created = Response.objects.get(campaign=campaign, unit_key=key), False
     if created:
         ResponseTransition.objects.create(
-            response=response, to_status=response.status, by=actor.user, by_label=actor.label
+            response=response, to_status=response.status, actor=actor.user, by_label=actor.label
         )
     return response
 
@@ -1312,7 +1339,7 @@ def response_submit(*, response: Response, actor: Actor, notify: bool = True) ->
         response=response,
         from_status=previous,
         to_status=response.status,
-        by=actor.user,
+        actor=actor.user,
         by_label=actor.label,
     )
     recipient = actor.invitation.email if actor.invitation else getattr(actor.user, "email", "")
@@ -1351,7 +1378,7 @@ def response_reopen(*, response: Response, user, comment: str = "") -> Response:
         response=response,
         from_status=ResponseStatus.SUBMITTED,
         to_status=response.status,
-        by=user,
+        actor=user,
         by_label=user.get_full_name() or user.username,
         comment=comment,
     )

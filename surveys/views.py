@@ -379,7 +379,7 @@ def response_detail(request, pk: int):
             "response": response,
             "campaign": response.campaign,
             "summary": filling.summary(structure, values, others),
-            "transitions": response.transitions.select_related("by"),
+            "transitions": response.transitions.select_related("actor"),
             "changes": response.changes.select_related("question").order_by("-at", "-pk")[:200],
             "can_view_history": core.can_view_history(request.user),
             "can_reopen": perms.can_reopen_response(request.user)

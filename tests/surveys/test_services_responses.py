@@ -141,7 +141,7 @@ def test_reopen_is_recorded_and_allows_changes(response, actor, pm):
     response.refresh_from_db()
     assert response.status == ResponseStatus.REOPENED
     transition = ResponseTransition.objects.filter(response=response).last()
-    assert (transition.from_status, transition.to_status, transition.by, transition.comment) == (
+    assert (transition.from_status, transition.to_status, transition.actor, transition.comment) == (
         ResponseStatus.SUBMITTED,
         ResponseStatus.REOPENED,
         pm,
