@@ -435,30 +435,68 @@ def campaign_results(
 
 # --- Centre view ----------------------------------------------------------------------
 @dataclass
+class RegionalCell:
+    """One line of the regional distribution beside a centre's answer."""
+
+    label: str
+    value: Any  # a count (maybe masked) or a formatted figure
+    share: str = ""  # "63 %", empty when masked or not a count
+    mine: bool = False  # the centre gave this answer
+
+
+@dataclass
 class CentreRow:
     question: Question
     own: str
-    regional: list[tuple[str, Any]]
+    regional: list[RegionalCell]
     note: str = ""
     answered: int = 0
     shown: int = 0
 
 
-def centre_comparison(campaign: Campaign, centre) -> list[CentreRow]:
-    """The centre's own answers next to the regional distribution, small cells suppressed."""
+@dataclass
+class CentreComparison:
+    centre: Any
+    response: Response | None
+    submitted: int  # submitted responses of the region (the centre's included)
+    rows: list[CentreRow]
+
+
+def _own_codes(question: Question, value) -> set[str]:
+    if value in (None, "", [], {}):
+        return set()
+    if question.type in (QuestionType.DATE, QuestionType.MONTH):
+        return {str(value)[:4]}
+    return {str(v) for v in value} if isinstance(value, list) else {str(value)}
+
+
+def _count_cells(result: QuestionResult, mine: set[str]) -> list[RegionalCell]:
+    return [
+        RegionalCell(
+            label,
+            count,
+            "" if pct is None else statistics.percent_text(pct),
+            code in mine,
+        )
+        for code, label, count, pct in result.percentages
+    ]
+
+
+def centre_comparison(campaign: Campaign, centre) -> CentreComparison:
+    """The centre's own answers next to the regional distribution, with the small-count
+    rule of every other view: no figure lets another centre be recognised."""
     data = campaign_results(campaign, with_charts=False)
     own_response = next((r for r in data.responses if r.centre_id == centre.pk), None)
     if own_response is None:
-        own_response = campaign.responses.filter(centre=centre).first()
+        own_response = campaign.responses.filter(centre=centre).order_by("pk").first()
     own_values, own_others = ({}, {})
     if own_response is not None:
         own_values, own_others = responses_values([own_response], data.structure)[own_response.pk]
     rows = []
     for result in data.questions:
         question = result.question
-        own = answers.display(
-            question, own_values.get(question.code), own_others.get(question.code, "")
-        )
+        value = own_values.get(question.code)
+        own = answers.display(question, value, own_others.get(question.code, ""))
         row = CentreRow(
             question=question, own=own, regional=[], answered=result.answered, shown=result.shown
         )
@@ -466,23 +504,31 @@ def centre_comparison(campaign: Campaign, centre) -> list[CentreRow]:
             row.note = _(
                 "Fewer than %(n)d centres answered: the regional figures are not shown."
             ) % {"n": suppression.threshold()}
-        elif result.kind == "choice" or result.kind == "date":
-            row.regional = [(label, count) for _c, label, count in result.counts]
+        elif result.kind in ("choice", "date"):
+            row.regional = _count_cells(result, _own_codes(question, answers.json_value(value)))
         elif result.kind == "number" and result.stats:
             s = result.stats
+            unit = question.unit or ""
             row.regional = [
-                (_("median"), charts.fmt(s.median)),
-                (_("interquartile range"), f"{charts.fmt(s.q1)} – {charts.fmt(s.q3)}"),
+                RegionalCell(_("median"), statistics.number_text(s.median, unit)),
+                RegionalCell(
+                    _("interquartile range"),
+                    f"{charts.fmt(s.q1)} – {statistics.number_text(s.q3, unit)}",
+                ),
             ]
         elif result.kind == "matrix":
             for label, counts in result.matrix:
                 cells = ", ".join(
                     f"{col} : {n}" for col, n in zip(result.columns, counts, strict=True)
                 )
-                row.regional.append((label, cells))
+                row.regional.append(RegionalCell(label, cells))
         elif result.kind == "ranking":
-            row.regional = [(label, charts.fmt(score, 2)) for label, score, _f in result.scores]
+            row.regional = [
+                RegionalCell(label, charts.fmt(score, 2)) for label, score, _f in result.scores
+            ]
         else:
             row.note = _("Free-text answers are not shared between centres.")
         rows.append(row)
-    return rows
+    return CentreComparison(
+        centre=centre, response=own_response, submitted=len(data.responses), rows=rows
+    )

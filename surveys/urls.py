@@ -62,6 +62,16 @@ urlpatterns = [
         views.campaign_centre_results,
         name="campaign-centre-results",
     ),
+    path(
+        "campagnes/<int:pk>/centres/<int:centre_pk>/",
+        views.campaign_centre_results,
+        name="campaign-centre-detail",
+    ),
+    path(
+        "campagnes/<int:pk>/centres/<int:centre_pk>/pdf/",
+        views.campaign_centre_pdf,
+        name="campaign-centre-pdf",
+    ),
     path("campagnes/<int:pk>/export/", views.campaign_export, name="campaign-export-form"),
     path("campagnes/<int:pk>/export/<str:fmt>/", views.campaign_export, name="campaign-export"),
     path("campagnes/<int:pk>/rapport/", views.campaign_report, name="campaign-report"),

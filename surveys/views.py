@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +21,17 @@ from django.views.decorators.http import require_POST
 from onco_hdf import permissions as core
 from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.models import Centre, Membership
-from surveys import answers, exports, filling, results, rule_editor, services, suppression
+from onco_hdf.pdf import render_pdf
+from surveys import (
+    answers,
+    centre_summary,
+    exports,
+    filling,
+    results,
+    rule_editor,
+    services,
+    suppression,
+)
 from surveys import permissions as perms
 from surveys.forms import (
     CampaignForm,
@@ -966,28 +977,51 @@ def campaign_results(request, pk: int):
     )
 
 
-@require(perms.can_view_centre_results)
-def campaign_centre_results(request, pk: int):
-    campaign = campaign_get_for_user(request.user, pk)
-    centres = core.centres_for_user(request.user).filter(pk__in=campaign.responses.values("centre"))
-    if not core.is_regional_reader(request.user):
-        centres = centres.filter(pk__in=core.centre_ids_for(request.user))
-    wanted = request.GET.get("centre", "")
-    centre = (
-        centres.filter(pk=int(wanted)).first() if wanted.isdigit() else None
-    ) or centres.first()
-    rows = results.centre_comparison(campaign, centre) if centre else []
-    return render(
-        request,
-        "surveys/campaign_centre_results.html",
-        {
-            "campaign": campaign,
-            "centre": centre,
-            "centres": centres,
-            "rows": rows,
-            "min_cell": suppression.threshold(),
-        },
+def _comparison_centres(user, campaign):
+    """Centres of the campaign whose comparison the user may read: every centre for the
+    regional readers, their own centres for the members (any role)."""
+    taking_part = Q(pk__in=campaign.centres.values("pk")) | Q(
+        pk__in=campaign.responses.values("centre")
     )
+    return core.centres_for_user(user).filter(taking_part).order_by("name")
+
+
+@require(perms.can_view_centre_results)
+def campaign_centre_results(request, pk: int, centre_pk: int | None = None):
+    campaign = campaign_get_for_user(request.user, pk)
+    centres = _comparison_centres(request.user, campaign)
+    wanted = request.GET.get("centre", "")
+    if centre_pk is None and wanted:
+        centre_pk = int(wanted) if wanted.isdigit() and len(wanted) < 10 else 0
+    if centre_pk is not None:
+        centre = get_object_or_404(centres, pk=centre_pk)  # another centre's: 404
+    else:
+        answered = centres.filter(pk__in=campaign.responses.values("centre"))
+        centre = answered.first() or centres.first()
+    context = {"campaign": campaign, "centre": centre, "centres": centres}
+    if centre is not None:
+        context.update(
+            centre_summary.build_centre_summary_context(campaign=campaign, centre=centre)
+        )
+    return render(request, "surveys/campaign_centre_results.html", context)
+
+
+@require(perms.can_view_centre_results)
+def campaign_centre_pdf(request, pk: int, centre_pk: int):
+    campaign = campaign_get_for_user(request.user, pk)
+    centre = get_object_or_404(_comparison_centres(request.user, campaign), pk=centre_pk)
+    spec = centre_summary.centre_summary_spec(campaign=campaign, centre=centre)
+    content = render_pdf(spec.template_name, spec.context)
+    audit_read(
+        user=request.user,
+        obj=campaign,
+        centre=centre,
+        action=ReadAction.DOWNLOAD,
+        detail=spec.filename,
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{spec.filename}"'
+    return response
 
 
 @require(perms.can_export_responses)

@@ -52,27 +52,6 @@ def test_participation(dataset, centre_a):
     assert (follow.expected, follow.submitted, round(follow.rate)) == (3, 3, 100)
 
 
-def test_centre_view_suppresses_small_cells(dataset, centre_a):
-    rows = {row.question.code: row for row in results.centre_comparison(dataset, centre_a)}
-    q1 = dict(rows["Q1"].regional)
-    assert rows["Q1"].own == "Oui"
-    assert {label: str(n) for label, n in q1.items()} == {
-        "Oui": "< 3",
-        "Non": "< 3",
-        "En projet": "0",
-    }
-    assert rows["Q2"].regional == [] and "Moins de 3 centres" in rows["Q2"].note
-    assert rows["T1"].regional == [] and rows["Q4"].note
-
-
-def test_centre_page_shows_own_answer_and_no_small_counts(dataset, oncologist_a):
-    page = login(oncologist_a).get(f"/enquetes/campagnes/{dataset.pk}/mon-centre/")
-    html = page.content.decode()
-    assert "Notre centre et la région" in html
-    assert "&lt; 3" in html and "Maison" in html
-    assert "Centre B (test)" not in html
-
-
 def test_report_context_numbers(dataset, settings):
     settings.SURVEY_MIN_CELL = 1  # the arithmetic, without the small-count rule
     context = report_context(dataset)
