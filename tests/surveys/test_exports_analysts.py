@@ -309,7 +309,7 @@ def demo_campaign(db):
 
     core_demo.seed()
     demo.seed()
-    return Campaign.objects.get()
+    return Campaign.objects.get(title=demo.CAMPAIGN_TITLE)
 
 
 def test_seeded_survey_exports_for_stata_spss_and_pspp(demo_campaign, tmp_path):
