@@ -19,6 +19,7 @@ appended) fails one of these, and the reason is given in French.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -28,6 +29,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -267,6 +269,17 @@ def certificate_problem() -> str | None:
 
 
 # --- Signing ---------------------------------------------------------------------------
+def _outside_event_loop(function, *args, **kwargs):
+    """Call one of pyHanko's synchronous functions, which use ``asyncio.run``: from a thread
+    whose event loop is running (an async caller), in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -387,7 +400,7 @@ def sign_pdf(content: bytes, official: Official) -> bytes:
         ),
         new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=page_index, box=box),
     )
-    signed = pdf_signer.sign_pdf(writer).getvalue()
+    signed = _outside_event_loop(pdf_signer.sign_pdf, writer).getvalue()
     document = official.document
     IssuedDocument.objects.create(
         object_type=document._meta.label_lower,
@@ -480,7 +493,7 @@ def verify_pdf(data: bytes) -> VerifyOutcome:
         context = ValidationContext(
             trust_roots=[trust_root], allow_fetching=False, revocation_mode="soft-fail"
         )
-        status = validate_pdf_signature(ours[0], context, skip_diff=True)
+        status = _outside_event_loop(validate_pdf_signature, ours[0], context, skip_diff=True)
     except SigningUnavailable:
         logger.exception("Verification impossible: no signing certificate")
         return _refused(_("Verification is unavailable at the moment; try again later."))
