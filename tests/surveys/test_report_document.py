@@ -136,3 +136,14 @@ def test_the_report_applies_the_small_count_rule(dataset, settings):
     assert q1.rows[0] == ["Oui", "< 3", "—", "—"]  # 2 of 3: masked, no percentage, no interval
     assert flat("Moins de 3 réponses (N = < 3 répondants") in text
     assert flat("Les effectifs inférieurs à 3 ne sont pas affichés") in text
+
+
+def test_tables_charts_and_text_round_alike(dataset):
+    """Q1: 2 of 3 is 67 % in the table, on the chart's bar and in the key findings (the
+    chart used to print 66,7 % beside a table's 67 %)."""
+    context = report_document(dataset)
+    q1 = context["results"].by_code("Q1")
+    table = next(t for t in blocks(context, Table) if t.title.startswith("Équipé ?"))
+    assert table.rows[0][2] == "67\u00a0%"
+    assert ">67 %</text>" in q1.chart.markup and "66,7" not in q1.chart.markup
+    assert any("« Oui » : 67\u00a0% (2/3" in f for f in context["chapters"][0].blocks[0].items)
