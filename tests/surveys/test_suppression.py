@@ -119,3 +119,27 @@ def test_raw_exports_are_for_the_project_manager_only(dataset, persona, request)
     for fmt in ("csv", "xlsx"):
         response = login(user).get(f"/enquetes/campagnes/{dataset.pk}/export/{fmt}/")
         assert response.status_code == 403
+
+
+def test_results_page_filtered_by_sector_masks_too(dataset, pm):
+    # One public centre (A, Q2 = 42): the selection is too small to show anything.
+    html = login(pm).get(f"/enquetes/campagnes/{dataset.pk}/resultats/?sector=public")
+    text = html.content.decode()
+    assert "Moins de 3 réponses dans cette sélection" in text
+    assert "42" not in text and "Maison" not in text
+
+
+def test_word_copy_applies_the_rule(dataset, pm, django_capture_on_commit_callbacks):
+    from docx import Document
+
+    with django_capture_on_commit_callbacks(execute=True):
+        login(pm).post("/rapports/surveys.report_docx/generer/", {"p_campaign": dataset.pk})
+    job = Job.objects.get()
+    assert job.status == JobStatus.DONE, job.message
+    document = Document(io.BytesIO(job.result_file.read()))
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    text = "\n".join(parts)
+    assert "< 3" in text
+    assert "Très utile" not in text and "-rm tout" not in text  # T1: two answers
+    assert "Maison" in text
