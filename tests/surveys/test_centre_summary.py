@@ -136,7 +136,7 @@ def test_demo_centre_pdf_fits_on_one_page(pm):
 
     core_demo.seed()
     demo.seed()
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.get(title=demo.CAMPAIGN_TITLE)
     response = campaign.responses.filter(status=ResponseStatus.SUBMITTED).first()
     centre = response.centre
     pdf = login(pm).get(page_url(campaign, centre, pdf=True))
