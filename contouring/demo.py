@@ -18,6 +18,8 @@ from contouring import phantoms, services
 from contouring.models import ClinicalCase, Solution
 from onco_hdf.models import Centre
 
+DEMO_PRESCRIPTIONS = {"pelvis": 78.0, "head_neck": 70.0}
+
 
 def _write(stdout, message: str) -> None:
     if stdout is not None:
@@ -83,6 +85,18 @@ def seed_case(
                     submission=submission,
                     user=user,
                     choices={m.structure_id: m.roi_id for m in submission.mappings.all()},
+                )
+            # A plan-like reference dose, so the demo shows the dosimetric impact too.
+            dose_path = phantoms.write_rtdose(
+                spec,
+                Path(folder) / "RD_reference.dcm",
+                phantoms.case_uids(spec),
+                prescription_gy=DEMO_PRESCRIPTIONS.get(spec.key, 60.0),
+                target=phantoms.HEAD_NECK_TARGET if spec.key == "head_neck" else None,
+            )
+            with open(dose_path, "rb") as handle:
+                services.case_dose_attach(
+                    case=case, dose_upload=File(handle, name=dose_path.name), user=user
                 )
         _write(stdout, f"cas « {case.title} » créé ({len(generated.solutions)} solutions simulées)")
     if run and not case.results.exists():

@@ -687,21 +687,28 @@ def write_case(
 RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
 
 
+# A target volume for the head-and-neck phantom's plan (oropharynx, between the parotids).
+HEAD_NECK_TARGET = Organ("PTV", (0, 0, 0), (22, 22, 26), 0, (255, 0, 0))
+
+
 def phantom_dose(
-    spec: PhantomSpec, grid_mm: float = 2.5, prescription_gy: float = 78.0
+    spec: PhantomSpec,
+    grid_mm: float = 2.5,
+    prescription_gy: float = 78.0,
+    target: Organ | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A plan-like dose on a ``grid_mm`` grid covering the CT: the prescription inside an
-    ellipsoid around the first target-like organ (the prostate for the pelvis), falling
-    linearly to 5 % over 40 mm. Returns (dose (z, y, x) in Gy, z, y, x in mm)."""
+    ellipsoid 7 mm around ``target`` (by default the prostate, else the first organ),
+    falling linearly to 5 % over 40 mm. Returns (dose (z, y, x) in Gy, z, y, x in mm)."""
     nz, ny, nx = spec.shape
     x0, y0 = _origin_xy(spec)
     z_ct = _z_positions(spec)
     x = x0 + grid_mm * np.arange(int(np.ceil((nx - 1) * spec.spacing[2] / grid_mm)) + 1)
     y = y0 + grid_mm * np.arange(int(np.ceil((ny - 1) * spec.spacing[1] / grid_mm)) + 1)
     z = z_ct[0] + grid_mm * np.arange(int(np.ceil((z_ct[-1] - z_ct[0]) / grid_mm)) + 1)
-    target = next(o for o in spec.organs if o.name not in ("Body",))
-    if any(o.name == "Prostate" for o in spec.organs):
-        target = next(o for o in spec.organs if o.name == "Prostate")
+    if target is None:
+        named = {o.name: o for o in spec.organs}
+        target = named.get("Prostate") or next(o for o in spec.organs if o.name != "Body")
     cx, cy, cz = target.centre
     rx, ry, rz = (r + 7.0 for r in target.radii)  # a 7 mm PTV margin
     zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
@@ -718,10 +725,11 @@ def write_rtdose(
     *,
     grid_mm: float = 2.5,
     prescription_gy: float = 78.0,
+    target: Organ | None = None,
     identity: dict[str, str] | None = None,
 ) -> Path:
     """The RTDOSE of :func:`phantom_dose`, in the phantom's frame of reference."""
-    dose, z, y, x = phantom_dose(spec, grid_mm, prescription_gy)
+    dose, z, y, x = phantom_dose(spec, grid_mm, prescription_gy, target)
     sop_uid = _uid(f"{uids['seed']}-rd")
     ds = _file_dataset(path, RT_DOSE_STORAGE, sop_uid)
     _patient(ds, spec, uids, identity or {})

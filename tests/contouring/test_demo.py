@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contouring import demo
 from contouring.models import (
     ClinicalCase,
@@ -34,6 +36,14 @@ def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_co
             test__solution__product="AutoContour A (simulé)",
         )
         assert grown.volume_ratio > 1
+        # Each demo case has a reference dose: the runs stored the DVHs of every set.
+        assert case.dose.max_dose_gy == pytest.approx(
+            {"prostate": 78.0, "head_neck": 70.0}[case.site]
+        )
+        assert (
+            case.doses.filter(set_key="reference").count()
+            == case.structures.filter(is_compared=True).count()
+        )
     centres = set(Submission.objects.values_list("centre__short_name", flat=True))
     assert {"CHU Lille", "CHU Amiens", "CLCC Lille", "Valenciennes"} <= centres
 
