@@ -205,3 +205,46 @@ def build_crisis_kit_report(*, job, report) -> ReportSpec:
     if centre is None:
         raise JobInputError(_("This centre does not exist."))
     return build_crisis_kit_context(centre=centre, viewer=job.created_by)
+
+
+def duration(value) -> str:
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def metrics_rows(metrics) -> list[tuple[str, str]]:
+    return [
+        (_("Time to declaration"), duration(metrics.to_declaration)),
+        (_("Time to first proposed transfer"), duration(metrics.to_first_proposal)),
+        (_("Time to first acceptance"), duration(metrics.to_first_acceptance)),
+        (_("Time to first fraction at the receiver"), duration(metrics.to_first_fraction)),
+    ]
+
+
+def build_exercise_report_context(*, exercise) -> ReportSpec:
+    """The exercise for its action plan: scenario, metrics per centre, injects, RETEX."""
+    rows = [(r.crisis, metrics_rows(r.metrics)) for r in services.exercise_metrics(exercise)]
+    return ReportSpec(
+        template_name="reports/cyber_continuity/exercise_report.html",
+        context={
+            "report_title": _("Exercise report — %(title)s") % {"title": exercise.title},
+            "report_subtitle": ", ".join(c.name for c in exercise.centres.order_by("name")),
+            "data_version": timezone.localdate().strftime("%d/%m/%Y"),
+            "toc": [
+                {"anchor": "summary", "title": _("The exercise")},
+                {"anchor": "metrics", "title": _("Metrics for the action plan")},
+                {"anchor": "injects", "title": _("Injects")},
+                {"anchor": "retex", "title": _("RETEX actions")},
+            ],
+            "exercise": exercise,
+            "centres": exercise.centres.order_by("name"),
+            "metrics": rows,
+            "metric_labels": [label for label, _value in rows[0][1]] if rows else [],
+            "injects": exercise.injects.select_related("played_by"),
+            "actions": exercise.actions.all(),
+        },
+        filename=f"exercice-{slugify(exercise.title)[:60]}.pdf",
+    )

@@ -111,6 +111,7 @@ urlpatterns = [
     path("exercices/", views.exercise_list, name="exercise-list"),
     path("exercices/planifier/", views.exercise_schedule, name="exercise-schedule"),
     path("exercices/<int:pk>/", views.exercise_detail, name="exercise-detail"),
+    path("exercices/<int:pk>/rapport.pdf", views.exercise_pdf, name="exercise-pdf"),
     path("exercices/<int:pk>/statut/", views.exercise_transition, name="exercise-transition"),
     path(
         "exercices/<int:pk>/injects/nouveau/", views.exercise_inject_add, name="exercise-inject-add"

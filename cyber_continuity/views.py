@@ -796,9 +796,10 @@ def _render_crisis_detail(request, crisis, comment_form):
             else [],
             "can_record_phone": perms.can_record_phone_answer(user, None),
             "actions": crisis.actions.all(),
-            "metrics_rows": _metrics_rows(services.crisis_metrics(crisis)),
+            "metrics_rows": reports.metrics_rows(services.crisis_metrics(crisis)),
             "report_items": [
-                (item, _duration(item.clock)) for item in services.crisis_report_checklist(crisis)
+                (item, reports.duration(item.clock))
+                for item in services.crisis_report_checklist(crisis)
             ],
             "group_form": PatientGroupForm(),
             "action_form": CrisisActionForm(),
@@ -809,23 +810,6 @@ def _render_crisis_detail(request, crisis, comment_form):
             "countdown": crisis.status in ACUTE_STATUSES,
         },
     )
-
-
-def _duration(value) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
-
-
-def _metrics_rows(metrics) -> list[tuple[str, str]]:
-    return [
-        (_("Time to declaration"), _duration(metrics.to_declaration)),
-        (_("Time to first proposed transfer"), _duration(metrics.to_first_proposal)),
-        (_("Time to first acceptance"), _duration(metrics.to_first_acceptance)),
-        (_("Time to first fraction at the receiver"), _duration(metrics.to_first_fraction)),
-    ]
 
 
 def _managed_crisis(request, pk: int):
@@ -1154,13 +1138,21 @@ def exercise_detail(request, pk: int):
             "running": running,
             "injects": injects,
             "metrics": [
-                (row.crisis, _metrics_rows(row.metrics))
+                (row.crisis, reports.metrics_rows(row.metrics))
                 for row in services.exercise_metrics(exercise)
             ],
             "actions": exercise.actions.all(),
             "inject_form": InjectForm(),
         },
     )
+
+
+@registry_reader
+def exercise_pdf(request, pk: int):
+    exercise = selectors.exercise_get_for_user(request.user, pk)
+    response = _pdf_response(reports.build_exercise_report_context(exercise=exercise))
+    audit_read(user=request.user, obj=exercise, action=ReadAction.DOWNLOAD, detail="exercise")
+    return response
 
 
 def _managed_exercise(request, pk: int):

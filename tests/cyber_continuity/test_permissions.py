@@ -209,6 +209,7 @@ MATRIX = [
     ("exercise-list", [], "get", ALL),
     ("exercise-schedule", [], "get", (OK, DENIED, OK, DENIED, DENIED)),
     ("exercise-detail", ["exercise"], "get", (OK, OK, OK, OK, HIDDEN)),
+    ("exercise-pdf", ["exercise"], "get", (OK, OK, OK, OK, HIDDEN)),
     ("exercise-transition", ["exercise"], "post", (302, DENIED, 302, DENIED, HIDDEN)),
     ("exercise-inject-add", ["exercise"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),
     ("exercise-action-add", ["exercise"], "get", (OK, DENIED, OK, DENIED, HIDDEN)),

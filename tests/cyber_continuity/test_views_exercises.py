@@ -204,3 +204,37 @@ def test_pm_edits_the_scenario_library(pm):
     assert "Ce champ est obligatoire." in page.content.decode()
     scenario.refresh_from_db()
     assert scenario.title == "Panne électrique du bunker"
+
+
+def test_exercise_report_pdf_has_metrics_injects_and_actions(pm, copil, referent_a, centre_a):
+    from onco_hdf.models import ReadAudit
+    from tests.cyber_continuity.test_reports import pdf_text
+
+    exercise = services.exercise_schedule(
+        scenario=_ransomware(),
+        centres=[centre_a],
+        planned_for=timezone.now() + timedelta(days=1),
+        user=pm,
+        title="Exercice rançongiciel A",
+    )
+    services.exercise_start(exercise=exercise, user=pm)
+    crisis = exercise.crises.get()
+    crisis.started_at -= timedelta(minutes=40)  # declared 40 min after the alert
+    crisis.save()
+    services.crisis_transition(crisis=crisis, to_status="declared", user=referent_a)
+    services.exercise_inject_play(inject=exercise.injects.get(minutes_after_start=15), user=pm)
+    services.crisis_action_add(
+        exercise=exercise,
+        title="Doubler la ligne d'astreinte",
+        owner="Directeur des soins",
+        due_date=timezone.localdate() + timedelta(days=60),
+        user=pm,
+    )
+    response = login(copil).get(reverse("cyber_continuity:exercise-pdf", args=[exercise.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = " ".join(pdf_text(response.content).split())
+    assert "Rapport d’exercice — Exercice rançongiciel A" in text
+    assert "Délai jusqu'à la déclaration" in text and "40 min" in text
+    assert "T+15 min" in text and "La DSI confirme" in text and "non joué" in text
+    assert "Doubler la ligne d'astreinte" in text and "Directeur des soins" in text
+    assert ReadAudit.objects.filter(object_type="cyber_continuity.exercise").count() == 1
