@@ -145,3 +145,9 @@ def test_demo_centre_pdf_fits_on_one_page(pm):
     others = campaign.centres.exclude(pk=centre.pk).values_list("name", flat=True)
     assert all(name not in text for name in others)
     assert centre.name in text and "des 11 réponses envoyées" in text
+
+
+def test_campaign_page_links_each_responding_centre_to_its_summary(dataset, copil, centre_b):
+    html = login(copil).get(f"/enquetes/campagnes/{dataset.pk}/").content.decode()
+    assert html.count("Centre face à la région") == 3
+    assert page_url(dataset, centre_b) in html
