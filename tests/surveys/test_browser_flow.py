@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from docx import Document
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
@@ -82,7 +83,22 @@ def test_project_manager_downloads_the_survey_report(page, live_server, pm, data
     text = "\n".join(
         p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages
     )
-    assert "Rapport d'enquête" in text and "taux de réponse 100,0 %" in text
+    flat = " ".join(text.replace("\u00a0", " ").split())
+    assert "Rapport d'enquête" in text and "taux de réponse 100 % (3/3" in flat
+    # The editable Word copy, offered next to the PDF, comes through the same job page.
+    page.goto(f"{live_server.url}/enquetes/campagnes/{dataset.pk}/rapport/")
+    expect(page.get_by_role("cell", name="Rapport d'enquête", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Télécharger la copie Word (modifiable)").click()
+    page.wait_for_url("**/taches/*/")
+    result = page.get_by_role("link", name="Ouvrir le résultat")
+    result.wait_for(state="visible", timeout=60_000)
+    with page.expect_download() as download_info:
+        result.click()
+    word = download_info.value
+    assert word.suggested_filename == f"rapport-enquete-{dataset.pk}.docx"
+    document = Document(io.BytesIO(Path(word.path()).read_bytes()))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert "1. Principaux résultats" in headings and "3. Méthodes" in headings
 
 
 def test_project_manager_builds_a_show_if_rule_with_the_editor(page, live_server, pm):
