@@ -14,8 +14,13 @@ from django.db import transaction
 from habilitations import services
 from habilitations.catalogue_data import CATALOGUES
 from habilitations.models import HabilitationSheet, Level, Reminder, SheetLine, SheetTransition
-from onco_hdf.demo import demo_user_ensure
-from onco_hdf.models import Centre, Role
+from onco_hdf import signatures
+from onco_hdf.demo import DEMO_PASSWORD, demo_user_ensure
+from onco_hdf.models import Centre, Role, Signature
+from onco_hdf.signatures import Credentials
+
+# The demo's people sign with the demo password (no authenticator is enrolled by the seed).
+DEMO_CREDENTIALS = Credentials(password=DEMO_PASSWORD)
 
 # Extra demo physicians: username, first name, last name, role, centre short name.
 EXTRA_USERS = [
@@ -116,10 +121,28 @@ def _advance(sheet, steps, users):
     for action, actor, comment in steps:
         user = users[actor]
         if action == "validate_head":
+            for tutor in services.tutors_of(sheet):
+                services.sheet_sign(
+                    sheet=sheet, user=tutor, step=services.TUTOR, credentials=DEMO_CREDENTIALS
+                )
             grants = {
                 line.pk: services.Grant(level=line.level_requested) for line in sheet.lines.all()
             }
-            services.sheet_validate_head(sheet=sheet, user=user, grants=grants, comment=comment)
+            services.sheet_validate_head(
+                sheet=sheet,
+                user=user,
+                grants=grants,
+                comment=comment,
+                credentials=DEMO_CREDENTIALS,
+            )
+        elif action == "validate_regional":
+            services.sheet_sign(
+                sheet=sheet,
+                user=user,
+                step=services.REGIONAL,
+                comment=comment,
+                credentials=DEMO_CREDENTIALS,
+            )
         elif action == "return":
             services.sheet_return(sheet=sheet, user=user, comment=comment)
         else:
@@ -142,6 +165,17 @@ def _age(sheet, days: int) -> None:
     for index, transition in enumerate(sheet.transitions.order_by("at", "pk")):
         SheetTransition.objects.filter(pk=transition.pk).update(
             at=transition.at - delta - dt.timedelta(days=20) + dt.timedelta(days=4 * index)
+        )
+    # The signatures are back-dated with the steps; their hashes follow the back-dated
+    # lines, as if everything had been signed then (demo data only).
+    sheet.refresh_from_db()
+    for index, signature in enumerate(signatures.signatures_of(sheet).order_by("signed_at", "pk")):
+        Signature.objects.filter(pk=signature.pk).update(
+            signed_at=signature.signed_at
+            - delta
+            - dt.timedelta(days=19)
+            + dt.timedelta(days=4 * index),
+            content_hash=signatures.document_hash(sheet, signature.capacity),
         )
 
 

@@ -16,6 +16,7 @@ from habilitations.models import (
     SheetLine,
 )
 from onco_hdf.models import Centre, Membership, Role
+from onco_hdf.signatures import SignatureConfirmForm
 
 User = get_user_model()
 
@@ -232,3 +233,20 @@ class GrantForm(forms.Form):
 
 class VerifyForm(forms.Form):
     code = forms.CharField(label=_("Verification code"), max_length=40)
+
+
+class SheetSignatureForm(SignatureConfirmForm):
+    """Re-authentication of a signature step, with the step's comment where it has one."""
+
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    field_order = ["comment", "password", "otp_token", "expected_hash"]
+
+    def __init__(self, *args, with_comment: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_comment:
+            del self.fields["comment"]

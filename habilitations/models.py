@@ -249,26 +249,81 @@ class HabilitationSheet(models.Model):
     def is_valid_status(self) -> bool:
         return self.status in VALID_STATUSES
 
+    def signature_content(self, capacity: str | None = None) -> dict:
+        """What is signed (onco_hdf.signatures): the request (identity, post, training,
+        each activity with its level requested, tutor, cases and evidence) for the tutor;
+        with the decision on each line (level granted, restrictions, dates) for the others.
+        Not the status, revision or validity dates the workflow sets."""
+        from onco_hdf.models import SignatureCapacity
+
+        decided = capacity != SignatureCapacity.TUTOR
+        lines = []
+        for line in self.lines.select_related("activity", "tutor").prefetch_related("evidence"):
+            row = {
+                "activity": line.activity.code,
+                "label": line.activity.label,
+                "level_requested": line.level_requested,
+                "tutor": (line.tutor.get_full_name() or line.tutor.username) if line.tutor else "",
+                "supervised_cases": line.supervised_cases,
+                "peer_reviewed_contours": line.peer_reviewed_contours,
+                "courses": line.courses,
+                "vendor_training": line.vendor_training,
+                "evidence": [[e.kind, e.original_name, e.size] for e in line.evidence.all()],
+            }
+            if decided:
+                row.update(
+                    level_granted=line.level_granted,
+                    restrictions=line.restrictions,
+                    validation_date=line.validation_date,
+                    expiry_date=line.expiry_date,
+                )
+            lines.append(row)
+        return {
+            "document": "habilitation_sheet",
+            "id": self.pk,
+            "physician": self.physician_name,
+            "rpps": self.rpps,
+            "centre": self.centre.name,
+            "post": self.post,
+            "diploma": [self.diploma, self.diploma_date],
+            "ordre": [self.ordre_council, self.ordre_registration_date],
+            "start_date": self.start_date,
+            "rp_training": [self.rp_training_date, self.rp_training_expiry],
+            "catalogue_version": self.catalogue_version.number,
+            "lines": lines,
+        }
+
     def signatories(self) -> list:
-        """Who signed the sheet as it stands: the steps since its last return to draft."""
+        """Who signed the sheet as it stands (for the PDF's signature block): its submission,
+        then the signature acts since its last return to draft."""
+        from onco_hdf.signatures import signatories
         from onco_hdf.signing import Signatory
 
-        capacities = {
-            SheetStatus.SUBMITTED: _("physician (submission)"),
-            SheetStatus.HEAD_VALIDATED: _("head of department"),
-            SheetStatus.REGIONAL_VALIDATED: _("regional validator"),
-        }
-        signed: dict[str, Signatory] = {}
-        for step in self.transitions.select_related("actor").order_by("at", "pk"):
+        steps = list(self.transitions.select_related("actor").order_by("at", "pk"))
+        since = None
+        submitted = None
+        for step in steps:
             if step.to_status == SheetStatus.DRAFT:
-                signed.clear()
-            elif step.to_status in capacities:
-                signed[step.to_status] = Signatory(
-                    name=step.actor_name,
-                    capacity=str(capacities[step.to_status]),
-                    signed_at=step.at,
+                since, submitted = step.at, None
+            elif step.to_status == SheetStatus.SUBMITTED:
+                submitted = step
+        rows = []
+        if submitted is not None:
+            rows.append(
+                Signatory(
+                    name=submitted.actor_name,
+                    capacity=str(_("physician (submission)")),
+                    signed_at=submitted.at,
                 )
-        return [signed[status] for status in capacities if status in signed]
+            )
+        for act in signatories(self):
+            if since is not None and act.signed_at < since:
+                continue
+            capacity = act.capacity_label
+            if not act.valid:
+                capacity += " — " + str(_("the document changed after this signature"))
+            rows.append(Signatory(name=act.name, capacity=capacity, signed_at=act.signed_at))
+        return rows
 
 
 class SheetLine(models.Model):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from habilitations import workflow
 from habilitations.models import EDITABLE_STATUSES, SheetStatus
-from onco_hdf.models import Role
+from onco_hdf.models import Centre, Role
 from onco_hdf.permissions import (
     centre_ids_for,
     has_centre_role,
@@ -20,7 +20,11 @@ SHEET_ROLES = (Role.ONCOLOGIST, Role.HEAD_OF_DEPARTMENT)
 
 
 def can_view_habilitations(user) -> bool:
-    return is_regional_reader(user) or has_role(user, *SHEET_ROLES)
+    return (
+        is_regional_reader(user)
+        or has_role(user, *SHEET_ROLES)
+        or (user.is_authenticated and Centre.objects.filter(habilitation_director=user).exists())
+    )
 
 
 def can_manage_catalogue(user) -> bool:

@@ -30,13 +30,21 @@ MATRIX_STATUSES = (SheetStatus.REGIONAL_VALIDATED, SheetStatus.ACTIVE, SheetStat
 
 
 def sheet_list_for_user(user) -> QuerySet[HabilitationSheet]:
-    """Regional readers: every sheet; heads: their centres' sheets; anyone: their own."""
+    """Regional readers: every sheet; heads: their centres' sheets; anyone: their own and
+    those they sign (as tutor, as director / RAN)."""
     qs = HabilitationSheet.objects.select_related("physician", "centre", "catalogue_version")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
     if is_regional_reader(user):
         return qs
-    return qs.filter(Q(physician=user) | Q(centre_id__in=head_centre_ids(user)))
+    # Tutors see the sheets they sign, the centre's director / RAN its centre's sheets.
+    tutored = SheetLine.objects.filter(tutor=user).values("sheet_id")
+    return qs.filter(
+        Q(physician=user)
+        | Q(centre_id__in=head_centre_ids(user))
+        | Q(pk__in=tutored)
+        | Q(centre__habilitation_director=user)
+    )
 
 
 def sheet_get_for_user(user, pk: int) -> HabilitationSheet:

@@ -33,9 +33,9 @@ from habilitations.models import (
     SheetTransition,
     level_rank,
 )
-from onco_hdf import governance
+from onco_hdf import governance, signatures
 from onco_hdf import workflow as shared_workflow
-from onco_hdf.models import Membership, Role
+from onco_hdf.models import Membership, Role, SignatureCapacity
 from onco_hdf.uploads import DOCUMENT_TYPES, check_upload
 
 REMINDER_DAYS = (90, 60, 30, 7)
@@ -405,32 +405,43 @@ def evidence_delete(*, evidence: Evidence) -> None:
 
 
 # --- Workflow -------------------------------------------------------------------------
-def _transition(*, sheet_id: int, user, action: str, comment: str = "") -> HabilitationSheet:
-    """Lock the sheet, check the table, move it, record the step. Call inside atomic."""
+def _forbidden_message(transition, sheet: HabilitationSheet) -> str:
+    return _(
+        "“%(action)s” is not possible: this sheet is now “%(status)s” (someone may have "
+        "acted on it in the meantime)."
+    ) % {"action": transition.label, "status": sheet.get_status_display()}
+
+
+def _check_actor(transition, sheet: HabilitationSheet, user) -> None:
+    kinds = workflow.actor_kinds(user, sheet)
+    if not kinds & transition.actors:
+        if workflow.SUBJECT in kinds:
+            raise TransitionError(_("A physician cannot validate or decide on their own sheet."))
+        raise TransitionError(
+            _("You are not allowed to do “%(action)s” on this sheet.")
+            % {"action": transition.label}
+        )
+
+
+def _transition(
+    *, sheet_id: int, user, action: str, comment: str = "", sign=None
+) -> HabilitationSheet:
+    """Lock the sheet, check the table, move it, record the step. Call inside atomic.
+
+    ``sign(sheet)`` records the signature act of a signed step on the locked sheet, after
+    the table and the actor are checked and before the sheet moves.
+    """
     transition = workflow.BY_ACTION[action]
     comment = (comment or "").strip()
 
-    def forbidden(sheet: HabilitationSheet) -> str:
-        return _(
-            "“%(action)s” is not possible: this sheet is now “%(status)s” (someone may have "
-            "acted on it in the meantime)."
-        ) % {"action": transition.label, "status": sheet.get_status_display()}
-
     def check(sheet: HabilitationSheet) -> None:
-        kinds = workflow.actor_kinds(user, sheet)
-        if not kinds & transition.actors:
-            if workflow.SUBJECT in kinds:
-                raise TransitionError(
-                    _("A physician cannot validate or decide on their own sheet.")
-                )
-            raise TransitionError(
-                _("You are not allowed to do “%(action)s” on this sheet.")
-                % {"action": transition.label}
-            )
+        _check_actor(transition, sheet, user)
         if transition.comment_required and not comment:
             raise TransitionError(
                 _("A comment is required for “%(action)s”.") % {"action": transition.label}
             )
+        if sign is not None:
+            sign(sheet)
         sheet.revision += 1
 
     sheet, _record = shared_workflow.transition(
@@ -444,7 +455,7 @@ def _transition(*, sheet_id: int, user, action: str, comment: str = "") -> Habil
         comment=comment,
         record_fields={"action": action},
         check=check,
-        forbidden=forbidden,
+        forbidden=lambda sheet: _forbidden_message(transition, sheet),
         update_fields=["revision", "valid_from", "valid_until", "updated_at"],
         error=TransitionError,
     )
@@ -473,6 +484,8 @@ def sheet_transition(
     """Any step of the table except the head's validation (see sheet_validate_head)."""
     if action not in workflow.BY_ACTION or action in ("validate_head", "mark_renewed"):
         raise TransitionError(_("This action does not exist."))
+    if action in SIGNED_ACTIONS:
+        raise TransitionError(_("This step is a signature: sign it on its confirmation page."))
     if action == "submit":
         _check_submittable(sheet)
     sheet = _transition(sheet_id=sheet.pk, user=user, action=action, comment=comment)
@@ -506,11 +519,13 @@ class Grant:
 
 
 @transaction.atomic
-def sheet_validate_head(
-    *, sheet: HabilitationSheet, user, grants: dict[int, Grant], comment: str = ""
-) -> HabilitationSheet:
-    """The head of department grants a level per line and validates the sheet."""
-    sheet = _transition(sheet_id=sheet.pk, user=user, action="validate_head", comment=comment)
+def sheet_grants_save(*, sheet: HabilitationSheet, user, grants: dict[int, Grant]) -> None:
+    """The head of department's decision on each line, before signing the validation."""
+    transition = workflow.BY_ACTION["validate_head"]
+    sheet = HabilitationSheet.objects.select_for_update().select_related("centre").get(pk=sheet.pk)
+    if sheet.status not in transition.sources:
+        raise TransitionError(_forbidden_message(transition, sheet))
+    _check_actor(transition, sheet, user)
     day = today()
     errors = []
     for line in sheet.lines.select_related("activity"):
@@ -537,7 +552,178 @@ def sheet_validate_head(
         line.save()
     if errors:
         raise TransitionError(errors)
-    return sheet
+
+
+# --- Signature steps ------------------------------------------------------------------
+TUTOR, HEAD, DIRECTOR, REGIONAL = "tutor", "head", "director", "regional"
+SIGN_STEPS = (TUTOR, HEAD, DIRECTOR, REGIONAL)
+SIGNED_ACTIONS = ("validate_regional",)
+STEP_CAPACITY = {
+    TUTOR: SignatureCapacity.TUTOR,
+    HEAD: SignatureCapacity.HEAD_OF_DEPARTMENT,
+    DIRECTOR: SignatureCapacity.DIRECTOR,
+    REGIONAL: SignatureCapacity.REGIONAL_VALIDATOR,
+}
+
+
+def step_key(step: str, user) -> str:
+    """The signature slot: one per tutor, one for each other step."""
+    return f"{TUTOR}:{user.pk}" if step == TUTOR else step
+
+
+def tutors_of(sheet: HabilitationSheet) -> list:
+    seen = {}
+    for line in sheet.lines.select_related("tutor"):
+        if line.tutor_id and line.tutor_id != sheet.physician_id:
+            seen[line.tutor_id] = line.tutor
+    return list(seen.values())
+
+
+def current_acts(sheet: HabilitationSheet) -> dict:
+    """Valid signatures of the current cycle (since the last return to draft), by slot."""
+    last_return = (
+        sheet.transitions.filter(to_status=SheetStatus.DRAFT).order_by("-at", "-pk").first()
+    )
+    return {
+        act.step: act
+        for act in signatures.signatories(sheet)
+        if act.valid and (last_return is None or act.signed_at >= last_return.at)
+    }
+
+
+def missing_signatures(sheet: HabilitationSheet, before: str) -> list[str]:
+    """Names of the signatures still needed before step ``before`` (head or regional)."""
+    acts = current_acts(sheet)
+    missing = [
+        _("the tutor %(name)s") % {"name": tutor.get_full_name() or tutor.username}
+        for tutor in tutors_of(sheet)
+        if step_key(TUTOR, tutor) not in acts
+    ]
+    if before == REGIONAL:
+        # The head's signature is the move to "validated by the head" itself.
+        director = sheet.centre.habilitation_director
+        if director is not None and DIRECTOR not in acts:
+            missing.append(
+                _("the director / RAN %(name)s") % {"name": director.get_full_name() or director}
+            )
+    return missing
+
+
+def _require_signed(sheet: HabilitationSheet, before: str) -> None:
+    missing = missing_signatures(sheet, before)
+    if missing:
+        raise TransitionError(
+            _("Still to sign before this step: %(who)s.") % {"who": ", ".join(missing)}
+        )
+
+
+def may_sign(user, sheet: HabilitationSheet, step: str) -> bool:
+    """Whether ``user`` may sign ``step`` of ``sheet`` now (the pages' permission)."""
+    if user is None or user.pk == sheet.physician_id or step not in SIGN_STEPS:
+        return False
+    if step == TUTOR:
+        return sheet.status == SheetStatus.SUBMITTED and any(
+            t.pk == user.pk for t in tutors_of(sheet)
+        )
+    if step == HEAD:
+        return workflow.may(user, sheet, "validate_head")
+    if step == DIRECTOR:
+        return (
+            sheet.status == SheetStatus.HEAD_VALIDATED
+            and sheet.centre.habilitation_director_id == user.pk
+        )
+    return workflow.may(user, sheet, "validate_regional")
+
+
+def _record(sheet, *, step, user, credentials, expected_hash):
+    return signatures.signature_record(
+        document=sheet,
+        step=step_key(step, user),
+        capacity=STEP_CAPACITY[step],
+        user=user,
+        credentials=credentials,
+        expected_hash=expected_hash,
+        on_behalf_of=sheet.centre if step in (HEAD, DIRECTOR) else None,
+    )
+
+
+@transaction.atomic
+def sheet_sign(
+    *,
+    sheet: HabilitationSheet,
+    user,
+    step: str,
+    credentials: signatures.Credentials,
+    expected_hash: str | None = None,
+    comment: str = "",
+) -> HabilitationSheet:
+    """Sign one step, re-authenticated: the tutor's and the director's signatures are
+    recorded on the sheet; the head's and the regional one also move it."""
+    if step == HEAD:
+        return sheet_validate_head(
+            sheet=sheet,
+            user=user,
+            credentials=credentials,
+            expected_hash=expected_hash,
+            comment=comment,
+        )
+    if step == REGIONAL:
+
+        def sign(locked):
+            _require_signed(locked, REGIONAL)
+            _record(
+                locked,
+                step=REGIONAL,
+                user=user,
+                credentials=credentials,
+                expected_hash=expected_hash,
+            )
+
+        return _transition(
+            sheet_id=sheet.pk, user=user, action="validate_regional", comment=comment, sign=sign
+        )
+    locked = (
+        HabilitationSheet.objects.select_for_update()
+        .select_related("centre", "physician")
+        .get(pk=sheet.pk)
+    )
+    if not may_sign(user, locked, step):
+        raise TransitionError(_("You cannot sign this sheet at this step."))
+    if step_key(step, user) in current_acts(locked):
+        raise TransitionError(_("You have already signed this sheet."))
+    _record(locked, step=step, user=user, credentials=credentials, expected_hash=expected_hash)
+    return locked
+
+
+@transaction.atomic
+def sheet_validate_head(
+    *,
+    sheet: HabilitationSheet,
+    user,
+    credentials: signatures.Credentials,
+    grants: dict[int, Grant] | None = None,
+    comment: str = "",
+    expected_hash: str | None = None,
+) -> HabilitationSheet:
+    """The head of department grants a level per line (``grants``, or as already saved by
+    sheet_grants_save), then signs the validation, re-authenticated."""
+    if grants is not None:
+        sheet_grants_save(sheet=sheet, user=user, grants=grants)
+
+    def sign(locked):
+        ungranted = [
+            line for line in locked.lines.select_related("activity") if not line.level_granted
+        ]
+        if ungranted:
+            raise TransitionError(
+                [_("Grant a level for “%(a)s”.") % {"a": line.activity.label} for line in ungranted]
+            )
+        _require_signed(locked, HEAD)
+        _record(locked, step=HEAD, user=user, credentials=credentials, expected_hash=expected_hash)
+
+    return _transition(
+        sheet_id=sheet.pk, user=user, action="validate_head", comment=comment, sign=sign
+    )
 
 
 @transaction.atomic

@@ -38,6 +38,7 @@ urlpatterns = [
     path("fiches/<int:pk>/", views.sheet_detail, name="sheet-detail"),
     path("fiches/<int:pk>/modifier/", views.sheet_update, name="sheet-update"),
     path("fiches/<int:pk>/validation/", views.sheet_review, name="sheet-review"),
+    path("fiches/<int:pk>/signer/<str:step>/", views.sheet_sign, name="sheet-sign"),
     path("fiches/<int:pk>/action/<str:action>/", views.sheet_transition, name="sheet-transition"),
     path("fiches/<int:pk>/renouveler/", views.sheet_renew, name="sheet-renew"),
     path("fiches/<int:pk>/pdf/", views.sheet_pdf, name="sheet-pdf"),

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from habilitations import permissions as perms
@@ -21,10 +22,12 @@ from habilitations.forms import (
     GrantForm,
     SheetForm,
     SheetLineForm,
+    SheetSignatureForm,
     TransitionForm,
     VerifyForm,
 )
 from habilitations.models import Activity, Domain, HabilitationSheet, Level, SheetStatus
+from onco_hdf import signatures
 from onco_hdf.audit import ReadAction, audit_read
 from onco_hdf.forms import DocumentVerifyForm
 from onco_hdf.models import Centre
@@ -293,6 +296,16 @@ def sheet_detail(request, pk: int):
             "evidence_form": EvidenceForm(),
             "verification_code": services.verification_code(sheet),
             "returned": selectors.sheet_return_of(sheet),
+            "signatories": signatures.signatories(sheet),
+            "sign_steps": [
+                (step, services.STEP_CAPACITY[step].label)
+                for step in services.SIGN_STEPS
+                if services.may_sign(user, sheet, step)
+                and services.step_key(step, user) not in services.current_acts(sheet)
+            ],
+            "missing": services.missing_signatures(sheet, services.REGIONAL)
+            if sheet.status in (SheetStatus.SUBMITTED, SheetStatus.HEAD_VALIDATED)
+            else [],
         },
     )
 
@@ -355,10 +368,10 @@ def sheet_review(request, pk: int):
                         line.pk: services.Grant(**form.cleaned_data)
                         for line, form in zip(lines, grant_forms, strict=True)
                     }
-                    services.sheet_validate_head(
-                        sheet=sheet, user=request.user, grants=grants, comment=comment
-                    )
-                    done = _("Sheet validated; it now awaits the regional validation.")
+                    services.sheet_grants_save(sheet=sheet, user=request.user, grants=grants)
+                    # The validation is a signature: on to its confirmation page.
+                    request.session[_comment_key(sheet, services.HEAD)] = comment
+                    return redirect("habilitations:sheet-sign", pk=sheet.pk, step=services.HEAD)
             except ValidationError as error:
                 for message in error.messages:
                     comment_form.add_error(None, message)
@@ -372,6 +385,71 @@ def sheet_review(request, pk: int):
             "sheet": sheet,
             "rows": list(zip(lines, grant_forms, strict=True)),
             "comment_form": comment_form,
+        },
+    )
+
+
+def _comment_key(sheet, step: str) -> str:
+    return f"habilitations:sign-comment:{sheet.pk}:{step}"
+
+
+SIGN_DONE = {
+    services.TUTOR: gettext_lazy("Signed as tutor."),
+    services.HEAD: gettext_lazy("Sheet validated; it now awaits the regional validation."),
+    services.DIRECTOR: gettext_lazy("Signed as director / RAN."),
+    services.REGIONAL: gettext_lazy("Regional validation signed."),
+}
+
+
+@require(perms.can_view_habilitations)
+def sheet_sign(request, pk: int, step: str):
+    """Confirmation page of a signature step: what is signed (lines and their hash), in
+    which capacity, and the re-authentication; nothing is signed without it."""
+    sheet = selectors.sheet_get_for_user(request.user, pk)
+    if step not in services.SIGN_STEPS:
+        raise Http404
+    if not services.may_sign(request.user, sheet, step):
+        raise PermissionDenied
+    capacity = services.STEP_CAPACITY[step]
+    current_hash = signatures.document_hash(sheet, capacity)
+    with_comment = step in (services.HEAD, services.REGIONAL)
+    form = SheetSignatureForm(
+        request.POST or None,
+        user=request.user,
+        with_comment=with_comment,
+        initial={
+            "expected_hash": current_hash,
+            "comment": request.session.get(_comment_key(sheet, step), ""),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sheet_sign(
+                sheet=sheet,
+                user=request.user,
+                step=step,
+                credentials=form.credentials(),
+                expected_hash=form.cleaned_data["expected_hash"],
+                comment=form.cleaned_data.get("comment", ""),
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            request.session.pop(_comment_key(sheet, step), None)
+            messages.success(request, SIGN_DONE[step])
+            return redirect("habilitations:sheet-detail", pk=sheet.pk)
+    return render(
+        request,
+        "habilitations/sheet_sign.html",
+        {
+            "sheet": sheet,
+            "lines": sheet.lines.select_related("activity", "tutor"),
+            "decided": step != services.TUTOR,
+            "form": form,
+            "content_hash": current_hash,
+            "capacity": capacity.label,
+            "on_behalf_of": sheet.centre.name if step in (services.HEAD, services.DIRECTOR) else "",
         },
     )
 

@@ -79,6 +79,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({S.HEAD_VALIDATED}),
         S.REGIONAL_VALIDATED,
         frozenset({PM}),
+        button=False,  # a signature: through its confirmation page
     ),
     Transition(
         "activate",

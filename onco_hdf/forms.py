@@ -29,7 +29,20 @@ class CentreForm(forms.ModelForm):
             "latitude",
             "longitude",
             "is_active",
+            "habilitation_director",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The director / RAN is someone of the centre (an account with a membership there).
+        members = User.objects.filter(is_active=True)
+        if self.instance.pk:
+            members = members.filter(memberships__centre=self.instance)
+        else:
+            members = members.none()
+        self.fields["habilitation_director"].queryset = members.distinct().order_by(
+            "last_name", "first_name"
+        )
 
 
 class MembershipForm(forms.ModelForm):

@@ -59,6 +59,20 @@ class Centre(models.Model):
         _("longitude"), max_digits=8, decimal_places=5, null=True, blank=True
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Where set, this person's signature (director or nuclear activity officer, RAN) is a
+    # step of every habilitation sheet of the centre, before the regional validation.
+    habilitation_director = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("director / RAN signing the habilitation sheets"),
+        help_text=_(
+            "Leave empty when the centre does not require this signature before the "
+            "regional validation."
+        ),
+    )
     is_demo = models.BooleanField(
         _("demo data"), default=False, help_text=_("Created by the demo seed; not a real centre.")
     )

@@ -24,3 +24,15 @@ def verify_second_factor(page, user) -> None:
     page.get_by_label("Code à 6 chiffres").fill(code)
     page.get_by_role("button", name="Vérifier").click()
     page.wait_for_load_state()
+
+
+def sign_with_reauthentication(page, user=None, password: str = PASSWORD) -> None:
+    """On a signature confirmation page: password again, the authenticator's next code when
+    ``user`` has one (the current one was used at login), then "Signer"."""
+    page.get_by_label("Votre mot de passe").fill(password)
+    if user is not None:
+        from tests.conftest import otp_code
+
+        page.get_by_label("Code à 6 chiffres de votre application").fill(otp_code(user, drift=1))
+    page.get_by_role("button", name="Signer", exact=True).click()
+    page.wait_for_load_state()

@@ -4,6 +4,7 @@ of department, validated regionally, PDF downloaded."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from habilitations.models import HabilitationSheet, SheetStatus
-from tests.browser_helpers import log_in, verify_second_factor
+from tests.browser_helpers import log_in, sign_with_reauthentication, verify_second_factor
 from tests.habilitations.factories import catalogue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -83,7 +84,9 @@ def test_sheet_from_first_draft_to_regional_validation(
 
     # The physician sees the comment and submits again.
     doctor.reload()
-    expect(doctor.get_by_text("Merci de joindre le registre des cas.")).to_be_visible()
+    expect(doctor.get_by_test_id("return-banner")).to_contain_text(
+        "Merci de joindre le registre des cas."
+    )
     doctor.get_by_role("button", name="Soumettre pour validation").click()
     doctor.get_by_text("Fait : Soumettre pour validation.").wait_for()
 
@@ -92,6 +95,10 @@ def test_sheet_from_first_draft_to_regional_validation(
     head.get_by_role("link", name="Examiner et valider (chef de service)").click()
     head.get_by_label("Niveau accordé — CONT-SEIN").select_option(label="Sous supervision")
     head.get_by_role("button", name="Valider la fiche").click()
+    # The validation is a signature: what is signed, its hash, the password again.
+    expect(head.get_by_test_id("signature-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    expect(head.get_by_test_id("signature-capacity")).to_contain_text("Chef de service")
+    sign_with_reauthentication(head)
     head.get_by_text("Fiche validée ; elle attend maintenant la validation régionale.").wait_for()
 
     # The project manager records the regional validation and downloads the PDF.
@@ -99,8 +106,9 @@ def test_sheet_from_first_draft_to_regional_validation(
     log_in(manager, live_server, "pm")
     verify_second_factor(manager, pm)
     manager.goto(f"{live_server.url}/habilitations/fiches/{sheet.pk}/")
-    manager.get_by_role("button", name="Enregistrer la validation régionale").click()
-    manager.get_by_text("Fait : Enregistrer la validation régionale.").wait_for()
+    manager.get_by_role("link", name="Signer en tant que Validateur régional").click()
+    sign_with_reauthentication(manager, pm)
+    manager.get_by_text("Validation régionale signée.").wait_for()
     expect(manager.get_by_text("Validée au niveau régional").first).to_be_visible()
     with manager.expect_download() as download_info:
         manager.get_by_role("link", name="Télécharger le PDF").click()

@@ -8,6 +8,7 @@ from habilitations import services
 from habilitations.models import SheetStatus, SheetTransition
 from habilitations.services import TransitionError
 from tests.concurrency import run_together
+from tests.habilitations.conftest import reauth
 from tests.habilitations.factories import make_sheet
 from tests.requirements import need_postgres
 
@@ -37,6 +38,7 @@ def test_concurrent_head_validations_exactly_one_wins(
                 user=user,
                 grants={line_id: services.Grant(level=sheet.lines.get().level_requested)},
                 comment=f"par {user.username}",
+                credentials=reauth(user),
             )
 
         return work
@@ -55,6 +57,10 @@ def test_concurrent_regional_validation_and_return_exactly_one_wins(
     sheet = make_sheet(oncologist_a, centre_a, status=SheetStatus.HEAD_VALIDATED)
 
     def act(action):
+        if action == "validate_regional":
+            return lambda: services.sheet_sign(
+                sheet=sheet, user=pm, step="regional", comment="Décision", credentials=reauth(pm)
+            )
         return lambda: services.sheet_transition(
             sheet=sheet, user=pm, action=action, comment="Décision"
         )

@@ -11,6 +11,7 @@ from django.utils import translation
 from habilitations import services, workflow
 from habilitations.models import HabilitationSheet, Level, SheetStatus, SheetTransition
 from habilitations.services import Grant, TransitionError
+from tests.habilitations.conftest import reauth
 from tests.habilitations.factories import make_sheet
 
 ACTORS = ("subject", "head", "pm", "head_b", "copil", "system")
@@ -32,7 +33,13 @@ def run(action, sheet, user, comment="Commentaire"):
     """Perform ``action`` through the service a user (or the beat task) would use."""
     if action == "validate_head":
         grants = {line.pk: Grant(level=line.level_requested) for line in sheet.lines.all()}
-        return services.sheet_validate_head(sheet=sheet, user=user, grants=grants, comment=comment)
+        return services.sheet_validate_head(
+            sheet=sheet, user=user, grants=grants, comment=comment, credentials=reauth(user)
+        )
+    if action == "validate_regional":
+        return services.sheet_sign(
+            sheet=sheet, user=user, step="regional", comment=comment, credentials=reauth(user)
+        )
     if action == "return":
         return services.sheet_return(sheet=sheet, user=user, comment=comment)
     if action == "mark_renewed":  # only ever done by the successor's activation
@@ -149,7 +156,9 @@ def test_head_validation_grants_levels_and_dates(oncologist_a, head_a, centre_a,
             level=Level.IN_TRAINING, expiry_date=services.today() + dt.timedelta(days=180)
         ),
     }
-    services.sheet_validate_head(sheet=sheet, user=head_a, grants=grants, comment="OK")
+    services.sheet_validate_head(
+        sheet=sheet, user=head_a, grants=grants, comment="OK", credentials=reauth(head_a)
+    )
     cont, plan = (sheet.lines.get(activity__code=c) for c in ("CONT-SEIN", "PLAN-3D"))
     assert (cont.level_granted, cont.restrictions) == (Level.SUPERVISED, "Sein gauche")
     assert cont.validation_date == services.today()
@@ -170,7 +179,10 @@ def test_head_cannot_grant_above_request_nor_past_twelve_months(
     line = sheet.lines.get()
     with translation.override("fr"), pytest.raises(TransitionError) as error:
         services.sheet_validate_head(
-            sheet=sheet, user=head_a, grants={line.pk: Grant(level=Level.SUPERVISED)}
+            sheet=sheet,
+            user=head_a,
+            grants={line.pk: Grant(level=Level.SUPERVISED)},
+            credentials=reauth(head_a),
         )
     assert "ne peut pas dépasser le niveau demandé" in error.value.messages[0]
     late = services.today() + dt.timedelta(days=400)
@@ -179,6 +191,7 @@ def test_head_cannot_grant_above_request_nor_past_twelve_months(
             sheet=sheet,
             user=head_a,
             grants={line.pk: Grant(level=Level.IN_TRAINING, expiry_date=late)},
+            credentials=reauth(head_a),
         )
     sheet.refresh_from_db()
     assert sheet.status == SheetStatus.SUBMITTED

@@ -67,8 +67,8 @@ def test_signature_block_lists_signatories_capacities_dates_and_the_content_hash
         "Julien Bernard",
         "médecin (dépôt)",
         "Hélène Petit",
-        "chef de service",
-        "validateur régional",
+        "Chef de service",
+        "Validateur régional",
         validated.transitions.get(to_status="head_validated").at.astimezone().strftime("%d/%m/%Y"),
     ):
         assert expected in text, expected

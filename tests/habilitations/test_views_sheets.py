@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from habilitations import services
 from habilitations.models import Evidence, HabilitationSheet, Level, SheetLine, SheetStatus
-from tests.conftest import login
+from tests.conftest import PASSWORD, login, otp_code
 from tests.habilitations.factories import make_sheet
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -205,10 +205,25 @@ def test_review_returns_with_comment_then_validates(oncologist_a, head_a, centre
             f"{prefix}-restrictions": "Hors reprise",
         },
     )
+    # The grants are saved; the validation itself is a signature on its own page.
+    sign_url = reverse("habilitations:sheet-sign", args=[sheet.pk, "head"])
+    assert response["Location"] == sign_url
+    page = client.get(sign_url)
+    assert "Bon dossier" in page.content.decode()  # the comment follows
+    response = client.post(
+        sign_url,
+        {
+            "expected_hash": page.context["content_hash"],
+            "comment": "Bon dossier",
+            "password": PASSWORD,
+            "otp_token": otp_code(head_a),
+        },
+    )
     assert response.status_code == 302
     sheet.refresh_from_db()
     line.refresh_from_db()
     assert sheet.status == SheetStatus.HEAD_VALIDATED
+    assert sheet.transitions.last().comment == "Bon dossier"
     assert (line.level_granted, line.restrictions) == (Level.SUPERVISED, "Hors reprise")
 
 
