@@ -14,6 +14,11 @@ The rule, with ``k = settings.SURVEY_MIN_CELL`` (3 by default):
    one-choice matrix, first ranks, years) and n is printed, one masked cell could be
    recomputed by subtraction: the smallest other cell is masked too ("masked").
 
+N, the number of respondents a question was shown to, is masked the same way (for a
+conditional question it counts an answer to another one). Known limit: a cell masked only
+by rule 3 can still be read from the N (or n) of a question shown on exactly that answer;
+there is no protection across questions.
+
 Zero is shown: it points at nobody. A masked cell is a :class:`Hidden` value, never a
 number, so code that would do arithmetic on it fails loudly instead of leaking it.
 """
@@ -70,13 +75,6 @@ def mask_counts(counts: Sequence[int], *, exclusive: bool) -> list[int | Hidden]
         if candidates:
             out[candidates[0]] = Hidden(threshold(), primary=False)
     return out
-
-
-def share(count: int | Hidden, total: int, digits: int = 1) -> float | None:
-    """Percentage of a cell, None when the cell is masked (or the total is empty)."""
-    if is_hidden(count) or not total:
-        return None
-    return round(100.0 * count / total, digits)
 
 
 def hidden_sum(raw: Sequence[int], masked: Sequence[int | Hidden]) -> int:
