@@ -1317,31 +1317,48 @@ class AlreadySubmitted(SurveyError):
     pass
 
 
+def _response_move(*, response: Response, user, by_label: str, **kwargs) -> Response:
+    """Move a response through the shared workflow (locked, recorded who/when/from/to)."""
+    moved, _record = workflow.transition(
+        queryset=Response.objects.select_related("campaign", "centre"),
+        pk=response.pk,
+        actor=user,
+        record_model=ResponseTransition,
+        subject_field="response",
+        record_fields={"by_label": by_label},
+        **kwargs,
+    )
+    return moved
+
+
 @transaction.atomic
 def response_submit(*, response: Response, actor: Actor, notify: bool = True) -> Response:
-    response = _lock_response(response)
-    if response.status == ResponseStatus.SUBMITTED:
-        raise AlreadySubmitted(
-            _("This response had already been submitted: it is recorded once, nothing was lost.")
-        )
-    _ensure_can_write(response)
-    structure = version_structure(response.campaign.version)
-    problems = response_problems(response, structure)
-    if problems:
-        _fail(_("%(count)d required question(s) are not answered yet.") % {"count": len(problems)})
-    previous = response.status
-    response.snapshot = response_snapshot(response, structure)
-    response.status = ResponseStatus.SUBMITTED
-    response.submitted_at = timezone.now()
+    def check(locked: Response) -> None:
+        _ensure_can_write(locked)
+        structure = version_structure(locked.campaign.version)
+        problems = response_problems(locked, structure)
+        if problems:
+            _fail(
+                _("%(count)d required question(s) are not answered yet.") % {"count": len(problems)}
+            )
+        locked.snapshot = response_snapshot(locked, structure)
+        locked.submitted_at = timezone.now()
+
     with actor.history():
-        response.save(update_fields=["snapshot", "status", "submitted_at", "updated_at"])
-    ResponseTransition.objects.create(
-        response=response,
-        from_status=previous,
-        to_status=response.status,
-        actor=actor.user,
-        by_label=actor.label,
-    )
+        response = _response_move(
+            response=response,
+            user=actor.user,
+            by_label=actor.label,
+            to_status=ResponseStatus.SUBMITTED,
+            allowed_from=EDITABLE_STATUSES,
+            check=check,
+            update_fields=["snapshot", "submitted_at", "updated_at"],
+            # The only other status is "submitted": a second click records nothing more.
+            forbidden=lambda _response: _(
+                "This response had already been submitted: it is recorded once, nothing was lost."
+            ),
+            error=AlreadySubmitted,
+        )
     recipient = actor.invitation.email if actor.invitation else getattr(actor.user, "email", "")
     if recipient and notify:
         transaction.on_commit(lambda: response_receipt_send(response=response, to=recipient))
@@ -1369,17 +1386,14 @@ def response_receipt_send(*, response: Response, to: str) -> bool:
 
 @transaction.atomic
 def response_reopen(*, response: Response, user, comment: str = "") -> Response:
-    response = _lock_response(response)
-    if response.status != ResponseStatus.SUBMITTED:
-        _fail(_("Only a submitted response can be reopened."))
-    response.status = ResponseStatus.REOPENED
-    response.save(update_fields=["status", "updated_at"])
-    ResponseTransition.objects.create(
+    return _response_move(
         response=response,
-        from_status=ResponseStatus.SUBMITTED,
-        to_status=response.status,
-        actor=user,
+        user=user,
         by_label=user.get_full_name() or user.username,
+        to_status=ResponseStatus.REOPENED,
+        allowed_from=[ResponseStatus.SUBMITTED],
         comment=comment,
+        update_fields=["updated_at"],
+        forbidden=lambda _response: _("Only a submitted response can be reopened."),
+        error=SurveyError,
     )
-    return response
