@@ -142,6 +142,7 @@ def test_demo_centre_pdf_fits_on_one_page(pm):
     pdf = login(pm).get(page_url(campaign, centre, pdf=True))
     pages, text = pdf_text(pdf.content)
     assert pages == 1, text
+    text = " ".join(text.split())  # a long centre name wraps in the title
     others = campaign.centres.exclude(pk=centre.pk).values_list("name", flat=True)
     assert all(name not in text for name in others)
     assert centre.name in text and "des 11 réponses envoyées" in text
