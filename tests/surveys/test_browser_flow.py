@@ -88,6 +88,7 @@ def test_project_manager_downloads_the_survey_report(page, live_server, pm, data
     # The editable Word copy, offered next to the PDF, comes through the same job page.
     page.goto(f"{live_server.url}/enquetes/campagnes/{dataset.pk}/rapport/")
     expect(page.get_by_role("cell", name="Rapport d'enquête", exact=True)).to_be_visible()
+    assert violations(page) == []
     page.get_by_role("button", name="Télécharger la copie Word (modifiable)").click()
     page.wait_for_url("**/taches/*/")
     result = page.get_by_role("link", name="Ouvrir le résultat")
