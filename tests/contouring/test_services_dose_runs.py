@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from contouring import services
 from contouring.models import DoseSetKind, StructureDose
 from onco_hdf.models import JobStatus
+from onco_hdf.numbers import format_number
+from tests.conftest import login
 from tests.contouring.conftest import create_case, phantom_dose_file, run_comparison, submit
 
 
@@ -77,6 +80,10 @@ def test_a_structure_partly_outside_the_dose_is_reported_not_counted_as_zero(
     assert bladder.dmin_gy >= 0.05 * 78.0 - 0.01
     prostate = _row(case, "Prostate", "reference")
     assert prostate.volume_without_dose_cc == 0
+    # The results page says it in words.
+    page = login(pm).get(reverse("contouring:case-results", args=[case.pk])).content.decode()
+    percent = format_number(bladder.percent_without_dose, 0)
+    assert f"dose non disponible pour {percent} % du volume" in page
 
 
 def test_without_a_dose_no_dvh_is_stored(
