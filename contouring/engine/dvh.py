@@ -114,9 +114,9 @@ class DoseGrid:
     def on_ct_grid(self, geometry: CTGeometry) -> np.ndarray:
         """The dose interpolated trilinearly at every CT voxel centre (NaN outside), float32.
 
-        Trilinear interpolation on a rectilinear grid is linear along each axis in turn, so
-        it is three products with sparse weight matrices (done as dense BLAS products,
-        plane by plane, which is faster here than gathering).
+        Trilinear interpolation on a rectilinear grid is linear along each axis in turn:
+        the two planes around each CT slice are mixed, then each row and each column takes
+        its two neighbours (gathered, four operations per voxel, plane by plane).
         """
         nz, ny, nx = geometry.shape
         z_ct = np.asarray(geometry.slice_positions, dtype=float)
@@ -129,16 +129,35 @@ class DoseGrid:
         )
         out = np.full((nz, ny, nx), np.nan, dtype=np.float32)
         wy_known, wx_known = np.isfinite(wy).all(axis=1), np.isfinite(wx).all(axis=1)
-        wy32 = wy[wy_known].astype(np.float32)
-        wx32 = wx[wx_known].astype(np.float32).T
+        y_pairs = _neighbour_pairs(wy[wy_known])
+        x_pairs = _neighbour_pairs(wx[wx_known])
         dose = self.dose.astype(np.float32)
+        window = np.ix_(wy_known, wx_known)
         for k in range(nz):
             if not np.isfinite(wz[k]).all():
                 continue
             (planes,) = np.nonzero(wz[k])
             plane = np.tensordot(wz[k, planes].astype(np.float32), dose[planes], axes=1)
-            out[k][np.ix_(wy_known, wx_known)] = wy32 @ plane @ wx32
+            out[k][window] = _interpolate_rows(_interpolate_rows(plane, y_pairs).T, x_pairs).T
         return out
+
+
+def _neighbour_pairs(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The (at most two, adjacent) source points of each row of a linear-weight matrix:
+    (first index, second index, first weight, second weight), float32 weights."""
+    first = np.argmax(weights > 0, axis=1)
+    second = np.minimum(first + 1, weights.shape[1] - 1)
+    rows = np.arange(weights.shape[0])
+    w_first = weights[rows, first]
+    w_second = np.where(second > first, weights[rows, second], 0.0)
+    return first, second, w_first.astype(np.float32), w_second.astype(np.float32)
+
+
+def _interpolate_rows(plane: np.ndarray, pairs) -> np.ndarray:
+    """``weights @ plane`` for a linear-weight matrix, by gathering its two neighbours per
+    row (a dense product costs the full matrix; this is four operations per output)."""
+    first, second, w_first, w_second = pairs
+    return w_first[:, None] * plane[first] + w_second[:, None] * plane[second]
 
 
 def _linear_weights(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -328,7 +347,9 @@ def dvh_from_doses(
     warnings: tuple[EngineIssue, ...] = (),
 ) -> DVHResult:
     """Statistics and cumulative curve of a structure whose voxels received ``doses``."""
-    doses = np.asarray(doses, dtype=float).ravel()
+    doses = np.asarray(doses).ravel()
+    if doses.dtype not in (np.float32, np.float64):
+        doses = doses.astype(float)  # float32 doses (the CT-grid path) stay float32: exact
     weights = np.broadcast_to(np.asarray(voxel_cc, dtype=float), doses.shape)
     dosed_cc = float(weights.sum())
     total_cc = dosed_cc + volume_without_dose_cc
@@ -349,38 +370,97 @@ def dvh_from_doses(
             cumulative_cc=np.zeros(1),
             warnings=warnings,
         )
-    order = np.argsort(doses)[::-1]  # hottest first
-    hot_doses = doses[order]
-    hot_cc = np.cumsum(weights[order])  # volume receiving at least hot_doses[i]
-
-    def dose_to_hottest(volume_cc: float) -> float:
-        index = int(np.searchsorted(hot_cc, volume_cc - 1e-12 * dosed_cc))
-        return float(hot_doses[min(index, hot_doses.size - 1)])
-
-    maximum = dose_to_hottest(DMAX_VOLUME_CC) if dosed_cc > DMAX_VOLUME_CC else hot_doses[0]
-    n_bins = int(np.ceil(hot_doses[0] / bin_width)) + 1
+    uniform = np.ndim(voxel_cc) == 0
+    volumes = [DMAX_VOLUME_CC] + [p / 100.0 * dosed_cc for p in D_PERCENTS]
+    n_bins = int(np.ceil(float(doses.max()) / bin_width)) + 1
     edges = np.arange(n_bins + 1) * bin_width
-    counts, _ = np.histogram(doses, bins=edges, weights=weights)
+    if uniform:
+        # Equal voxels: the dose to the hottest v cm³ is an order statistic. The bin index
+        # is monotone in the dose, so the histogram locates it and only its bin is sorted
+        # (millions of voxels are never sorted).
+        cell = float(voxel_cc)
+        bins = (doses / bin_width).astype(np.int32)
+        raw = np.bincount(bins, minlength=n_bins)
+        at_least = raw[::-1].cumsum()[::-1]  # voxels in bin b or above
+        peak, lowest = float(doses.max()), float(doses.min())
+
+        def rank_of(volume_cc: float) -> int:
+            rank = int(np.ceil((volume_cc - 1e-12 * dosed_cc) / cell - 1e-9)) - 1
+            return min(max(rank, 0), doses.size - 1)  # 0: the hottest voxel
+
+        wanted: dict[int, list[int]] = {}
+        for rank in {rank_of(v) for v in volumes}:
+            b = int(np.searchsorted(-at_least, -rank, side="left")) - 1
+            wanted.setdefault(b, []).append(rank)
+        by_rank = {}
+        for b, ranks in wanted.items():
+            above = int(at_least[b + 1]) if b + 1 < at_least.size else 0
+            found = _kth_hottest(doses[bins == b], [r - above for r in ranks])
+            by_rank.update({r: found[r - above] for r in ranks})
+
+        def dose_to_hottest(volume_cc: float) -> float:
+            return by_rank[rank_of(volume_cc)]
+
+        counts = np.append(raw[: n_bins - 1], raw[n_bins - 1 :].sum()) * cell
+    else:
+        order = np.argsort(doses)[::-1]  # hottest first
+        hot_doses = doses[order]
+        hot_cc = np.cumsum(weights[order])  # volume receiving at least hot_doses[i]
+        peak, lowest = float(hot_doses[0]), float(hot_doses[-1])
+
+        def dose_to_hottest(volume_cc: float) -> float:
+            index = int(np.searchsorted(hot_cc, volume_cc - 1e-12 * dosed_cc))
+            return float(hot_doses[min(index, hot_doses.size - 1)])
+
+        counts, _ = np.histogram(doses, bins=edges, weights=weights)
+    maximum = dose_to_hottest(volumes[0]) if dosed_cc > DMAX_VOLUME_CC else peak
     cumulative = counts[::-1].cumsum()[::-1]
     v_gy = {}
     for level in levels:
-        cc = float(weights[doses >= level].sum())
+        cc = (
+            float(np.count_nonzero(doses >= level)) * float(voxel_cc)
+            if uniform
+            else float(weights[doses >= level].sum())
+        )
         v_gy[level] = (cc, 100.0 * cc / dosed_cc)
     return DVHResult(
         name=name,
         method=method,
         volume_cc=total_cc,
         volume_without_dose_cc=volume_without_dose_cc,
-        mean=float(np.average(doses, weights=weights)),
-        minimum=float(hot_doses[-1]),
+        mean=float(doses.mean(dtype=np.float64) if uniform else np.average(doses, weights=weights)),
+        minimum=lowest,
         maximum=float(maximum),
-        peak=float(hot_doses[0]),
-        d_percent={p: dose_to_hottest(p / 100.0 * dosed_cc) for p in D_PERCENTS},
+        peak=peak,
+        d_percent={p: dose_to_hottest(v) for p, v in zip(D_PERCENTS, volumes[1:], strict=True)},
         v_gy=v_gy,
         dose_edges=edges,
         cumulative_cc=cumulative,
         warnings=warnings,
     )
+
+
+def _kth_hottest(values: np.ndarray, ks: list[int]) -> dict[int, float]:
+    """The ``k``-th largest values (0: the largest), by refining histograms (numpy's
+    partition is very slow on the near-equal doses of a low-dose plateau)."""
+    low, high = values.min(), values.max()
+    if low == high:
+        return {k: float(low) for k in ks}
+    if values.size <= 65536:
+        ordered = np.sort(values)
+        return {k: float(ordered[values.size - 1 - k]) for k in ks}
+    n = 1024
+    index = np.minimum(((values - low) * (n / (high - low))).astype(np.int32), n - 1)
+    at_least = np.bincount(index, minlength=n)[::-1].cumsum()[::-1]
+    groups: dict[int, list[int]] = {}
+    for k in ks:
+        groups.setdefault(int(np.searchsorted(-at_least, -k, side="left")) - 1, []).append(k)
+    out = {}
+    for b, group in groups.items():
+        above = int(at_least[b + 1]) if b + 1 < n else 0
+        found = _kth_hottest(values[index == b], [k - above for k in group])
+        out.update({k: found[k - above] for k in group})
+    return out
 
 
 def _without_dose_warning(name: str, source: str, fraction: float) -> tuple[EngineIssue, ...]:

@@ -15,6 +15,7 @@ from contouring.engine.dvh import (
     DoseGrid,
     check_dose_matches_ct,
     compare_with_plan,
+    dvh_from_doses,
     dvh_on_ct_grid,
     dvh_on_dose_grid,
     dvh_structure_set,
@@ -249,3 +250,30 @@ def test_cli_dvh_prints_every_structure_and_exits_2_on_bad_input(breast, capsys)
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("erreur [not_rtdose] :") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("size", [5, 70_000, 300_000])
+def test_equal_voxels_take_the_fast_path_with_the_same_figures(size):
+    # A low-dose plateau (many equal or near-equal doses), ties and a gradient: the
+    # order statistics found through the histogram equal those of a full sort.
+    rng = np.random.default_rng(size)
+    doses = np.concatenate(
+        [
+            np.full(size // 2, 3.9, dtype=np.float32),
+            (3.9 + rng.random(size // 4) * 1e-5).astype(np.float32),
+            (rng.random(size - size // 2 - size // 4) * 78).astype(np.float32),
+        ]
+    )
+    rng.shuffle(doses)
+    fast = dvh_from_doses("S", doses, 0.002, method="ct", dose_levels=(5.0, 20.0))
+    slow = dvh_from_doses(
+        "S", doses, np.full(doses.size, 0.002), method="ct", dose_levels=(5.0, 20.0)
+    )
+    assert fast.d_percent == pytest.approx(slow.d_percent, abs=1e-6)
+    assert (fast.maximum, fast.minimum, fast.peak) == pytest.approx(
+        (slow.maximum, slow.minimum, slow.peak), abs=1e-6
+    )
+    assert fast.mean == pytest.approx(slow.mean, rel=1e-6)
+    for level in (5.0, 20.0):
+        assert fast.v_gy[level] == pytest.approx(slow.v_gy[level])
+    assert fast.cumulative_cc.sum() == pytest.approx(slow.cumulative_cc.sum(), rel=1e-3)
