@@ -1,5 +1,6 @@
 """In the browser, as an anonymous visitor: the sheet's code shows its levels; the signed PDF
-dropped on the page is authentic; an edited copy is refused, saying why. No serious accessibility violation on these pages."""
+dropped on the page is authentic; an edited copy is refused, saying why. No serious
+accessibility violation on these pages."""
 
 from __future__ import annotations
 
