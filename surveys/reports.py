@@ -19,7 +19,7 @@ from onco_hdf.jobs import JobInputError
 from onco_hdf.models import Departement, Sector
 from onco_hdf.reports import ReportSpec
 from surveys import answers, statistics, suppression
-from surveys.models import MATRIX_TYPES, Campaign, QuestionType, ResponseUnit
+from surveys.models import MATRIX_TYPES, Campaign, QuestionType, ResponseStatus, ResponseUnit
 from surveys.results import (
     CATEGORICAL,
     CampaignResults,
@@ -496,19 +496,22 @@ def _reminder_text(campaign: Campaign) -> str:
     return " ; ".join(parts)
 
 
-def _rate_rows(rows, key, labels) -> list[list[str]]:
+def _rates(rows, key, labels) -> list[tuple[str, statistics.Proportion]]:
+    """``[(group label, submitted / centres)]`` for the groups that have centres."""
     groups: dict = {}
     for row in rows:
         groups.setdefault(key(row), []).append(row)
-    table = []
+    found = []
     for code, label in labels:
         members = groups.get(code, [])
-        if not members:
-            continue
-        done = sum(1 for r in members if r.status == "submitted")
-        share = statistics.proportion(done, len(members))
-        table.append([label, str(len(members)), str(done), share.text])
-    return table
+        if members:
+            done = sum(1 for r in members if r.status == ResponseStatus.SUBMITTED)
+            found.append((label, statistics.proportion(done, len(members))))
+    return found
+
+
+def _rate_rows(rows, key, labels) -> list[list[str]]:
+    return [[label, str(s.n), str(s.k), s.text] for label, s in _rates(rows, key, labels)]
 
 
 def methods_chapter(campaign, data, follow, numbering) -> list:
@@ -702,12 +705,10 @@ def limitations_blocks(campaign, data, follow) -> list:
             )
             % {"n": missing}
         )
-    rates = []
-    for code, label in Sector.choices:
-        members = [r for r in follow.rows if r.centre.sector == code]
-        if members:
-            done = sum(1 for r in members if r.status == "submitted")
-            rates.append((statistics.percent_value(done, len(members)), label))
+    rates = [
+        (share.percent, label)
+        for label, share in _rates(follow.rows, lambda r: r.centre.sector, Sector.choices)
+    ]
     if len(rates) > 1 and max(rates)[0] != min(rates)[0]:
         items.append(
             _(
