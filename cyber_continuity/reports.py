@@ -32,7 +32,7 @@ from onco_hdf.reports import ReportSpec
 def parties_with_signatories(convention: Convention) -> list:
     """Each party with its signature act (``signatory``), None before it signed."""
     by_step = {s.step: s for s in signatures.signatories(convention)}
-    parties = list(convention.parties.select_related("centre", "signed_by"))
+    parties = list(convention.parties.select_related("centre", "signed_by", "signature"))
     for party in parties:
         step = services.convention_party_step(party)
         party.signatory = by_step.get(step) if party.signed_at else None

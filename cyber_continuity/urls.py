@@ -80,6 +80,11 @@ urlpatterns = [
         views.convention_party_sign,
         name="convention-party-sign",
     ),
+    path(
+        "conventions/<int:pk>/signer/<int:party_pk>/delegation/",
+        views.convention_delegation_download,
+        name="convention-delegation-download",
+    ),
     path("conventions/<int:pk>/avenant/", views.convention_amend, name="convention-amend"),
     path("conventions/<int:pk>/historique/", views.convention_history, name="convention-history"),
     path("conventions/<int:pk>/convention.pdf", views.convention_pdf, name="convention-pdf"),

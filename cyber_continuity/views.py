@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -561,6 +561,31 @@ def convention_party_sign(request, pk: int, party_pk: int):
             "clauses": convention.clauses.all(),
             "parties": convention.parties.select_related("centre"),
         },
+    )
+
+
+@registry_reader
+def convention_delegation_download(request, pk: int, party_pk: int):
+    """The delegation document a party's signatory attached (whoever may read the
+    convention may read who signed it and on what authority)."""
+    convention = selectors.convention_get_for_user(request.user, pk)
+    party = get_object_or_404(
+        convention.parties.select_related("signature"), pk=party_pk, signed_at__isnull=False
+    )
+    signature = party.signature
+    if signature is None or not signature.delegation_document:
+        raise Http404
+    audit_read(
+        user=request.user,
+        obj=convention,
+        action=ReadAction.DOWNLOAD,
+        detail=f"delegation party {party.pk}",
+    )
+    extension = signature.delegation_document.name.rsplit(".", 1)[-1].lower()
+    return FileResponse(
+        signature.delegation_document.open("rb"),
+        as_attachment=True,
+        filename=f"delegation-{party.centre.short_name or party.centre.pk}.{extension}",
     )
 
 

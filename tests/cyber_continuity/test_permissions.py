@@ -173,6 +173,12 @@ MATRIX = [
     ("convention-transition", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
     ("convention-sign", ["bc"], "post", (DENIED, DENIED, HIDDEN, HIDDEN, DENIED)),
     (
+        "convention-delegation-download",
+        ["bc", "bc_party"],
+        "get",
+        (HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    ),
+    (
         "convention-party-sign",
         ["bc", "bc_party"],
         "get",

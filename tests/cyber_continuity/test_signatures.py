@@ -250,3 +250,38 @@ def test_the_pdf_lists_the_signatories_and_the_hash(in_force_ab, referent_a):
         ("Referent Test", "Centre A (test)"),
         ("Referent Test", "Centre B (test)"),
     ]
+
+
+def test_the_delegation_document_is_read_by_whoever_reads_the_convention(
+    awaiting, referent_a, referent_b, oncologist_b, centre_a, centre_b, anonymous, pm
+):
+    from tests.conftest import make_user
+    from tests.cyber_continuity.factories import CentreFactory
+
+    document = SimpleUploadedFile("d.pdf", b"%PDF-1.4 delegation", "application/pdf")
+    sign(
+        convention=awaiting,
+        centre=centre_a,
+        user=referent_a,
+        delegation_from="M. Dupont, directeur général",
+        delegation_document=document,
+    )
+    party_a = awaiting.parties.get(centre=centre_a)
+    party_b = awaiting.parties.get(centre=centre_b)
+    url = reverse("cyber_continuity:convention-delegation-download", args=[awaiting.pk, party_a.pk])
+    detail = login(referent_b).get(
+        reverse("cyber_continuity:convention-detail", args=[awaiting.pk])
+    )
+    assert url in detail.content.decode()
+    response = login(referent_b).get(url)  # the other party reads it
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 delegation"
+    assert login(pm).get(url).status_code == 200
+    assert "/compte/connexion/" in anonymous.get(url)["Location"]
+    assert login(oncologist_b).get(url).status_code == 200  # B's staff read B's convention
+    outsider = make_user("referent_c", "referent", CentreFactory(short_name="C"))
+    assert login(outsider).get(url).status_code == 404  # not a party, not yet signed
+    no_document = reverse(
+        "cyber_continuity:convention-delegation-download", args=[awaiting.pk, party_b.pk]
+    )
+    assert login(referent_b).get(no_document).status_code == 404
