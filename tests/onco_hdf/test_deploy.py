@@ -179,3 +179,15 @@ def test_production_cookies_use_the_host_prefix():
     assert result.stdout.split() == ["200", "__Host-sessionid", "True", "True", "/", "''"], (
         result.stdout + result.stderr
     )
+
+
+def test_the_rate_limit_cache_is_shared_when_cache_url_is_set():
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1], "
+        "s.CACHES['default'].get('LOCATION', '-'))"
+    )
+    shared = manage("shell", "-v", "0", "-c", script, CACHE_URL="redis://127.0.0.1:6379/2")
+    assert shared.stdout.split() == ["RedisCache", "redis://127.0.0.1:6379/2"], shared.stderr
+    local = manage("shell", "-v", "0", "-c", script, unset=("CACHE_URL",))
+    assert local.stdout.split() == ["LocMemCache", "-"], local.stderr
