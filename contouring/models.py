@@ -496,6 +496,11 @@ class ComparisonReport(models.Model):
         verbose_name=_("validation override"),
     )
     finalised_at = models.DateTimeField(_("marked final on"), null=True, blank=True)
+    # The first PDF rendered once final, kept as the final report.
+    file = models.FileField(
+        _("final report (PDF)"), upload_to="contouring/reports/", max_length=300, blank=True
+    )
+    sha256 = models.CharField(_("SHA-256 of the final report"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,7 +10,11 @@ override possible) or while the results no longer match the frozen protocol.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -223,6 +227,23 @@ def report_mark_final(*, protocol: ComparisonProtocol, user, comment: str = "") 
         update_fields=["decision", "override", "finalised_at"],
     )
     return locked
+
+
+def report_keep_final(*, report_id: int, content: bytes) -> ComparisonReport | None:
+    """Keep ``content`` as the final report, once: the first PDF rendered after it was
+    marked final (later renderings are copies). None when the report is not final."""
+    with transaction.atomic():
+        report = ComparisonReport.objects.select_for_update().get(pk=report_id)
+        if not report.is_final or report.file:
+            return None
+        report.sha256 = hashlib.sha256(content).hexdigest()
+        report.file.save(
+            f"rapport-final-protocole-v{report.protocol.number}-{uuid.uuid4().hex[:8]}.pdf",
+            ContentFile(content),
+            save=False,
+        )
+        report.save(update_fields=["file", "sha256"])
+    return report
 
 
 def protocol_lines(protocol: ComparisonProtocol) -> list[str]:

@@ -320,6 +320,16 @@ def protocol_context(protocol) -> dict:
     }
 
 
+def _keep_final(protocol):
+    """Keep the first PDF of a final report on it (see protocols.report_keep_final)."""
+    from contouring.protocols import protocol_report, report_keep_final
+
+    final = protocol_report(protocol)
+    if not final.is_final or final.file:
+        return None
+    return lambda content: report_keep_final(report_id=final.pk, content=content)
+
+
 def build_comparison_report_context(*, job, report) -> ReportSpec:
     protocol = _protocol(job.params)
     ids = protocol.case_ids if protocol else _case_ids(job.params)
@@ -397,6 +407,7 @@ def build_comparison_report_context(*, job, report) -> ReportSpec:
             if protocol
             else "comparaison-contourage-automatique.pdf"
         ),
+        on_rendered=_keep_final(protocol) if protocol else None,
         official=_final_report_official(protocol),
     )
 

@@ -51,4 +51,9 @@ urlpatterns = [
         views.protocol_report_final,
         name="protocol-report-final",
     ),
+    path(
+        "protocole/<int:pk>/rapport-final.pdf",
+        views.protocol_report_download,
+        name="protocol-report-download",
+    ),
 ]

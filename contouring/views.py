@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -34,7 +34,7 @@ from contouring.results import case_results as arrange_results
 from contouring.uploads import upload_limits
 from onco_hdf import governance
 from onco_hdf.audit import audit_read
-from onco_hdf.models import Centre
+from onco_hdf.models import Centre, ReadAction
 from onco_hdf.permissions import can_view_job, require
 from onco_hdf.views import job_payload
 
@@ -727,3 +727,18 @@ def protocol_report_final(request, pk: int):
             return redirect("contouring:protocol-detail", pk=protocol.pk)
     context = _protocol_context(request, protocol, final_form=form)
     return render(request, "contouring/protocol_detail.html", context, status=400)
+
+
+@require(permissions.can_download_report)
+def protocol_report_download(request, pk: int):
+    """The final report kept on the protocol version (the first PDF rendered once final)."""
+    protocol = selectors.protocol_get(pk)
+    report = protocols.protocol_report(protocol)
+    if not report.file:
+        raise Http404
+    audit_read(user=request.user, obj=report, action=ReadAction.DOWNLOAD)
+    return FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=f"rapport-final-comparaison-protocole-v{protocol.number}.pdf",
+    )

@@ -4,6 +4,7 @@ that cannot be marked final before the COPIL validated that exact version."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 
 import pytest
@@ -15,7 +16,7 @@ from contouring import protocols, services
 from contouring.models import ComparisonReportTransition, ReportStatus
 from onco_hdf import governance, signing
 from onco_hdf import services as core_services
-from onco_hdf.models import CopilMeeting, IssuedDocument, Job, JobStatus, Outcome
+from onco_hdf.models import CopilMeeting, IssuedDocument, Job, JobStatus, Outcome, ReadAudit
 from tests.conftest import login
 from tests.contouring.conftest import create_case, submit
 
@@ -311,3 +312,39 @@ def _bare_protocol(case, pm):
     )
     ComparisonReport.objects.create(protocol=protocol)
     return protocol
+
+
+@pytest.mark.copil_gates
+def test_the_first_pdf_once_final_is_kept_as_the_final_report(
+    compared_case, pm, copil, physicist_a, django_capture_on_commit_callbacks
+):
+    protocol = new_protocol(compared_case, pm)
+    client = login(pm)
+    report_pdf(client, protocol, django_capture_on_commit_callbacks)  # a draft: not kept
+    protocol.report.refresh_from_db()
+    assert not protocol.report.file
+    download = reverse("contouring:protocol-report-download", args=[protocol.pk])
+    assert client.get(download).status_code == 404
+
+    decide(pm, copil, protocol)
+    protocols.report_mark_final(protocol=protocol, user=pm)
+    text = report_pdf(client, protocol, django_capture_on_commit_callbacks)
+    assert "Rapport final" in text
+    protocol.report.refresh_from_db()
+    kept = protocol.report.file.read()
+    assert protocol.report.sha256 == hashlib.sha256(kept).hexdigest()
+    response = client.get(download)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == kept
+    assert ReadAudit.objects.filter(
+        actor=pm, action="download", object_type="contouring.comparisonreport"
+    ).exists()
+    page = client.get(reverse("contouring:protocol-detail", args=[protocol.pk])).content.decode()
+    assert download in page and protocol.report.sha256 in page
+
+    # A later rendering is a copy: the kept final report does not change.
+    report_pdf(client, protocol, django_capture_on_commit_callbacks)
+    protocol.report.refresh_from_db()
+    assert protocol.report.file.read() == kept
+    assert login(copil).get(download).status_code == 200
+    assert login(physicist_a).get(download).status_code == 403
