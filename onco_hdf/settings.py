@@ -227,6 +227,9 @@ SIGNING_P12 = os.environ.get("ONCO_SIGNING_P12", "")
 SIGNING_P12_PASSWORD = os.environ.get("ONCO_SIGNING_P12_PASSWORD", "")
 SIGNING_DIR = os.environ.get("ONCO_SIGNING_DIR", "")  # empty: MEDIA_ROOT/private/signing
 SIGNING_TSA_URL = os.environ.get("ONCO_SIGNING_TSA_URL", "")
+# Certificates the platform signed with before the current one (PEM files, comma-separated):
+# copies issued with them still verify after the certificate is renewed.
+SIGNING_PREVIOUS_CERTS = env_list("ONCO_SIGNING_PREVIOUS_CERTS", "")
 # Public verification by upload: largest file taken, and requests per client and window.
 VERIFY_UPLOAD_MAX_BYTES = int(os.environ.get("VERIFY_UPLOAD_MAX_MB", "20")) * 1024 * 1024
 VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "30"))

@@ -254,6 +254,20 @@ def platform_key() -> _Key:
         return _cache[key]
 
 
+def trust_roots() -> list:
+    """The current certificate and the previous ones (``SIGNING_PREVIOUS_CERTS``)."""
+    from pyhanko.keys import load_cert_from_pemder
+
+    roots = [platform_key().signer.signing_cert]
+    for path in settings.SIGNING_PREVIOUS_CERTS:
+        try:
+            roots.append(load_cert_from_pemder(path))
+        except (OSError, ValueError) as error:
+            detail = f"Cannot read the previous certificate {path}: {error}"
+            raise SigningUnavailable(detail) from error
+    return roots
+
+
 def certificate_problem() -> str | None:
     """Why production cannot sign (for the --deploy check), or None when it can."""
     if not settings.SIGNING_P12:
@@ -489,9 +503,8 @@ def verify_pdf(data: bytes) -> VerifyOutcome:
     if len(signatures) > 1:
         return _refused(_("This PDF carries signatures added after the platform's."))
     try:
-        trust_root = platform_key().signer.signing_cert
         context = ValidationContext(
-            trust_roots=[trust_root], allow_fetching=False, revocation_mode="soft-fail"
+            trust_roots=trust_roots(), allow_fetching=False, revocation_mode="soft-fail"
         )
         status = _outside_event_loop(validate_pdf_signature, ours[0], context, skip_diff=True)
     except SigningUnavailable:

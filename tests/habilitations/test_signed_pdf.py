@@ -228,3 +228,20 @@ def test_an_unreadable_certificate_never_gives_a_500(validated, oncologist_a, an
     assert IssuedDocument.objects.count() == 1  # only the one signed before
     page = html.unescape(upload(anonymous, signed).content.decode())
     assert "La vérification est indisponible" in page
+
+
+def test_copies_signed_with_a_previous_certificate_still_verify_once_listed(
+    signed, anonymous, settings, tmp_path
+):
+    previous = tmp_path / "previous.pem"
+    previous.write_bytes(pem_of(signing.platform_key().signer.signing_cert))
+    settings.SIGNING_DIR = str(tmp_path / "renewed")  # a new certificate signs from now on
+    assert "pas été signé par le certificat" in html.unescape(upload(anonymous, signed).text)
+    settings.SIGNING_PREVIOUS_CERTS = [str(previous)]
+    assert "Copie authentique et inchangée" in html.unescape(upload(anonymous, signed).text)
+
+
+def pem_of(cert) -> bytes:
+    from asn1crypto import pem
+
+    return pem.armor("CERTIFICATE", cert.dump())
