@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onco_hdf.celery import app as celery_app
@@ -51,6 +52,11 @@ def _test_settings(settings, tmp_path, request):
     # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # rate-limit counters are per test
+    # A request handled in an earlier test leaves its language active in this thread: every
+    # test starts in the default language, as a fresh process would.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
