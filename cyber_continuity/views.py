@@ -531,6 +531,7 @@ def convention_party_sign(request, pk: int, party_pk: int):
         request.POST or None,
         request.FILES or None,
         user=request.user,
+        request=request,
         initial={"expected_hash": current_hash},
     )
     if request.method == "POST" and form.is_valid():

@@ -416,6 +416,7 @@ def sheet_sign(request, pk: int, step: str):
     form = SheetSignatureForm(
         request.POST or None,
         user=request.user,
+        request=request,
         with_comment=with_comment,
         initial={
             "expected_hash": current_hash,

@@ -226,10 +226,26 @@ class SignatureConfirmForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, request=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
         if not second_factor_devices(user):
             del self.fields["otp_token"]
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        # Through the authentication backends, outside the signing transaction: a wrong
+        # password here counts towards the lockout after repeated failures (and a locked
+        # account cannot sign). The service checks the password again when it signs.
+        if self.request is not None:
+            from django.contrib.auth import authenticate
+
+            found = authenticate(self.request, username=self.user.get_username(), password=password)
+            if found is None or found.pk != self.user.pk:
+                raise forms.ValidationError(
+                    _("The password is not correct: the document was not signed.")
+                )
+        return password
 
     def credentials(self) -> Credentials:
         return Credentials(

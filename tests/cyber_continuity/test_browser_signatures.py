@@ -44,9 +44,7 @@ def test_both_legal_representatives_sign_the_convention(
         )
         alice.get_by_label("Votre fonction").fill("Directrice générale")
         sign_with_reauthentication(alice, password="not-my-password")
-        expect(alice.get_by_test_id("signature-error")).to_contain_text(
-            "Le mot de passe est incorrect"
-        )
+        expect(alice.get_by_text("Le mot de passe est incorrect")).to_be_visible()
         expect(alice.get_by_label("Votre fonction")).to_have_value("Directrice générale")
         assert not Signature.objects.exists()
         sign_with_reauthentication(alice)

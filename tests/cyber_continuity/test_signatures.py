@@ -285,3 +285,23 @@ def test_the_delegation_document_is_read_by_whoever_reads_the_convention(
         "cyber_continuity:convention-delegation-download", args=[awaiting.pk, party_b.pk]
     )
     assert login(referent_b).get(no_document).status_code == 404
+
+
+def test_wrong_passwords_at_signing_lock_the_account(awaiting, referent_a, centre_a, settings):
+    client = login(referent_a)
+    data = {
+        "expected_hash": signatures.document_hash(awaiting, "legal_representative"),
+        "password": "wrong",
+        "signer_title": "Directeur général",
+    }
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        data["otp_token"] = otp_code(referent_a)
+        assert client.post(_url(awaiting, centre_a), data).status_code == 200
+    data["otp_token"] = otp_code(referent_a)
+    assert client.post(_url(awaiting, centre_a), data).status_code == 429
+    # Locked: even the right password no longer signs.
+    data.update(password=PASSWORD, otp_token=otp_code(referent_a))
+    response = client.post(_url(awaiting, centre_a), data)
+    assert response.status_code == 429
+    assert "Compte temporairement verrouillé" in response.content.decode()
+    assert _unsigned(awaiting)
