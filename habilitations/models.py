@@ -296,8 +296,7 @@ class HabilitationSheet(models.Model):
     def signatories(self) -> list:
         """Who signed the sheet as it stands (for the PDF's signature block): its submission,
         then the signature acts since its last return to draft."""
-        from onco_hdf.signatures import signatories
-        from onco_hdf.signing import Signatory
+        from onco_hdf.signing import Signatory, signatories_from_acts
 
         steps = list(self.transitions.select_related("actor").order_by("at", "pk"))
         since = None
@@ -316,13 +315,7 @@ class HabilitationSheet(models.Model):
                     signed_at=submitted.at,
                 )
             )
-        for act in signatories(self):
-            if since is not None and act.signed_at < since:
-                continue
-            capacity = act.capacity_label
-            if not act.valid:
-                capacity += " — " + str(_("the document changed after this signature"))
-            rows.append(Signatory(name=act.name, capacity=capacity, signed_at=act.signed_at))
+        rows.extend(signatories_from_acts(self, since=since))
         return rows
 
 

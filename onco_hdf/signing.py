@@ -116,13 +116,16 @@ class Official:
         )
 
 
-def signatories_from_acts(document) -> list[Signatory]:
+def signatories_from_acts(document, *, since=None) -> list[Signatory]:
     """The signature acts recorded on ``document`` (:mod:`onco_hdf.signatures`), as the
-    signature block prints them: name and title, capacity, for whom, when."""
+    signature block prints them: name and title, capacity, for whom, when (only the acts
+    from ``since`` on, when given)."""
     from onco_hdf import signatures
 
     rows = []
     for act in signatures.signatories(document):
+        if since is not None and act.signed_at < since:
+            continue
         capacity = act.capacity_label
         if act.on_behalf_of:
             capacity = _("%(capacity)s for %(party)s") % {

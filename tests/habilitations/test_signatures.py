@@ -99,8 +99,11 @@ def test_the_whole_chain_signed_through_the_pages(
     assert printed == [
         ("Oncologist Test", "médecin (dépôt)"),
         ("Tutor Test", "Tuteur"),
-        ("Head Test", "Chef de service"),
-        ("Referent Test", "Directeur / responsable de l’activité nucléaire (RAN)"),
+        ("Head Test", "Chef de service pour Centre A (test)"),
+        (
+            "Referent Test",
+            "Directeur / responsable de l’activité nucléaire (RAN) pour Centre A (test)",
+        ),
         ("Pm Test", "Validateur régional"),
     ]
 
