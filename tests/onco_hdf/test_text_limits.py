@@ -51,6 +51,8 @@ def test_every_text_field_refuses_an_oversize_value_in_french(field):
     with pytest.raises(ValidationError) as error:
         field.clean("A" * (field.max_length + 1))
     assert "au plus" in " ".join(error.value.messages)
+    if field.widget.is_hidden:
+        return  # nobody types in a hidden field (a signed hash): the server-side bound is the guard
     assert f'maxlength="{field.max_length}"' in str(
         field.widget.render("x", "", field.widget_attrs(field.widget))
     )
