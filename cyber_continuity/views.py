@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -868,22 +869,34 @@ def crisis_transition(request, pk: int):
     return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
 
 
-def _crisis_form_view(request, pk: int, form_class, save, success: str, heading: str):
-    """POST a small form on a crisis; on error re-render it with what was typed."""
-    crisis = _managed_crisis(request, pk)
+def _subform_view(request, subject, route: str, form_class, save, success: str, heading: str):
+    """POST a small form on a crisis or an exercise (``subject``, whose detail page is
+    ``route``); on error re-render it with what was typed."""
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            save(crisis, form.cleaned_data)
+            save(subject, form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, success)
-            return redirect("cyber_continuity:crisis-detail", pk=crisis.pk)
+            return redirect(route, pk=subject.pk)
     return render(
         request,
-        "cyber_continuity/crisis_subform.html",
-        {"crisis": crisis, "form": form, "heading": heading},
+        "cyber_continuity/subform.html",
+        {
+            "subject": subject,
+            "back_url": reverse(route, args=[subject.pk]),
+            "form": form,
+            "heading": heading,
+        },
+    )
+
+
+def _crisis_form_view(request, pk: int, form_class, save, success: str, heading: str):
+    crisis = _managed_crisis(request, pk)
+    return _subform_view(
+        request, crisis, "cyber_continuity:crisis-detail", form_class, save, success, heading
     )
 
 
@@ -1226,21 +1239,9 @@ def exercise_inject_play(request, pk: int):
 
 
 def _exercise_form_view(request, pk: int, form_class, save, success: str, heading: str):
-    """POST a small form on an exercise; on error re-render it with what was typed."""
     exercise = _managed_exercise(request, pk)
-    form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            save(exercise, form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, success)
-            return redirect("cyber_continuity:exercise-detail", pk=exercise.pk)
-    return render(
-        request,
-        "cyber_continuity/exercise_subform.html",
-        {"exercise": exercise, "form": form, "heading": heading},
+    return _subform_view(
+        request, exercise, "cyber_continuity:exercise-detail", form_class, save, success, heading
     )
 
 
