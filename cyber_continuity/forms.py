@@ -21,7 +21,7 @@ from cyber_continuity.models import (
     Technique,
     TemplateClause,
 )
-from cyber_continuity.services import unknown_placeholders
+from cyber_continuity.services import machines_suited_for, unknown_placeholders
 from onco_hdf.models import Centre
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -90,9 +90,13 @@ class MachineForm(forms.ModelForm):
 
 
 class CapacityForm(forms.Form):
-    """One row per technique: offered or not, free and surge slots per day."""
+    """One row per technique: offered or not, free and surge slots per day.
 
-    def __init__(self, *args, declarations=(), **kwargs):
+    Where several machines of the centre can deliver a technique, its free slots may be
+    split per machine (optional: left blank, the technique-level figure stands).
+    """
+
+    def __init__(self, *args, declarations=(), machines=(), **kwargs):
         super().__init__(*args, **kwargs)
         existing = {d.technique: d for d in declarations}
         self.rows = []
@@ -117,7 +121,25 @@ class CapacityForm(forms.Form):
                 initial=current.surge_slots_per_day if current else 0,
                 required=False,
             )
-            self.rows.append((value, label, current))
+            suited = machines_suited_for(value, machines)
+            split = (
+                {line.machine_id: line.free_slots_per_day for line in current.machine_slots.all()}
+                if current
+                else {}
+            )
+            machine_fields = []
+            if len(suited) > 1:
+                for machine in suited:
+                    name = f"{value}-m{machine.pk}"
+                    self.fields[name] = forms.IntegerField(
+                        label=_("free slots per day on %(machine)s") % {"machine": machine.name},
+                        min_value=0,
+                        max_value=500,
+                        initial=split.get(machine.pk),
+                        required=False,
+                    )
+                    machine_fields.append((machine, name))
+            self.rows.append((value, label, current, machine_fields))
 
     def bound_rows(self):
         return [
@@ -127,17 +149,34 @@ class CapacityForm(forms.Form):
                 self[f"{value}-offered"],
                 self[f"{value}-free"],
                 self[f"{value}-surge"],
+                [(machine, self[name]) for machine, name in machine_fields],
             )
-            for value, label, current in self.rows
+            for value, label, current, machine_fields in self.rows
         ]
 
     def declared(self) -> dict[str, tuple[int, int]]:
         data = self.cleaned_data
         return {
             value: (data.get(f"{value}-free") or 0, data.get(f"{value}-surge") or 0)
-            for value, _label, _c in self.rows
+            for value, _label, _c, _m in self.rows
             if data.get(f"{value}-offered")
         }
+
+    def declared_per_machine(self) -> dict[str, dict[int, int]]:
+        """Offered techniques split per machine: the machines whose slots were filled in."""
+        data = self.cleaned_data
+        split = {}
+        for value, _label, _c, machine_fields in self.rows:
+            if not data.get(f"{value}-offered"):
+                continue
+            filled = {
+                machine.pk: data[name]
+                for machine, name in machine_fields
+                if data.get(name) is not None
+            }
+            if filled:
+                split[value] = filled
+        return split
 
 
 class TemplateForm(forms.ModelForm):
@@ -301,6 +340,8 @@ class PatientGroupForm(forms.ModelForm):
 
 class TransferProposeForm(forms.Form):
     receiving_centre = forms.IntegerField(widget=forms.HiddenInput)
+    # Blank: the technique's total slots at the receiver, no machine chosen.
+    receiving_machine = forms.IntegerField(required=False)
     patient_count = forms.IntegerField(label=_("Number of patients"), min_value=1)
 
 

@@ -237,6 +237,37 @@ class CapacityDeclaration(models.Model):
         return is_attestation_stale(self.attested_at)
 
 
+class MachineCapacity(models.Model):
+    """The free slots of one machine for a technique: the split of a declaration.
+
+    Optional: a declaration without machine lines keeps its technique-level slots. With
+    lines, the technique's free slots are the sum over the machines in service.
+    """
+
+    capacity = models.ForeignKey(
+        CapacityDeclaration,
+        on_delete=models.CASCADE,
+        related_name="machine_slots",
+        verbose_name=_("capacity declaration"),
+    )
+    machine = models.ForeignKey(
+        Machine, on_delete=models.CASCADE, related_name="capacity_slots", verbose_name=_("machine")
+    )
+    free_slots_per_day = models.PositiveSmallIntegerField(_("free slots per day"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["capacity", "machine__name"]
+        verbose_name = _("machine capacity")
+        verbose_name_plural = _("machine capacities")
+        constraints = [
+            models.UniqueConstraint(fields=["capacity", "machine"], name="machine_capacity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.capacity} — {self.machine.name}"
+
+
 def is_attestation_stale(attested_at, now=None) -> bool:
     now = now or timezone.now()
     return attested_at is None or attested_at < now - timedelta(days=ATTESTATION_MAX_AGE_DAYS)
@@ -706,6 +737,15 @@ class Transfer(models.Model):
         verbose_name=_("receiving centre"),
     )
     patient_count = models.PositiveSmallIntegerField(_("number of patients"))
+    # The receiver's machine whose slots the transfer uses; none: the technique's total.
+    receiving_machine = models.ForeignKey(
+        Machine,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("receiving machine"),
+    )
     plan_transferable = models.BooleanField(_("plan transferable"), default=False)
     status = models.CharField(
         _("status"),

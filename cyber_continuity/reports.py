@@ -129,9 +129,9 @@ def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
         Centre.objects.filter(pk__in=receiver_ids).prefetch_related("crisis_contacts", "machines")
     )
     capacities = list(
-        CapacityDeclaration.objects.filter(centre__in=[centre.pk, *receiver_ids]).order_by(
-            "technique"
-        )
+        CapacityDeclaration.objects.filter(centre__in=[centre.pk, *receiver_ids])
+        .prefetch_related("machine_slots__machine")
+        .order_by("technique")
     )
     for receiver in receivers:
         receiver.contacts_shown = contacts_shown(receiver)
@@ -140,7 +140,9 @@ def build_crisis_kit_context(*, centre: Centre, viewer=None) -> ReportSpec:
         receiver.kit_systems = list(
             receiver.information_systems.filter(kind__in=[SystemKind.TPS, SystemKind.OIS])
         )
-        receiver.kit_capacities = [c for c in capacities if c.centre_id == receiver.pk]
+        receiver.kit_capacities = [
+            (c, services.capacity_slots(c)) for c in capacities if c.centre_id == receiver.pk
+        ]
         receiver.kit_convention = services.active_convention_between(centre.pk, receiver.pk)
         receiver.kit_clauses = (
             list(receiver.kit_convention.clauses.filter(kind__in=KEY_CLAUSES))

@@ -96,7 +96,9 @@ def centre_detail(request, pk: int):
             "show_contacts": perms.can_view_crisis_contacts(request.user, centre),
             "systems": centre.information_systems.all(),
             "machines": centre.machines.all(),
-            "capacities": centre.capacities.select_related("attested_by"),
+            "capacities": centre.capacities.select_related("attested_by").prefetch_related(
+                "machine_slots__machine"
+            ),
             "can_edit": perms.can_edit_centre_registry(request.user, centre),
             "can_view_kits": perms.can_view_kit_editions(request.user, centre),
         },
@@ -188,14 +190,25 @@ def item_delete(request, kind: str, pk: int):
 @registry_reader
 def capacity_edit(request, pk: int):
     centre = _editable_centre(request, pk)
-    declarations = list(centre.capacities.all())
-    form = CapacityForm(request.POST or None, declarations=declarations)
+    declarations = list(centre.capacities.prefetch_related("machine_slots"))
+    form = CapacityForm(
+        request.POST or None, declarations=declarations, machines=list(centre.machines.all())
+    )
     if request.method == "POST" and form.is_valid():
-        count = services.capacities_save(centre=centre, rows=form.declared(), user=request.user)
-        messages.success(
-            request, _("%(n)d technique(s) declared and attested today.") % {"n": count}
-        )
-        return redirect("cyber_continuity:centre-detail", pk=centre.pk)
+        try:
+            count = services.capacities_save(
+                centre=centre,
+                rows=form.declared(),
+                machine_rows=form.declared_per_machine(),
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, _error_text(error))
+        else:
+            messages.success(
+                request, _("%(n)d technique(s) declared and attested today.") % {"n": count}
+            )
+            return redirect("cyber_continuity:centre-detail", pk=centre.pk)
     return render(request, "cyber_continuity/capacity_form.html", {"form": form, "centre": centre})
 
 
@@ -999,13 +1012,22 @@ def patient_group_match(request, pk: int):
             .filter(pk=form.cleaned_data["receiving_centre"])
             .first()
         )
+        machine_id = form.cleaned_data["receiving_machine"]
+        machine = (
+            Machine.objects.filter(pk=machine_id, centre=receiver).first()
+            if receiver is not None and machine_id is not None
+            else None
+        )
         try:
             if receiver is None:
                 raise ValidationError(_("Unknown centre."))
+            if machine_id is not None and machine is None:
+                raise ValidationError(_("Unknown machine."))
             services.transfer_propose(
                 group=group,
                 receiving_centre=receiver,
                 patient_count=form.cleaned_data["patient_count"],
+                receiving_machine=machine,
                 user=request.user,
             )
         except ValidationError as error:

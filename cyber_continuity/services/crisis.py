@@ -25,6 +25,7 @@ from cyber_continuity.models import (
     CrisisEvent,
     CrisisStatus,
     CrisisTransition,
+    Machine,
     PatientGroup,
     Technique,
     Transfer,
@@ -33,7 +34,9 @@ from cyber_continuity.models import (
 )
 from cyber_continuity.services.common import Move, TransitionError, _label, notify_crisis_contacts
 from cyber_continuity.services.plans import (
+    MachineSlots,
     active_convention_between,
+    capacity_slots,
     linacs,
     machine_capable,
     plan_transferable,
@@ -267,6 +270,8 @@ class Candidate:
     plan_rank: int | None
     # Why the centre cannot receive now (in crisis itself, machines stopped); "" if it can.
     unavailable: str = ""
+    # The technique's slots per machine of the receiver, when it declares them so.
+    machine_slots: tuple[MachineSlots, ...] = ()
     # Physicians of the receiver habilitated (autonomous, active) for the technique; None when
     # the habilitation catalogue has no activity for it.
     habilitated: tuple[str, ...] | None = None
@@ -297,7 +302,8 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
     machines for the technique not stopped), machine able to deliver it, plan transferable
     (same beam-matching group or model) before re-planning, free slots left for that
     technique (declared plus surge, minus this technique's patients already accepted there
-    in this crisis), convention in force, distance.
+    in this crisis; with a machine split, the machines in service only), convention in
+    force, distance.
     """
     crisis = group.crisis
     home = crisis.centre
@@ -305,8 +311,10 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
         CapacityDeclaration.objects.filter(technique=group.technique, centre__is_active=True)
         .exclude(centre=home)
         .select_related("centre")
+        .prefetch_related("machine_slots__machine")
     )
     taken = accepted_patients_by_receiver(crisis, group.technique)
+    taken_by_machine = accepted_patients_by_machine(crisis, group.technique)
     ranks = dict(
         TransferPlanEntry.objects.filter(centre=home, technique=group.technique).values_list(
             "receiving_centre_id", "rank"
@@ -334,15 +342,15 @@ def match_receivers(group: PatientGroup) -> list[Candidate]:
         centre = declaration.centre
         receiver = linacs(centre.pk)
         linac_based = group.technique in LINAC_TECHNIQUES
+        slots = capacity_slots(declaration, taken_by_machine=taken_by_machine)
         candidates.append(
             Candidate(
                 centre=centre,
                 capacity=declaration,
                 transferable=linac_based and plan_transferable(sender, receiver),
                 capable=machine_capable(group.technique, receiver),
-                free_slots=declaration.free_slots_per_day
-                + declaration.surge_slots_per_day
-                - taken.get(centre.pk, 0),
+                free_slots=slots.free + declaration.surge_slots_per_day - taken.get(centre.pk, 0),
+                machine_slots=slots.machines,
                 convention=active_convention_between(home.pk, centre.pk),
                 distance_km=haversine_km(
                     home.latitude, home.longitude, centre.latitude, centre.longitude
@@ -377,21 +385,31 @@ def _staff_clause(home_id: int, receiver_id: int) -> str:
     return clause.body if clause else ""
 
 
-def accepted_patients_by_receiver(crisis: Crisis, technique: str) -> dict[int, int]:
-    """Patients of ``technique`` accepted (or treated) per receiving centre in this crisis.
-
-    Slots are declared per technique: a VMAT patient does not use an SBRT slot.
-    """
+def _accepted_patients_by(crisis: Crisis, technique: str, field: str) -> dict[int, int]:
     return dict(
         Transfer.objects.filter(
             group__crisis=crisis,
             group__technique=technique,
             status__in=[TransferStatus.ACCEPTED, TransferStatus.TREATING],
+            **{f"{field}__isnull": False},
         )
-        .values_list("receiving_centre")
+        .values_list(field)
         .annotate(n=Sum("patient_count"))
         .order_by()
     )
+
+
+def accepted_patients_by_receiver(crisis: Crisis, technique: str) -> dict[int, int]:
+    """Patients of ``technique`` accepted (or treated) per receiving centre in this crisis.
+
+    Slots are declared per technique: a VMAT patient does not use an SBRT slot.
+    """
+    return _accepted_patients_by(crisis, technique, "receiving_centre")
+
+
+def accepted_patients_by_machine(crisis: Crisis, technique: str) -> dict[int, int]:
+    """The same per receiving machine, for the transfers that name one."""
+    return _accepted_patients_by(crisis, technique, "receiving_machine")
 
 
 # Transfers are proposed while the crisis is acute.
@@ -411,8 +429,14 @@ def patients_left_to_place(group: PatientGroup) -> int:
 
 @transaction.atomic
 def transfer_propose(
-    *, group: PatientGroup, receiving_centre: Centre, patient_count: int, user
+    *,
+    group: PatientGroup,
+    receiving_centre: Centre,
+    patient_count: int,
+    user,
+    receiving_machine: Machine | None = None,
 ) -> Transfer:
+    """Propose patients of the group to a centre, on one of its machines or its total."""
     crisis = Crisis.objects.select_for_update().get(pk=group.crisis_id)
     if crisis.status not in PROPOSAL_STATUSES:
         raise TransitionError(_("Transfers can be proposed only once the crisis is declared."))
@@ -426,6 +450,20 @@ def transfer_propose(
             _("%(centre)s cannot receive patients: %(reason)s.")
             % {"centre": receiving_centre.label, "reason": candidate.unavailable}
         )
+    if receiving_machine is not None:
+        line = next(
+            (m for m in candidate.machine_slots if m.machine.pk == receiving_machine.pk), None
+        )
+        if line is None:
+            raise ValidationError(
+                _("%(machine)s has no slots declared for this technique.")
+                % {"machine": receiving_machine.name}
+            )
+        if line.stopped:
+            raise ValidationError(
+                _("%(machine)s is stopped: choose another machine.")
+                % {"machine": receiving_machine.name}
+            )
     remaining = patients_left_to_place(group)
     if patient_count < 1 or patient_count > remaining:
         raise ValidationError(
@@ -436,16 +474,20 @@ def transfer_propose(
         group=group,
         receiving_centre=receiving_centre,
         patient_count=patient_count,
+        receiving_machine=receiving_machine,
         plan_transferable=candidate.transferable,
         proposed_by=user,
     )
     if crisis.status == C.DECLARED:
         _crisis_move(crisis, C.TRANSFERS, user)
+    where = receiving_centre.label
+    if receiving_machine is not None:
+        where = f"{where} ({receiving_machine.name})"
     _event(
         crisis,
         user,
         _("Transfer proposed to %(centre)s: %(n)d × %(group)s.")
-        % {"centre": receiving_centre.label, "n": patient_count, "group": group.label},
+        % {"centre": where, "n": patient_count, "group": group.label},
     )
     notify_crisis_contacts(
         centres=[receiving_centre],

@@ -58,17 +58,62 @@ def machine_capable(technique: str, receiver_linacs: list[Machine]) -> bool:
     return bool(receiver_linacs)
 
 
-def machines_stopped_for(technique: str, machines: list[Machine]) -> bool:
-    """The centre has machines for the technique, and every one of them is out of service."""
+def machines_suited_for(technique: str, machines) -> list[Machine]:
+    """The machines (in service or not) that can deliver the technique."""
     if technique in LINAC_TECHNIQUES:
         suited = [m for m in machines if m.kind == MachineKind.LINAC]
         if technique == Technique.SBRT:
             suited = [m for m in suited if m.sbrt_capable]
         elif technique == Technique.SRS:
             suited = [m for m in suited if m.srs_capable]
-    else:
-        suited = [m for m in machines if m.kind == MachineKind.BRACHY]
+        return suited
+    return [m for m in machines if m.kind == MachineKind.BRACHY]
+
+
+def machines_stopped_for(technique: str, machines: list[Machine]) -> bool:
+    """The centre has machines for the technique, and every one of them is out of service."""
+    suited = machines_suited_for(technique, machines)
     return bool(suited) and not any(m.in_service for m in suited)
+
+
+@dataclass(frozen=True)
+class MachineSlots:
+    machine: Machine
+    # Declared for the machine; 0 while it is stopped ("à l'arrêt").
+    declared: int
+    # Declared minus this technique's patients accepted on this machine.
+    free_slots: int
+
+    @property
+    def stopped(self) -> bool:
+        return not self.machine.in_service
+
+
+@dataclass(frozen=True)
+class CapacitySlots:
+    # Free slots per day of the technique before surge: the declaration's, or with a machine
+    # split the sum over the machines in service.
+    free: int
+    machines: tuple[MachineSlots, ...] = ()
+
+
+def capacity_slots(
+    declaration: CapacityDeclaration, *, taken_by_machine: dict[int, int] | None = None
+) -> CapacitySlots:
+    """The slots a declaration offers now, per machine where it is split."""
+    taken_by_machine = taken_by_machine or {}
+    lines = [
+        MachineSlots(
+            machine=line.machine,
+            declared=line.free_slots_per_day if line.machine.in_service else 0,
+            free_slots=(line.free_slots_per_day if line.machine.in_service else 0)
+            - taken_by_machine.get(line.machine_id, 0),
+        )
+        for line in declaration.machine_slots.all()
+    ]
+    if not lines:
+        return CapacitySlots(free=declaration.free_slots_per_day)
+    return CapacitySlots(free=sum(line.declared for line in lines), machines=tuple(lines))
 
 
 # A centre in one of these crisis states cannot take anyone else's patients.

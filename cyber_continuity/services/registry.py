@@ -15,9 +15,13 @@ from django.utils.translation import gettext as _
 
 from cyber_continuity.models import (
     CapacityDeclaration,
+    Machine,
+    MachineCapacity,
     Technique,
     is_attestation_stale,
 )
+from cyber_continuity.services.common import _label
+from cyber_continuity.services.plans import machines_suited_for
 from onco_hdf.models import Centre, Role
 
 logger = logging.getLogger(__name__)
@@ -38,23 +42,50 @@ def registry_item_delete(*, item) -> None:
 
 
 @transaction.atomic
-def capacities_save(*, centre: Centre, rows: dict[str, tuple[int, int]], user) -> int:
-    """Replace the centre's offered techniques; saving attests every declared row."""
+def capacities_save(
+    *,
+    centre: Centre,
+    rows: dict[str, tuple[int, int]],
+    user,
+    machine_rows: dict[str, dict[int, int]] | None = None,
+) -> int:
+    """Replace the centre's offered techniques; saving attests every declared row.
+
+    ``machine_rows`` splits a technique's free slots per machine of the centre able to
+    deliver it; the technique's free slots are then their sum. A technique without a split
+    keeps its technique-level slots.
+    """
+    machine_rows = machine_rows or {}
     now = timezone.now()
+    machines = {m.pk: m for m in Machine.objects.filter(centre=centre)}
     CapacityDeclaration.objects.filter(centre=centre).exclude(technique__in=rows).delete()
     for technique, (free, surge) in rows.items():
         if technique not in Technique.values:
             raise ValidationError(_("Unknown technique."))
-        CapacityDeclaration.objects.update_or_create(
+        split = machine_rows.get(technique) or {}
+        suited = {m.pk for m in machines_suited_for(technique, machines.values())}
+        if set(split) - suited:
+            raise ValidationError(
+                _("Slots per machine: a machine is not one of this centre's for %(technique)s.")
+                % {"technique": _label(Technique, technique)}
+            )
+        declaration, _created = CapacityDeclaration.objects.update_or_create(
             centre=centre,
             technique=technique,
             defaults={
-                "free_slots_per_day": free,
+                "free_slots_per_day": sum(split.values()) if split else free,
                 "surge_slots_per_day": surge,
                 "attested_at": now,
                 "attested_by": user,
             },
         )
+        declaration.machine_slots.exclude(machine_id__in=split).delete()
+        for machine_id, slots in split.items():
+            MachineCapacity.objects.update_or_create(
+                capacity=declaration,
+                machine=machines[machine_id],
+                defaults={"free_slots_per_day": slots},
+            )
     return len(rows)
 
 
