@@ -1,13 +1,16 @@
 #!/usr/bin/env python
 """Production smoke test: run what docker-compose.yml runs, without Docker, and use it.
 
-The web, worker and beat commands and the web healthcheck are read from the compose file
-and run as they are (only the bind address, the beat schedule path and the interpreter
-differ), with ``DEBUG=0``, a random ``SECRET_KEY``, an allowed host that is not
+The migrate, web, worker and beat commands and the web healthcheck are read from the
+compose file and run as they are (only the bind address, the beat schedule path and the
+interpreter differ), with ``DEBUG=0``, a random ``SECRET_KEY``, an allowed host that is not
 ``127.0.0.1``, HTTPS redirect on, on PostgreSQL (a database of its own, dropped at the
-end) and Redis (a db number of its own). Then:
+end) and Redis (a db number of its own). As in compose, two database roles of its own:
+migrate connects as the owner of the database, web, worker and beat as an app role that
+owns nothing and gets row access from migrate. Then:
 
-1. the compose healthcheck command passes;
+1. the compose healthcheck command passes; every table belongs to the owner and the app
+   role cannot drop or disable the history trigger;
 2. plain HTTP is redirected to HTTPS; a user logs in over HTTP with
    ``X-Forwarded-Proto: https`` (what the TLS proxy sends) and sees the home page;
 3. the user asks for a report: the worker renders the PDF, the user downloads it;
@@ -43,6 +46,9 @@ HOST = "onco-smoke.example.org"
 PG = os.environ.get("SMOKE_PG", "postgres://postgres@127.0.0.1:5432")
 DATABASE = os.environ.get("SMOKE_DATABASE", "onco_prod_smoke")
 REDIS = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/10")
+OWNER_ROLE, APP_ROLE = f"{DATABASE}_owner", f"{DATABASE}_app"
+# The compose file's roles, and the smoke's own in their place.
+COMPOSE_ROLES = {"onco": OWNER_ROLE, "onco_app": APP_ROLE}
 USERNAME, PASSWORD = "smoke.copil", secrets.token_urlsafe(16)
 
 
@@ -56,8 +62,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def psql(sql: str) -> None:
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", sql], check=True, capture_output=True)
+def psql(sql: str, url: str = f"{PG}/postgres", check: bool = True):
+    return subprocess.run(["psql", url, "-qAtc", sql], check=check, capture_output=True, text=True)
+
+
+def database_url(compose_url: str) -> str:
+    """The compose DATABASE_URL's role, on the smoke's server and database."""
+    user = compose_url.split("://", 1)[1].split(":", 1)[0].split("@", 1)[0]
+    scheme, server = PG.split("://", 1)
+    return f"{scheme}://{COMPOSE_ROLES[user]}@{server.rsplit('@', 1)[-1]}/{DATABASE}"
 
 
 class Stack:
@@ -69,6 +82,7 @@ class Stack:
         compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
         self.services = compose["services"]
         env = dict(compose["x-app"]["environment"])
+        self.app_url = database_url(env["DATABASE_URL"])
         self.env = {
             **os.environ,
             **{k: str(v) for k, v in env.items() if "${" not in str(v)},
@@ -79,7 +93,7 @@ class Stack:
             "CSRF_TRUSTED_ORIGINS": f"https://{HOST}",
             "SITE_URL": f"https://{HOST}",
             "SECURE_SSL_REDIRECT": "1",
-            "DATABASE_URL": f"{PG}/{DATABASE}",
+            "DATABASE_URL": self.app_url,
             "CELERY_BROKER_URL": REDIS,
             "MEDIA_ROOT": str(workdir / "media"),
             "STATIC_ROOT": str(workdir / "static"),
@@ -99,6 +113,19 @@ class Stack:
             command.append(arg)
         return command
 
+    def env_of(self, service: str) -> dict[str, str]:
+        """The service's own environment entries over the common one (the migrate service
+        connects as the owner and names the app role)."""
+        env = dict(self.env)
+        for key, value in (self.services[service].get("environment") or {}).items():
+            if key == "DATABASE_URL":
+                env[key] = database_url(value)
+            elif key == "DATABASE_APP_ROLE":
+                env[key] = COMPOSE_ROLES[value]
+            elif "${" not in str(value):
+                env.setdefault(key, str(value))
+        return env
+
     def run(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
 
@@ -107,7 +134,7 @@ class Stack:
         self.processes[service] = subprocess.Popen(
             self.command(service),
             cwd=ROOT,
-            env=self.env,
+            env=self.env_of(service),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -196,17 +223,40 @@ def smoke(stack: Stack) -> None:
     collect = subprocess.Popen(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=stack.env
     )
-    log("web (migrate, then gunicorn), worker, beat: the compose commands")
+    log("migrate (as the owner role), then web, worker, beat (as the app role)")
+    stack.start("migrate")
+    migrate = stack.processes.pop("migrate")
+    assert migrate.wait(300) == 0, stack.log_of("migrate")
     stack.start("web")
     stack.start("worker")
     stack.start("beat")
 
     def healthy() -> bool:
-        return stack.healthcheck().returncode == 0
+        try:
+            return stack.healthcheck().returncode == 0
+        except subprocess.TimeoutExpired:  # gunicorn's workers still booting on a busy host
+            return False
 
     wait_for(healthy, 240, "the compose healthcheck to pass", stack)
     log(f"healthcheck passes after {time.monotonic() - started:.0f} s")
     assert collect.wait(120) == 0, "collectstatic failed"
+    owner_url = stack.env_of("migrate")["DATABASE_URL"]
+    not_owned = psql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tableowner <> current_user",
+        owner_url,
+    ).stdout.split()
+    assert not not_owned, f"tables not owned by {OWNER_ROLE}: {not_owned}"
+    for sql in (
+        "DROP TRIGGER onco_hdf_append_only ON onco_hdf_readaudit",
+        "ALTER TABLE onco_hdf_readaudit DISABLE TRIGGER ALL",
+        "TRUNCATE onco_hdf_readaudit",
+    ):
+        refused = psql(sql, stack.app_url, check=False)
+        assert refused.returncode != 0 and (
+            "must be owner" in refused.stderr or "permission denied" in refused.stderr
+        ), (sql, refused.stderr)
+    log(f"tables owned by {OWNER_ROLE}; {APP_ROLE} cannot drop or disable the trigger")
 
     stack.run(
         "shell",
@@ -282,10 +332,20 @@ def beat_schedule(stack: Stack) -> str:
     return result.stdout
 
 
+def drop_database_and_roles() -> None:
+    psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    for role in (APP_ROLE, OWNER_ROLE):
+        psql(f'DROP ROLE IF EXISTS "{role}"')
+
+
 def main() -> int:
     port = int(os.environ.get("SMOKE_PORT") or free_port())
-    psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    psql(f'CREATE DATABASE "{DATABASE}"')
+    drop_database_and_roles()
+    psql(f'CREATE ROLE "{OWNER_ROLE}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+    psql(f'CREATE ROLE "{APP_ROLE}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT')
+    psql(f'CREATE DATABASE "{DATABASE}" OWNER "{OWNER_ROLE}"')
+    # As deploy/postgres-init does for compose.
+    psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", f"{PG}/{DATABASE}")
     subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=True, capture_output=True)
     with tempfile.TemporaryDirectory(prefix="onco-smoke-") as workdir:
         stack = Stack(Path(workdir), port)
@@ -298,7 +358,7 @@ def main() -> int:
             raise
         finally:
             stack.stop()
-            psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            drop_database_and_roles()
             subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=False, capture_output=True)
     log("OK")
     return 0

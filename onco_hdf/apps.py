@@ -13,13 +13,14 @@ class OncoHdfConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from onco_hdf import checks, permissions, reports  # noqa: F401  (registers checks)
-        from onco_hdf.audit import protect_history_tables
+        from onco_hdf.audit import secure_database
         from onco_hdf.celery import app
         from onco_hdf.dashboard import build_dashboard_report
         from onco_hdf.governance_reports import build_copil_minutes_report, build_copil_pack_report
 
-        # History tables that later migrations create are protected too.
-        post_migrate.connect(protect_history_tables, dispatch_uid="onco_hdf-append-only")
+        # History tables that later migrations create are protected too, and the app role
+        # gets row access to every table.
+        post_migrate.connect(secure_database, dispatch_uid="onco_hdf-append-only")
         from simple_history.signals import pre_create_historical_record
 
         from onco_hdf.history import stamp_history_by

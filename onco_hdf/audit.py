@@ -7,7 +7,13 @@ from django.db import connections
 
 from onco_hdf.models import ReadAction, ReadAudit
 
-__all__ = ["ReadAction", "audit_read", "protect_history_tables"]
+__all__ = [
+    "ReadAction",
+    "audit_read",
+    "grant_app_role",
+    "protect_history_tables",
+    "secure_database",
+]
 
 
 def audit_read(
@@ -90,3 +96,45 @@ def protect_history_tables(using: str = "default", **_kwargs) -> None:
         for table in history_tables():
             if table in existing:
                 cursor.execute(_trigger_sql(conn, table))
+
+
+# The web and worker processes connect with a role that owns nothing: it may read and write
+# rows, never TRUNCATE, alter or drop a table, its triggers or the trigger's function, so the
+# append-only rule above holds against it. Migrations run as the owner, which grants these.
+APP_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+APP_SEQUENCE_PRIVILEGES = "USAGE, SELECT"
+
+
+def grant_app_role(role: str, using: str = "default") -> None:
+    """Give ``role`` row access to every table of the schema, now and for later tables.
+
+    Run by the owner (the role ``migrate`` connects with); the default privileges cover the
+    tables and sequences its later migrations create. PostgreSQL only.
+    """
+    conn = connections[using]
+    if conn.vendor != "postgresql":
+        return
+    grantee = conn.ops.quote_name(role)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        schema = conn.ops.quote_name(cursor.fetchone()[0])
+        for statement in (
+            f"GRANT USAGE ON SCHEMA {schema} TO {grantee}",
+            f"GRANT {APP_TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA {schema} TO {grantee}",
+            f"GRANT {APP_SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+            f"GRANT {APP_TABLE_PRIVILEGES} ON TABLES TO {grantee}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+            f"GRANT {APP_SEQUENCE_PRIVILEGES} ON SEQUENCES TO {grantee}",
+        ):
+            cursor.execute(statement)
+
+
+def secure_database(using: str = "default", **_kwargs) -> None:
+    """After every ``migrate``: protect the history tables, grant the app role
+    (``DATABASE_APP_ROLE``) its row access."""
+    from django.conf import settings
+
+    protect_history_tables(using=using)
+    if settings.DATABASE_APP_ROLE:
+        grant_app_role(settings.DATABASE_APP_ROLE, using=using)

@@ -111,6 +111,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+# Production: ``migrate`` connects as the owner of the tables and grants this role (the one
+# in the web's and worker's DATABASE_URL) row access only; see README "Security".
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------------------

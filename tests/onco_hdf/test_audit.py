@@ -8,12 +8,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from onco_hdf.audit import audit_read
+from onco_hdf.audit import audit_read, secure_database
 from onco_hdf.models import Centre, Job, ReadAudit
 from tests.requirements import need_postgres
 
@@ -134,3 +134,60 @@ def test_history_rows_cannot_be_updated_or_deleted_on_postgresql(pm, oncologist_
     centre.save()
     oncologist_a.delete()
     assert centre.history.model.objects.filter(id=centre.pk, history_user=None).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_app_role_cannot_change_history_nor_its_protection(pm, settings):
+    """Production runs as a role that owns no table (README "Security"): granted by
+    ``migrate``'s post_migrate step, it reads and writes rows, yet cannot rewrite history,
+    nor drop, disable or replace the trigger, nor truncate (which skips row triggers)."""
+    need_postgres()
+    role = f"{connection.settings_dict['NAME']}_app"[:63]
+    quoted = connection.ops.quote_name(role)
+    centre = Centre.objects.create(name="Centre audité", short_name="Aud", finess="590000098")
+    entry = audit_read(user=pm, obj=centre)
+    history_table = centre.history.model._meta.db_table
+    with connection.cursor() as cursor:
+        # Created inside the test's transaction: the role and its grants are rolled back.
+        cursor.execute(f"CREATE ROLE {quoted} NOLOGIN")
+        settings.DATABASE_APP_ROLE = role
+        secure_database()
+        cursor.execute("CREATE TABLE onco_test_later_table (id bigserial PRIMARY KEY, x int)")
+        cursor.execute(f"SET ROLE {quoted}")
+        try:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] == role
+            # Row access works, on a table migrations create later too.
+            later = audit_read(user=pm, obj=centre)
+            centre.name = "Centre renommé"
+            centre.save()
+            cursor.execute("INSERT INTO onco_test_later_table (x) VALUES (1) RETURNING id")
+            assert cursor.fetchone()[0] == 1
+            refused = {
+                "UPDATE onco_hdf_readaudit SET actor = 'x'": "cannot be changed or deleted",
+                f"DELETE FROM {history_table}": "cannot be changed or deleted",  # noqa: S608
+                "TRUNCATE onco_hdf_readaudit": "permission denied",
+                f"TRUNCATE {history_table}": "permission denied",
+                "DROP TRIGGER onco_hdf_append_only ON onco_hdf_readaudit": "must be owner",
+                f"ALTER TABLE {history_table} DISABLE TRIGGER onco_hdf_append_only": (
+                    "must be owner"
+                ),
+                "ALTER TABLE onco_hdf_readaudit DISABLE TRIGGER ALL": "must be owner",
+                "DROP FUNCTION onco_hdf_history_append_only() CASCADE": "must be owner",
+                "CREATE OR REPLACE FUNCTION onco_hdf_history_append_only() RETURNS trigger "
+                "AS $$ BEGIN RETURN NEW; END; $$ LANGUAGE plpgsql": "permission denied",
+                "CREATE TABLE onco_test_by_app (id int)": "permission denied",
+                "SET session_replication_role = replica": "permission denied",
+            }
+            for sql, message in refused.items():
+                with pytest.raises(DatabaseError, match=message), transaction.atomic():
+                    cursor.execute(sql)
+        finally:
+            cursor.execute("RESET ROLE")
+    assert ReadAudit.objects.filter(pk__in=[entry.pk, later.pk]).count() == 2
+    assert ReadAudit.objects.get(pk=entry.pk).actor == "pm"
+    assert list(centre.history.order_by("history_id").values_list("name", flat=True)) == [
+        "Centre audité",
+        "Centre renommé",
+    ]

@@ -135,6 +135,30 @@ def test_compose_file_names_every_service():
     assert "libpango" in dockerfile  # WeasyPrint's system libraries
 
 
+def test_compose_migrates_as_the_owner_and_runs_as_the_app_role():
+    """Only the migrate service connects as the owner of the tables; it names the role
+    web, worker and beat use, which it grants row access (README "Security")."""
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+
+    def role(service: str) -> str:
+        return services[service]["environment"]["DATABASE_URL"].split("://")[1].split(":")[0]
+
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    assert role("migrate") == owner
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    app_role = services["migrate"]["environment"]["DATABASE_APP_ROLE"]
+    for name in ("web", "worker", "beat"):
+        assert role(name) == app_role != owner
+        assert "migrate" not in " ".join(services[name]["command"])
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    init = (REPO_ROOT / "deploy" / "postgres-init" / "10-app-role.sh").read_text()
+    assert f"CREATE ROLE {app_role} LOGIN NOSUPERUSER" in init
+    assert any("postgres-init" in str(volume) for volume in services["postgres"]["volumes"])
+
+
 @pytest.mark.django_db
 def test_health_answers_the_container_probe_before_host_and_https_checks(settings, client):
     """The compose healthcheck asks http://127.0.0.1:8000/sante/ in production mode."""
