@@ -66,16 +66,16 @@ def option_codes(question: Question) -> list[str]:
 def option_labels(question: Question) -> dict[str, str]:
     if question.type == QuestionType.YES_NO:
         return {"yes": _("Yes"), "no": _("No")}
-    labels = {c.code: c.label for c in question.options()}
+    labels = {c.code: c.display_label for c in question.options()}
     if question.allow_other:
         labels[OTHER_CODE] = _("Other")
     if question.type in MATRIX_TYPES and question.not_applicable_label:
-        labels[NA_CODE] = question.not_applicable_label
+        labels[NA_CODE] = question.display_not_applicable_label
     return labels
 
 
 def row_labels(question: Question) -> dict[str, str]:
-    return {c.code: c.label for c in question.rows()}
+    return {c.code: c.display_label for c in question.rows()}
 
 
 def _parse_number(text: str) -> float | None:

@@ -88,7 +88,7 @@ def question_view(
             view.rows.append(
                 {
                     "code": row.code,
-                    "label": row.label,
+                    "label": row.display_label,
                     "name": answers.field_name(question, row.code),
                     "cells": _options(question, chosen, f"{base}-{row.code}"),
                 }

@@ -69,27 +69,43 @@ class ImportForm(forms.Form):
 class VersionForm(forms.ModelForm):
     class Meta:
         model = QuestionnaireVersion
-        fields = ["title", "introduction"]
-        widgets = {"introduction": forms.Textarea(attrs={"rows": 4})}
+        fields = ["title", "introduction", "introduction_en", "end_message", "end_message_en"]
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 4})
+            for name in ("introduction", "introduction_en", "end_message", "end_message_en")
+        }
+        help_texts = {
+            "introduction_en": _("Shown on English pages; empty: the French text is shown."),
+            "end_message_en": _("Shown on English pages; empty: the French text is shown."),
+        }
 
 
 class SectionForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=40, validators=[code_validator])
     title = forms.CharField(label=_("Title"), max_length=200)
+    title_en = forms.CharField(
+        label=_("Title in English (optional)"), max_length=200, required=False
+    )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    description_en = forms.CharField(
+        label=_("Description in English (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """Lines "code | label" → pairs; raises ValidationError naming the faulty line."""
+def parse_pairs(text: str) -> list[tuple[str, ...]]:
+    """Lines "code | label" or "code | label | English label" → tuples; raises
+    ValidationError naming the faulty line."""
     pairs = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         if "|" not in line:
             raise forms.ValidationError(_("Line %(n)d: write “code | label”.") % {"n": number})
-        code, label = (part.strip() for part in line.split("|", 1))
+        code, label, *english = (part.strip() for part in line.split("|", 2))
         try:
             choice_code_validator(code)
         except forms.ValidationError as error:
@@ -97,12 +113,12 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
                 _("Line %(n)d: the code “%(code)s” is not valid.")
                 % {"n": number, "code": code[:40]}
             ) from error
-        pairs.append((code, label))
+        pairs.append((code, label, *(e for e in english if e)))
     return pairs
 
 
-def pairs_text(pairs) -> str:
-    return "\n".join(f"{code} | {label}" for code, label in pairs)
+def pairs_text(choices) -> str:
+    return "\n".join(" | ".join(filter(None, (c.code, c.label, c.label_en))) for c in choices)
 
 
 # The question fields that only some types use: the form shows them for those types only
@@ -112,6 +128,7 @@ TYPE_FIELDS = {
     "rows": MATRIX_TYPES,
     "allow_other": OTHER_TYPES,
     "not_applicable_label": MATRIX_TYPES,
+    "not_applicable_label_en": MATRIX_TYPES,
     "min_value": NUMERIC_TYPES,
     "max_value": NUMERIC_TYPES,
     "unit": NUMERIC_TYPES,
@@ -139,18 +156,25 @@ class QuestionForm(forms.Form):
     help_text = forms.CharField(
         label=_("Help text"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    help_text_en = forms.CharField(
+        label=_("Help text in English (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     required = forms.BooleanField(label=_("Required"), required=False)
     options = forms.CharField(
         label=_("Options or columns"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("One per line: “code | label”."),
+        help_text=_("One per line: “code | label”, or “code | label | English label”."),
     )
     rows = forms.CharField(
         label=_("Matrix rows"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One per line: “code | label” (matrices only)."),
+        help_text=_(
+            "One per line: “code | label”, or “code | label | English label” (matrices only)."
+        ),
     )
     allow_other = forms.BooleanField(label=_("Add “Other, please specify”"), required=False)
     not_applicable_label = forms.CharField(
@@ -161,6 +185,9 @@ class QuestionForm(forms.Form):
             "E.g. “Not used”: each row can be ticked as not applicable, which answers a "
             "required matrix for that row. Leave empty for no such column."
         ),
+    )
+    not_applicable_label_en = forms.CharField(
+        label=_("“Not applicable” column in English (optional)"), max_length=60, required=False
     )
     min_value = forms.FloatField(label=_("Minimum"), required=False)
     max_value = forms.FloatField(label=_("Maximum"), required=False)
@@ -247,9 +274,11 @@ class QuestionForm(forms.Form):
                 "label",
                 "label_en",
                 "help_text",
+                "help_text_en",
                 "required",
                 "allow_other",
                 "not_applicable_label",
+                "not_applicable_label_en",
                 "min_value",
                 "max_value",
                 "unit",
@@ -258,8 +287,8 @@ class QuestionForm(forms.Form):
                 "max_choices",
             )
         }
-        initial["options"] = pairs_text((c.code, c.label) for c in question.options())
-        initial["rows"] = pairs_text((c.code, c.label) for c in question.rows())
+        initial["options"] = pairs_text(question.options())
+        initial["rows"] = pairs_text(question.rows())
         initial["show_if"] = (
             json.dumps(question.show_if, ensure_ascii=False) if question.show_if else ""
         )

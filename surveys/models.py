@@ -39,6 +39,22 @@ OTHER_CODE = "other"
 NA_CODE = "na"
 
 
+class InLanguage:
+    """A text in the reader's language: its ``<name>_en`` twin on an English page when it
+    is filled, else the French ``<name>`` (French is the questionnaire's main language)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        english = getattr(obj, f"{self.name}_en", "")
+        if english and (get_language() or "").startswith("en"):
+            return english
+        return getattr(obj, self.name)
+
+
 def pipe_placeholder(code: str) -> str:
     return gettext("(answer to %(code)s)") % {"code": code}
 
@@ -75,6 +91,11 @@ class QuestionnaireVersion(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     introduction = models.TextField(_("introduction"), blank=True)
+    introduction_en = models.TextField(_("introduction in English"), blank=True)
+    end_message = models.TextField(
+        _("end message"), blank=True, help_text=_("Shown to the respondent after submission.")
+    )
+    end_message_en = models.TextField(_("end message in English"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -98,6 +119,9 @@ class QuestionnaireVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} — v{self.number}"
+
+    display_introduction = InLanguage("introduction")
+    display_end_message = InLanguage("end_message")
 
     @property
     def is_editable(self) -> bool:
@@ -129,7 +153,9 @@ class Section(models.Model):
     )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description in English"), blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     # Set when deleted from a draft: the bin, restorable until the version is published.
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
@@ -141,6 +167,9 @@ class Section(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "code"], name="surveys_section_unique_code")
         ]
+
+    display_title = InLanguage("title")
+    display_description = InLanguage("description")
 
     def __str__(self) -> str:
         return f"{self.code}. {self.title}"
@@ -197,6 +226,7 @@ class Question(models.Model):
     )
     label_en = models.TextField(_("label in English"), blank=True)
     help_text = models.TextField(_("help text"), blank=True)
+    help_text_en = models.TextField(_("help text in English"), blank=True)
     required = models.BooleanField(_("required"), default=False)
     order = models.PositiveIntegerField(_("order"), default=0)
     min_value = models.FloatField(_("minimum"), null=True, blank=True)
@@ -221,6 +251,9 @@ class Question(models.Model):
             "Matrices: label of an extra column ticked for the rows that do not apply "
             "(e.g. “Not used”); a required matrix then accepts it as the answer of a row."
         ),
+    )
+    not_applicable_label_en = models.CharField(
+        _("“not applicable” column in English"), max_length=60, blank=True
     )
     show_if = models.JSONField(_("show if"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
@@ -249,12 +282,9 @@ class Question(models.Model):
     def rows(self) -> list[Choice]:
         return self._choices_of(ChoiceKind.ROW)
 
-    @property
-    def display_label(self) -> str:
-        """The label in the reader's language (English when given and the page is English)."""
-        if self.label_en and get_language() == "en":
-            return self.label_en
-        return self.label
+    display_label = InLanguage("label")
+    display_help_text = InLanguage("help_text")
+    display_not_applicable_label = InLanguage("not_applicable_label")
 
     @property
     def plain_label(self) -> str:
@@ -277,7 +307,10 @@ class Choice(models.Model):
     kind = models.CharField(max_length=10, choices=ChoiceKind.choices, default=ChoiceKind.OPTION)
     code = models.CharField(_("code"), max_length=40, validators=[choice_code_validator])
     label = models.CharField(_("label"), max_length=300)
+    label_en = models.CharField(_("label in English"), max_length=300, blank=True)
     order = models.PositiveIntegerField(default=0)
+
+    display_label = InLanguage("label")
 
     class Meta:
         ordering = ["question", "kind", "order", "pk"]

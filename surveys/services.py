@@ -77,6 +77,15 @@ class SurveyError(ValidationError):
 
 
 # --- Questionnaire as a dict (JSON import/export, new versions, seeding) ---------------
+# Texts a questionnaire may carry in English beside the French (``<name>_en`` keys).
+VERSION_TEXTS = ("introduction_en", "end_message", "end_message_en")
+SECTION_TEXTS = ("title_en", "description_en")
+
+
+def _filled(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v not in (None, "", [], {}, False)}
+
+
 def version_to_dict(version: QuestionnaireVersion) -> dict:
     structure = version_structure(version)
     return {
@@ -85,11 +94,13 @@ def version_to_dict(version: QuestionnaireVersion) -> dict:
         "code": version.questionnaire.code,
         "title": version.title,
         "introduction": version.introduction,
+        **_filled({name: getattr(version, name) for name in VERSION_TEXTS}),
         "sections": [
             {
                 "code": s.code,
                 "title": s.title,
                 "description": s.description,
+                **_filled({name: getattr(s, name) for name in SECTION_TEXTS}),
                 "questions": [_question_to_dict(q) for q in s.question_list],
             }
             for s in structure.sections
@@ -108,6 +119,7 @@ def _question_to_dict(q: Question) -> dict:
     optional = {
         "label_en": q.label_en,
         "help_text": q.help_text,
+        "help_text_en": q.help_text_en,
         "min_value": q.min_value,
         "max_value": q.max_value,
         "unit": q.unit,
@@ -116,10 +128,13 @@ def _question_to_dict(q: Question) -> dict:
         "max_choices": q.max_choices,
         "allow_other": q.allow_other or None,
         "not_applicable_label": q.not_applicable_label,
+        "not_applicable_label_en": q.not_applicable_label_en,
         "show_if": q.show_if,
         "rows": [[c.code, c.label] for c in q.rows()],
+        "options_en": {c.code: c.label_en for c in q.options() if c.label_en},
+        "rows_en": {c.code: c.label_en for c in q.rows() if c.label_en},
     }
-    data.update({k: v for k, v in optional.items() if v not in (None, "", [], False)})
+    data.update(_filled(optional))
     return data
 
 
@@ -159,6 +174,42 @@ def _clean_pairs(pairs: Any, where: str) -> list[tuple[str, str]]:
     return result
 
 
+def _english_labels(mapping: Any, pairs: list[tuple[str, str]], where: str) -> dict[str, str]:
+    """``{code: English label}`` of choices (``options_en``, ``rows_en``), checked."""
+    if mapping in (None, ""):
+        return {}
+    if not isinstance(mapping, dict):
+        _fail(
+            _("%(where)s: the English labels of the choices must be an object {code: label}.")
+            % {"where": where}
+        )
+    codes = {code for code, _label in pairs}
+    result = {}
+    for code, label in mapping.items():
+        label = str(label or "").strip()
+        if code not in codes:
+            _fail(
+                _("%(where)s: an English label is given for “%(code)s”, not a choice code.")
+                % {"where": where, "code": str(code)[:40]}
+            )
+        if len(label) > 300:
+            _fail(
+                _("%(where)s: an English choice label has 300 characters at most.")
+                % {"where": where}
+            )
+        if label:
+            result[code] = label
+    return result
+
+
+def _text_length(value: Any, limit: int, label: str, where: str) -> None:
+    if len(str(value or "")) > limit:
+        _fail(
+            _("%(where)s: the %(label)s has %(n)d characters at most.")
+            % {"where": where, "label": label, "n": limit}
+        )
+
+
 def _number_or_none(value: Any, where: str) -> float | None:
     if value in (None, ""):
         return None
@@ -186,6 +237,9 @@ def validate_questionnaire_dict(data: Any) -> None:
         if s["code"] in section_codes:
             _fail(_("The section code “%(code)s” is used twice.") % {"code": s["code"]})
         section_codes.add(s["code"])
+        _text_length(
+            s.get("title_en"), 200, _("English title"), _("Section %(code)s") % {"code": s["code"]}
+        )
         if not isinstance(s.get("questions", []), list):
             _fail(_("Section %(code)s: the questions must be a list.") % {"code": s["code"]})
         for q in s.get("questions", []):
@@ -204,12 +258,17 @@ def validate_questionnaire_dict(data: Any) -> None:
                 _fail(_("%(where)s: the label is empty.") % {"where": where})
             options = _clean_pairs(q.get("options", []), where)
             rows = _clean_pairs(q.get("rows", []), where)
+            _english_labels(q.get("options_en"), options, where)
+            _english_labels(q.get("rows_en"), rows, where)
             not_applicable = str(q.get("not_applicable_label") or "")
             if len(not_applicable) > 60:
                 _fail(
                     _("%(where)s: the “not applicable” label has 60 characters at most.")
                     % {"where": where}
                 )
+            _text_length(
+                q.get("not_applicable_label_en"), 60, _("English “not applicable” label"), where
+            )
             _check_question_shape(q["type"], options, rows, where, not_applicable)
             _number_or_none(q.get("min_value"), where)
             _number_or_none(q.get("max_value"), where)
@@ -306,7 +365,9 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
             version=version,
             code=s["code"],
             title=str(s.get("title", ""))[:200] or s["code"],
+            title_en=str(s.get("title_en") or "")[:200],
             description=str(s.get("description", "")),
+            description_en=str(s.get("description_en") or ""),
             order=s_index,
         )
         for q_index, q in enumerate(s.get("questions", [])):
@@ -318,6 +379,7 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
                 label=str(q["label"]),
                 label_en=str(q.get("label_en", "")),
                 help_text=str(q.get("help_text", "")),
+                help_text_en=str(q.get("help_text_en") or ""),
                 required=bool(q.get("required")),
                 order=q_index,
                 min_value=_number_or_none(q.get("min_value"), ""),
@@ -330,25 +392,46 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
                 not_applicable_label=str(q.get("not_applicable_label", ""))[:60]
                 if q["type"] in MATRIX_TYPES
                 else "",
+                not_applicable_label_en=str(q.get("not_applicable_label_en") or "")[:60]
+                if q["type"] in MATRIX_TYPES
+                else "",
                 show_if=q.get("show_if") or None,
             )
+            options = _clean_pairs(q.get("options", []), "")
+            rows = _clean_pairs(q.get("rows", []), "")
             _replace_choices(
                 question,
-                _clean_pairs(q.get("options", []), ""),
-                _clean_pairs(q.get("rows", []), ""),
+                options,
+                rows,
+                options_en=_english_labels(q.get("options_en"), options, ""),
+                rows_en=_english_labels(q.get("rows_en"), rows, ""),
             )
 
 
-def _replace_choices(question: Question, options: list, rows: list) -> None:
+def _replace_choices(
+    question: Question,
+    options: list,
+    rows: list,
+    *,
+    options_en: dict[str, str] | None = None,
+    rows_en: dict[str, str] | None = None,
+) -> None:
     question.choices.all().delete()
     Choice.objects.bulk_create(
         [
-            Choice(question=question, kind=ChoiceKind.OPTION, code=c, label=lab, order=i)
-            for i, (c, lab) in enumerate(options)
-        ]
-        + [
-            Choice(question=question, kind=ChoiceKind.ROW, code=c, label=lab, order=i)
-            for i, (c, lab) in enumerate(rows)
+            Choice(
+                question=question,
+                kind=kind,
+                code=c,
+                label=lab,
+                label_en=english.get(c, ""),
+                order=i,
+            )  # fmt: skip
+            for kind, pairs, english in (
+                (ChoiceKind.OPTION, options, options_en or {}),
+                (ChoiceKind.ROW, rows, rows_en or {}),
+            )
+            for i, (c, lab) in enumerate(pairs)
         ]
     )
 
@@ -367,6 +450,7 @@ def questionnaire_import(*, data: Any, user=None, is_demo: bool = False) -> Ques
         number=number,
         title=str(data["title"])[:200],
         introduction=str(data.get("introduction", "")),
+        **{name: str(data.get(name) or "") for name in VERSION_TEXTS},
         created_by=user,
     )
     _fill_version(version, data)
@@ -457,11 +541,15 @@ def version_close(*, version: QuestionnaireVersion, user) -> QuestionnaireVersio
 
 
 @transaction.atomic
-def version_update(*, version: QuestionnaireVersion, title: str, introduction: str):
+def version_update(*, version: QuestionnaireVersion, title: str, introduction: str, **texts):
+    """Title, introduction and the ``VERSION_TEXTS`` (English texts, end message)."""
     version = _lock_version(version)
     _ensure_draft(version)
     version.title, version.introduction = title, introduction
-    version.save(update_fields=["title", "introduction"])
+    for name in VERSION_TEXTS:
+        if name in texts:
+            setattr(version, name, texts[name])
+    version.save(update_fields=["title", "introduction", *VERSION_TEXTS])
     return version
 
 
@@ -474,6 +562,8 @@ def section_save(
     code: str,
     title: str,
     description: str = "",
+    title_en: str = "",
+    description_en: str = "",
 ) -> Section:
     version = _lock_version(version)
     _ensure_draft(version)
@@ -486,6 +576,7 @@ def section_save(
         order = (version.sections.aggregate(n=Max("order"))["n"] or 0) + 1
         section = Section(version=version, order=order)
     section.code, section.title, section.description = code, title, description
+    section.title_en, section.description_en = title_en, description_en
     section.save()
     return section
 
@@ -538,6 +629,7 @@ class QuestionInput:
     label: str
     label_en: str = ""
     help_text: str = ""
+    help_text_en: str = ""
     required: bool = False
     min_value: float | None = None
     max_value: float | None = None
@@ -547,7 +639,9 @@ class QuestionInput:
     max_choices: int | None = None
     allow_other: bool = False
     not_applicable_label: str = ""
+    not_applicable_label_en: str = ""
     show_if: Any = None
+    # [code, label] or [code, label, English label]
     options: list = field(default_factory=list)
     rows: list = field(default_factory=list)
 
@@ -588,8 +682,10 @@ def question_save(
             _("Another question of this version already has the code “%(code)s”.")
             % {"code": data.code}
         )
-    options = _clean_pairs([list(p) for p in data.options], where)
-    rows = _clean_pairs([list(p) for p in data.rows], where)
+    options = _clean_pairs([list(p)[:2] for p in data.options], where)
+    rows = _clean_pairs([list(p)[:2] for p in data.rows], where)
+    options_en = _english_labels({p[0]: p[2] for p in data.options if len(p) > 2}, options, where)
+    rows_en = _english_labels({p[0]: p[2] for p in data.rows if len(p) > 2}, rows, where)
     _check_question_shape(data.type, options, rows, where, data.not_applicable_label)
     _check_pattern(data.pattern, where)
     if (
@@ -619,6 +715,7 @@ def question_save(
         "label",
         "label_en",
         "help_text",
+        "help_text_en",
         "required",
         "min_value",
         "max_value",
@@ -639,8 +736,11 @@ def question_save(
     question.not_applicable_label = (
         data.not_applicable_label.strip() if data.type in MATRIX_TYPES else ""
     )
+    question.not_applicable_label_en = (
+        data.not_applicable_label_en.strip() if data.type in MATRIX_TYPES else ""
+    )
     question.save()
-    _replace_choices(question, options, rows)
+    _replace_choices(question, options, rows, options_en=options_en, rows_en=rows_en)
     _check_version_rules(version)
     return question
 
@@ -1295,6 +1395,12 @@ def response_problems(response: Response, structure: Structure) -> list[Problem]
 def response_snapshot(response: Response, structure: Structure) -> dict:
     values, others = response_values(response, structure)
     visible = rules.visible_codes(structure.rule_list, values)
+    # The record is in the questionnaire's main language, whatever the respondent's page.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _snapshot(response, structure, values, others, visible)
+
+
+def _snapshot(response, structure, values, others, visible) -> dict:
     return {
         "questionnaire": structure.version.questionnaire.code,
         "version": structure.version.number,
@@ -1361,11 +1467,15 @@ def response_submit(*, response: Response, actor: Actor, notify: bool = True) ->
         )
     recipient = actor.invitation.email if actor.invitation else getattr(actor.user, "email", "")
     if recipient and notify:
-        transaction.on_commit(lambda: response_receipt_send(response=response, to=recipient))
+        # In the language the respondent filled in (the page's language switch).
+        language = translation.get_language() or settings.LANGUAGE_CODE
+        transaction.on_commit(
+            lambda: response_receipt_send(response=response, to=recipient, language=language)
+        )
     return response
 
 
-def response_receipt_send(*, response: Response, to: str) -> bool:
+def response_receipt_send(*, response: Response, to: str, language: str = "fr") -> bool:
     """The receipt e-mail after submission; a refused delivery is logged, never a 500."""
     context = {
         "response": response,
@@ -1373,7 +1483,7 @@ def response_receipt_send(*, response: Response, to: str) -> bool:
         "submitted_at": timezone.localtime(response.submitted_at).strftime("%d/%m/%Y %H:%M"),
         "answered": len((response.snapshot or {}).get("answers", {})),
     }
-    with translation.override("fr"):
+    with translation.override(language):
         subject = render_to_string("surveys/email/receipt_subject.txt", context).strip()
         body = render_to_string("surveys/email/receipt_body.txt", context)
     try:

@@ -636,11 +636,7 @@ def _question_for_user(user, pk: int) -> Question:
 def section_edit(request, version_pk: int | None = None, pk: int | None = None):
     section = _section_for_user(request.user, pk) if pk else None
     version = section.version if section else version_get_for_user(request.user, version_pk)
-    initial = (
-        {"code": section.code, "title": section.title, "description": section.description}
-        if section
-        else {}
-    )
+    initial = {name: getattr(section, name) for name in SectionForm.base_fields} if section else {}
     form = SectionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

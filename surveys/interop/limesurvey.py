@@ -4,8 +4,9 @@ Groups become sections (in ``group_order``), questions keep their code (``title`
 answer options are ordered by ``sortorder`` (the XML lists them in code order), arrays
 become matrices (rows: subquestions of scale 0; columns: the answers, or the subquestions
 of scale 1), relevance equations of questions and groups become show-if rules (a group's
-is and-ed into each of its questions). French is the main language when the file has it,
-English goes to the English label; what has no equivalent is listed in the notes.
+is and-ed into each of its questions). French is the main language when the file has it;
+the English text of questions, options, rows, groups, help, introduction and end message goes
+to their English twins; what has no equivalent is listed in the notes.
 """
 
 from __future__ import annotations
@@ -88,32 +89,37 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
             "language",
             _("Languages not carried over: %(l)s.") % {"l": ", ".join(dropped)},
         )
-    if second:
-        conversion.note(
-            "survey",
-            "language",
-            _(
-                "The %(lang)s text of questions is kept as their English label; option, "
-                "section and introduction texts are kept in %(main)s only."
-            )
-            % {"lang": second, "main": main},
-        )
 
     def in_language(rows: list[dict], lang: str) -> list[dict]:
         picked = [r for r in rows if r.get("language", lang) == lang]
         return picked or [r for r in rows if r.get("language") == base]
 
+    def english_of(rows: list[dict], key) -> dict:
+        """The second language's rows by ``key`` (empty when the file has one language)."""
+        return {key(r): r for r in in_language(rows, second)} if second else {}
+
     settings = {r.get("surveyls_language"): r for r in _table(root, "surveys_languagesettings")}
     main_settings = settings.get(main) or settings.get(base) or {}
-    groups = sorted(
-        in_language(_table(root, "groups"), main), key=lambda g: _int(g.get("group_order"))
-    )
+    second_settings = settings.get(second, {}) if second else {}
+    all_groups = _table(root, "groups")
+    groups = sorted(in_language(all_groups, main), key=lambda g: _int(g.get("group_order")))
+    second_groups = english_of(all_groups, lambda g: g.get("gid", ""))
     all_questions = _table(root, "questions") + _table(root, "subquestions")
     questions = in_language(all_questions, main)
-    second_questions = {
-        q["qid"]: q for q in (in_language(all_questions, second) if second else []) if "qid" in q
-    }
-    answers = in_language(_table(root, "answers"), main)
+    second_questions = english_of(all_questions, lambda q: q.get("qid", ""))
+    all_answers = _table(root, "answers")
+    answers = in_language(all_answers, main)
+    second_answers = english_of(
+        all_answers, lambda a: (a.get("qid", ""), a.get("code", ""), _int(a.get("scale_id")))
+    )
+
+    def english(row: dict) -> str:
+        """The second-language text of an answer option or a subquestion (row or column)."""
+        if "answer" in row:
+            key = (row.get("qid", ""), row.get("code", ""), _int(row.get("scale_id")))
+            return _plain(second_answers.get(key, {}).get("answer"))
+        return _plain(second_questions.get(row.get("qid", ""), {}).get("question"))
+
     attributes: dict[str, dict[str, str]] = {}
     for row in _table(root, "question_attributes"):
         attributes.setdefault(row.get("qid", ""), {})[row.get("attribute", "")] = row.get(
@@ -138,10 +144,13 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
     for group in groups:
         gid = group.get("gid", "")
         title = _plain(group.get("group_name")) or f"G{gid}"
+        english_group = second_groups.get(gid, {})
         section = {
             "code": safe_code(title, section_codes, prefix="G"),
             "title": title[:200],
+            "title_en": _plain(english_group.get("group_name"))[:200],
             "description": _plain(group.get("description")),
+            "description_en": _plain(english_group.get("description")),
             "questions": [],
         }
         group_rule = _translate(group.get("grelevance", ""), f"group {title}", known, values,
@@ -152,6 +161,7 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
         for q in members:
             qid, code_raw, qtype = q.get("qid", ""), q.get("title", ""), q.get("type", "")
             text = _plain(q.get("question"))
+            english_q = second_questions.get(qid, {})
             attrs = attributes.get(qid, {})
             if attrs.get("random_group"):
                 conversion.note(
@@ -161,11 +171,12 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
                     % {"g": attrs["random_group"]},
                 )
             if qtype == "X":
-                section["description"] = "\n\n".join(filter(None, [section["description"], text]))
+                for key, value in (("description", text), ("description_en", english(q))):
+                    section[key] = "\n\n".join(filter(None, [section[key], value]))
                 skipped[code_raw] = _("%(q)s is a text display") % {"q": code_raw}
                 continue
             question = _question(q, qtype, children.get(qid, []), options_of.get(qid, []),
-                                 attrs, conversion)  # fmt: skip
+                                 attrs, conversion, english)  # fmt: skip
             if question is None:
                 skipped[code_raw] = _("%(q)s is not carried over") % {"q": code_raw}
                 continue
@@ -180,11 +191,12 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
                     "tailoring",
                     _("Expression Manager text in the label is kept as typed, not evaluated."),
                 )
-            english = second_questions.get(qid)
-            if english and _plain(english.get("question")):
-                question["label_en"] = _plain(english.get("question"))
+            if english(q):
+                question["label_en"] = english(q)
             if _plain(q.get("help")):
                 question["help_text"] = _plain(q.get("help"))
+            if _plain(english_q.get("help")):
+                question["help_text_en"] = _plain(english_q.get("help"))
             if q.get("mandatory") == "Y":
                 question["required"] = True
             rule = _translate(q.get("relevance", ""), code_raw, known, values, skipped, conversion)
@@ -205,18 +217,18 @@ def lss_to_questionnaire(content: bytes) -> Conversion:
         "format_version": 1,
         "code": f"limesurvey-{sid}" if sid else safe_code(title, set()).lower(),
         "title": title[:200],
-        "introduction": "\n\n".join(
-            filter(
-                None,
-                [
-                    _plain(main_settings.get("surveyls_description")),
-                    _plain(main_settings.get("surveyls_welcometext")),
-                ],
-            )  # fmt: skip
-        ),
+        "introduction": _introduction(main_settings),
+        "introduction_en": _introduction(second_settings),
+        "end_message": _plain(main_settings.get("surveyls_endtext")),
+        "end_message_en": _plain(second_settings.get("surveyls_endtext")),
         "sections": sections,
     }
     return conversion
+
+
+def _introduction(settings: dict) -> str:
+    parts = (settings.get("surveyls_description"), settings.get("surveyls_welcometext"))
+    return "\n\n".join(filter(None, (_plain(p) for p in parts)))
 
 
 def _int(value) -> int:
@@ -236,27 +248,36 @@ def _ordered(rows: list[dict]) -> list[dict]:
     )
 
 
-def _options(pairs: list[tuple[str, str]]) -> tuple[list[list[str]], dict[str, str]]:
+def _options(
+    triples: list[tuple[str, str, str]],
+) -> tuple[list[list[str]], dict[str, str], dict[str, str]]:
+    """``(raw code, label, English label)`` → options, their English labels, raw → code."""
     taken: set[str] = set()
-    options, mapping = [], {}
-    for raw, label in pairs:
+    options, english, mapping = [], {}, {}
+    for raw, label, label_en in triples:
         code = safe_choice_code(raw, taken)
         options.append([code, label[:300] or raw])
+        if label_en and label_en != label:
+            english[code] = label_en[:300]
         mapping[raw] = code
-    return options, mapping
+    return options, english, mapping
 
 
-def _question(q, qtype, subs, answer_rows, attrs, conversion) -> dict | None:
+def _question(q, qtype, subs, answer_rows, attrs, conversion, english) -> dict | None:
     code = q.get("title", "")
     out: dict = {"required": False}
     if q.get("other") == "Y":
         out["allow_other"] = True
-    answers = [(a.get("code", ""), _plain(a.get("answer"))) for a in _ordered(
-        [a for a in answer_rows if _int(a.get("scale_id")) == 0])]  # fmt: skip
-    rows0 = [(s.get("title", ""), _plain(s.get("question"))) for s in _ordered(
-        [s for s in subs if _int(s.get("scale_id")) == 0])]  # fmt: skip
-    rows1 = [(s.get("title", ""), _plain(s.get("question"))) for s in _ordered(
-        [s for s in subs if _int(s.get("scale_id")) == 1])]  # fmt: skip
+
+    def texts(rows: list[dict], code_key: str, text_key: str, scale: int) -> list[tuple]:
+        picked = [r for r in rows if _int(r.get("scale_id")) == scale]
+        return [
+            (r.get(code_key, ""), _plain(r.get(text_key)), english(r)) for r in _ordered(picked)
+        ]
+
+    answers = texts(answer_rows, "code", "answer", 0)
+    rows0 = texts(subs, "title", "question", 0)
+    rows1 = texts(subs, "title", "question", 1)
     if qtype in SIMPLE:
         out["type"] = SIMPLE[qtype]
         if qtype == "Y":
@@ -274,16 +295,18 @@ def _question(q, qtype, subs, answer_rows, attrs, conversion) -> dict | None:
                     out[key] = float(attrs[attribute])
         return out
     if qtype in LISTS:
-        pairs = answers if qtype != "G" else [("F", _("Female")), ("M", _("Male"))]
+        gender = [("F", _("Female"), "Female"), ("M", _("Male"), "Male")]
         out["type"] = QuestionType.SINGLE
-        out["options"], out["_values"] = _options(pairs)
+        out["options"], out["options_en"], out["_values"] = _options(
+            answers if qtype != "G" else gender
+        )
         if qtype == "O":
             conversion.note(code, "comment", _("The comment box of this list is not carried over."))
         return out if out["options"] else _dropped(code, conversion, _("it has no answer option"))
     if qtype in MULTIPLE or qtype == "R":
         pairs = rows0 if qtype in MULTIPLE else answers
         out["type"] = QuestionType.MULTIPLE if qtype in MULTIPLE else QuestionType.RANKING
-        out["options"], out["_values"] = _options(pairs)
+        out["options"], out["options_en"], out["_values"] = _options(pairs)
         if qtype == "P":
             conversion.note(
                 code, "comment", _("The comment boxes of the options are not carried over.")
@@ -291,7 +314,7 @@ def _question(q, qtype, subs, answer_rows, attrs, conversion) -> dict | None:
         return out if out["options"] else _dropped(code, conversion, _("it has no option"))
     if qtype in FIXED_ARRAYS or qtype in ANSWER_ARRAYS or qtype in CELL_ARRAYS:
         if qtype in FIXED_ARRAYS:
-            columns = [(c, _(label)) for c, label in FIXED_ARRAYS[qtype]]
+            columns = [(c, _(label), label) for c, label in FIXED_ARRAYS[qtype]]
         elif qtype in ANSWER_ARRAYS:
             columns = answers
         else:
@@ -308,8 +331,8 @@ def _question(q, qtype, subs, answer_rows, attrs, conversion) -> dict | None:
             conversion.note(code, "type", _("Array by column imported as an array by row."))
         if qtype == "1":
             conversion.note(code, "type", _("Dual-scale array: only the first scale is kept."))
-        out["options"], _mapping = _options(columns)
-        out["rows"], _row_mapping = _options(rows0)
+        out["options"], out["options_en"], _mapping = _options(columns)
+        out["rows"], out["rows_en"], _row_mapping = _options(rows0)
         if not out["options"] or not out["rows"]:
             return _dropped(code, conversion, _("it has no row or no column"))
         return out
