@@ -151,6 +151,10 @@ class CrossTab:
     counts: list[list[int | suppression.Hidden]]  # as printed: the small-count rule applied
     total: int
     raw: list[list[int]] = field(default_factory=list)  # for the test and the totals only
+    # Totals as printed: masked with the cells so that no line gives a masked cell back.
+    printed_row_totals: list = field(default_factory=list)
+    printed_column_totals: list = field(default_factory=list)
+    printed_total: object = None
     test: statistics.TestResult | None = None
     chart: object = None
 
@@ -170,16 +174,18 @@ class CrossTab:
         """Counts with their row percentage, the row totals, and a total row; a masked
         cell or total is printed as the rule says, without a percentage."""
         lines = []
-        for label, counts, total in zip(self.rows, self.counts, self.row_totals, strict=True):
+        rows = zip(self.rows, self.counts, self.row_totals, self.printed_row_totals, strict=True)
+        for label, counts, total, printed in rows:
+            # A row whose total is masked prints no percentage: it would give the total back.
             cells = [
                 str(n)
-                if suppression.is_hidden(n) or not total
+                if suppression.is_hidden(n) or not total or suppression.is_hidden(printed)
                 else f"{n} ({statistics.percent_text(statistics.percent_value(n, total))})"
                 for n in counts
             ]
-            lines.append([label, *cells, str(suppression.mask(total))])
-        totals = [str(suppression.mask(n)) for n in self.column_totals]
-        lines.append([_("Total"), *totals, str(suppression.mask(sum(self.row_totals)))])
+            lines.append([label, *cells, str(printed)])
+        totals = [str(n) for n in self.printed_column_totals]
+        lines.append([_("Total"), *totals, str(self.printed_total)])
         return lines
 
 
@@ -219,7 +225,7 @@ def cross_tab(data: CampaignResults, row_code: str, column_code: str) -> CrossTa
             for c in cols:
                 counter[(r, c)] += 1
     raw = [[counter[(r, c)] for c, _l in col_keys] for r, _l in row_keys]
-    counts = [[suppression.mask(n) for n in row] for row in raw]
+    counts, row_totals, column_totals, grand_total = suppression.mask_table(raw)
     table = CrossTab(
         row_title,
         col_title,
@@ -228,6 +234,9 @@ def cross_tab(data: CampaignResults, row_code: str, column_code: str) -> CrossTa
         counts,
         total,
         raw,
+        row_totals,
+        column_totals,
+        grand_total,
     )
     # The p-value is computed on the real counts: it identifies no cell.
     table.test = statistics.independence_test(raw, one_answer_each=row_one and col_one)
@@ -249,7 +258,7 @@ def question_blocks(result: QuestionResult, campaign: Campaign, numbering: Numbe
     label = question.plain_label
     n, shown = result.answered, result.shown_display
     coverage = _("%(n)s answers out of %(N)s respondents to whom the question was shown.") % {
-        "n": n,
+        "n": result.answered_display,
         "N": shown,
     }
     blocks: list = [Heading(label, level=3)]
@@ -257,16 +266,7 @@ def question_blocks(result: QuestionResult, campaign: Campaign, numbering: Numbe
         blocks.append(Paragraph(_("No answer.") + " " + coverage, muted=True))
         return blocks
     if result.suppressed:
-        blocks.append(
-            Paragraph(
-                _(
-                    "Fewer than %(n)s answers (N = %(N)s respondents to whom the question was "
-                    "shown): the figures are not shown, so that no centre can be recognised."
-                )
-                % {"n": suppression.threshold(), "N": shown},
-                muted=True,
-            )
-        )
+        blocks.append(Paragraph(result.suppression_text, muted=True))
         return blocks
     kind = result.kind
     title = titled(label, campaign, n)
@@ -736,7 +736,7 @@ def limitations_blocks(campaign, data, follow) -> list:
         (
             (1 - r.answered / r.shown, r.question.plain_label)
             for r in data.questions
-            if r.shown and r.answered < r.shown
+            if r.shown and r.answered < r.shown and not r.follow_up_masked
         ),
         reverse=True,
     )[:3]

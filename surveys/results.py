@@ -131,6 +131,8 @@ class QuestionResult:
     heatmap: Any = None
     masked: bool = False  # the small-count rule was applied (cells may be Hidden)
     suppressed: bool = False  # too few answers: nothing but n is shown
+    # Masked whole across a branching (rule 5): not even N or n is shown.
+    follow_up_masked: bool = False
     hidden_sums: list[int] = field(default_factory=list)
 
     @property
@@ -160,7 +162,26 @@ class QuestionResult:
     @property
     def shown_display(self):
         """N, itself masked when small (it can tell how a filter question was answered)."""
+        if self.follow_up_masked:
+            return suppression.Hidden(suppression.threshold(), primary=False)
         return suppression.mask(self.shown) if self.masked else self.shown
+
+    @property
+    def answered_display(self):
+        """n as printed: masked with N when the question is masked across a branching."""
+        if self.follow_up_masked:
+            return suppression.Hidden(suppression.threshold(), primary=False)
+        return self.answered
+
+    @property
+    def suppression_text(self) -> str:
+        """Why a suppressed question shows no figure."""
+        if self.follow_up_masked:
+            return suppression.follow_up_note()
+        return _(
+            "Fewer than %(n)s answers (N = %(N)s respondents to whom the question was "
+            "shown): the figures are not shown, so that no centre can be recognised."
+        ) % {"n": suppression.threshold(), "N": self.shown_display}
 
     @property
     def suppression_note(self) -> str:
@@ -290,13 +311,19 @@ def _aggregate(question: Question, answers_list: list[tuple[Any, str]], shown: i
     return result
 
 
+def _clear(result: QuestionResult) -> None:
+    result.suppressed = True
+    result.counts, result.matrix, result.scores = [], [], []
+    result.values, result.texts, result.stats = [], [], None
+    result.chart = result.heatmap = None
+    result.hidden_sums = []
+
+
 def _suppress(result: QuestionResult) -> None:
     """Mask in place what the small-count rule hides (see :mod:`surveys.suppression`)."""
     result.masked = True
     if suppression.too_few(result.answered):
-        result.suppressed = True
-        result.counts, result.matrix, result.scores = [], [], []
-        result.values, result.texts, result.stats = [], [], None
+        _clear(result)
         return
     qtype = result.question.type
     if result.counts:
@@ -412,18 +439,42 @@ def campaign_results(
     values = responses_values(responses, structure)
     visible = {pk: rules.visible_codes(structure.rule_list, v[0]) for pk, v in values.items()}
     questions = []
+    # Respondents counted in each question's masked cells (rule 5), and whether they gave
+    # one answer each.
+    hidden_by_code: dict[str, tuple[set[int], bool]] = {}
     for question in structure.questions:
         shown = [pk for pk in values if question.code in visible[pk]]
-        answered = []
+        answered, answered_pks = [], []
         for pk in shown:
             value = values[pk][0].get(question.code)
             if value not in (None, "", [], {}):
                 answered.append((answers.json_value(value), values[pk][1].get(question.code, "")))
-        questions.append(
-            question_result(
-                question, answered, len(shown), with_charts=with_charts, suppress=suppress
+                answered_pks.append(pk)
+        # A small N is masked already ("< k") and tells nothing more.
+        leaks = (
+            suppress
+            and not suppression.too_few(len(shown))
+            and any(
+                suppression.follow_up_leaks(
+                    shown, hidden_by_code[code][0], exclusive=hidden_by_code[code][1]
+                )
+                for code in rules.referenced_codes(question.show_if)
+                if code in hidden_by_code
             )
         )
+        result = question_result(
+            question,
+            answered,
+            len(shown),
+            with_charts=with_charts and not leaks,
+            suppress=suppress,
+        )
+        if leaks:
+            _clear(result)
+            result.follow_up_masked = True
+        if suppress:
+            hidden_by_code[question.code] = _hidden_respondents(result, answered_pks, answered)
+        questions.append(result)
     return CampaignResults(
         structure=structure,
         responses=responses,
@@ -431,6 +482,38 @@ def campaign_results(
         values=values,
         visible=visible,
     )
+
+
+# Questions with one answer per respondent: their masked cells' sum is known from n.
+ONE_ANSWER = frozenset({QuestionType.SINGLE, QuestionType.YES_NO, QuestionType.LIKERT})
+
+
+def _hidden_respondents(result: QuestionResult, pks, answered) -> tuple[set[int], bool]:
+    """``(respondents in the masked cells, one answer each)`` once the rule is applied."""
+    if result.suppressed:  # nothing shown: each of its respondents is behind a mask
+        return set(pks), False
+    question = result.question
+    hidden = {code for code, _l, n in result.counts if suppression.is_hidden(n)}
+    rows = [row.code for row in question.rows()] if result.matrix else []
+    hidden_rows = {
+        (rows[i], code)
+        for i, (_label, cells) in enumerate(result.matrix)
+        for code, n in zip(answers.option_codes(question), cells, strict=True)
+        if suppression.is_hidden(n)
+    }
+    inside = set()
+    for pk, (value, _other) in zip(pks, answered, strict=True):
+        if isinstance(value, dict):
+            given = {
+                (row, str(v))
+                for row, cell in value.items()
+                for v in (cell if isinstance(cell, list) else [cell])
+            }
+            if given & hidden_rows:
+                inside.add(pk)
+        elif _own_codes(question, value) & hidden:
+            inside.add(pk)
+    return inside, question.type in ONE_ANSWER
 
 
 # --- Centre view ----------------------------------------------------------------------
@@ -500,7 +583,9 @@ def centre_comparison(campaign: Campaign, centre) -> CentreComparison:
         row = CentreRow(
             question=question, own=own, regional=[], answered=result.answered, shown=result.shown
         )
-        if result.suppressed or not result.answered:
+        if result.follow_up_masked:
+            row.note = suppression.follow_up_note()
+        elif result.suppressed or not result.answered:
             row.note = _(
                 "Fewer than %(n)d centres answered: the regional figures are not shown."
             ) % {"n": suppression.threshold()}
