@@ -418,13 +418,29 @@ def pipe(label: str, displays: dict[str, str], *, preview: bool = False):
     return format_html_join("", "{}", ((p,) for p in parts))
 
 
-def describe_rule(rule) -> str:
-    """A show-if rule in words, for the builder, the codebook and the report."""
-    words = {
+def _rule_words() -> dict[str, str]:
+    return {
         "and": _("AND"),
         "or": _("OR"),
         "not": _("NOT"),
         "answered": _("answered"),
         "not_answered": _("not answered"),
     }
-    return rules.describe(rule, words)
+
+
+def describe_rule(rule) -> str:
+    """A show-if rule in codes (``B1_USAGE = oui``), for the builder, the codebook and the
+    report."""
+    return rules.describe(rule, _rule_words())
+
+
+def describe_rule_in_words(rule, questions) -> str:
+    """The same rule with the questions' and choices' labels (``questions``: the version's)."""
+    by_code = {q.code: q for q in questions}
+    codes = rules.referenced_codes(rule)
+    return rules.describe(
+        rule,
+        _rule_words(),
+        names={c: by_code[c].plain_label for c in codes if c in by_code},
+        choices={c: option_labels(by_code[c]) for c in codes if c in by_code},
+    )

@@ -766,7 +766,7 @@ def questionnaire_blocks(data: CampaignResults) -> list:
         blocks.append(Heading(f"{section.code}. {section.title}", level=3))
         items = []
         for number, question in enumerate(section.question_list, 1):
-            line = f"{section.code}{number}. {question.plain_label}"
+            line = f"{section.code}{number}. {question.plain_label} [{question.code}]"
             if question.type in MATRIX_TYPES:
                 line += " — " + _("rows: %(rows)s") % {
                     "rows": ", ".join(r.label for r in question.rows())
@@ -778,8 +778,12 @@ def questionnaire_blocks(data: CampaignResults) -> list:
             if question.unit:
                 line += f" ({question.unit})"
             if question.show_if:
-                line += " — " + _("shown if %(rule)s") % {
-                    "rule": answers.describe_rule(question.show_if)
+                # In words for a reader, in codes for an analyst matching the data files.
+                line += " — " + _("shown if %(words)s [%(codes)s]") % {
+                    "words": answers.describe_rule_in_words(
+                        question.show_if, data.structure.questions
+                    ),
+                    "codes": answers.describe_rule(question.show_if),
                 }
             items.append(line)
         blocks.append(Bullets(items))

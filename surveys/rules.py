@@ -179,20 +179,45 @@ SYMBOLS = {
 }
 
 
-def describe(rule: Mapping | None, words: Mapping[str, str]) -> str:
-    """A readable form of ``rule``; ``words`` gives "and", "or", "not", "answered"…"""
+def describe(
+    rule: Mapping | None,
+    words: Mapping[str, str],
+    *,
+    names: Mapping[str, str] | None = None,
+    choices: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """A readable form of ``rule``; ``words`` gives "and", "or", "not", "answered"…
+
+    By default in codes, as an analyst reads them (``B1_USAGE = oui``). With ``names``
+    (question code → label) and ``choices`` (question code → choice code → label), in words.
+    """
     if not rule:
         return ""
     if "not" in rule:
-        return f"{words['not']} ({describe(rule['not'], words)})"
+        return f"{words['not']} ({describe(rule['not'], words, names=names, choices=choices)})"
     for key, kind in COMBINATORS.items():
         if key in rule:
             joiner = f" {words['and' if kind == 'all' else 'or']} "
-            return "(" + joiner.join(describe(sub, words) for sub in rule[key]) + ")"
-    target = rule.get("q", "?") + (f"[{rule['row']}]" if rule.get("row") else "")
+            return (
+                "("
+                + joiner.join(
+                    describe(sub, words, names=names, choices=choices) for sub in rule[key]
+                )
+                + ")"
+            )
+    code = rule.get("q", "?")
+    target = f"« {names[code]} »" if names and code in names else code
+    target += f"[{rule['row']}]" if rule.get("row") else ""
     op = rule.get("op", "equals")
     if op in ("answered", "not_answered"):
         return f"{target} {words[op]}"
+    labels = (choices or {}).get(code, {}) if names and not rule.get("row") else {}
+
+    def shown(v):
+        return f"« {labels[str(v)]} »" if str(v) in labels else str(v)
+
     value = rule.get("value")
-    shown = "{" + ", ".join(str(v) for v in value) + "}" if isinstance(value, list) else value
-    return f"{target} {SYMBOLS.get(op, op)} {shown}"
+    text = (
+        "{" + ", ".join(shown(v) for v in value) + "}" if isinstance(value, list) else shown(value)
+    )
+    return f"{target} {SYMBOLS.get(op, op)} {text}"

@@ -138,3 +138,14 @@ def test_every_view_masks_the_follow_up(five_yes_two_no, pm):
     comparison = results.centre_comparison(five_yes_two_no, Centre.objects.get(short_name="B0"))
     row = next(r for r in comparison.rows if r.question.code == "Q2")
     assert row.note == suppression.follow_up_note() and row.regional == []
+
+
+def test_the_questionnaire_annex_prints_conditions_in_words_and_codes(five_yes_two_no):
+    chapters = reports.report_document(five_yes_two_no)["chapters"]
+    annex = next(c for c in chapters if c.anchor == "questionnaire")
+    lines = [item for block in annex.blocks for item in getattr(block, "items", [])]
+    q2 = next(line for line in lines if "[Q2]" in line)
+    assert q2.startswith("S12. Part des patients [Q2]")
+    assert "posée si « Équipé ? » = « Oui » [Q1 = a]" in q2
+    rt = next(line for line in lines if "[RT]" in line)
+    assert "posée si NON (« Équipé ? » ∈ {« Non », « En projet »}) [NON (Q1 ∈ {b, c})]" in rt
