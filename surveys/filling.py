@@ -66,9 +66,11 @@ def question_view(
     editable: bool = True,
     preview: bool = False,
 ) -> QuestionView:
+    # Inside its choice's fieldset, a block's question reads as written (no choice suffix).
+    written = question.template or question
     view = QuestionView(
         question=question,
-        label=answers.pipe(question.display_label, displays, preview=preview),
+        label=answers.pipe(written.display_label, displays, preview=preview),
         raw=raw,
         error=error,
         hidden=hidden,
@@ -148,7 +150,7 @@ def page_views(
     }
     section = structure.section(section_code)
     views = []
-    for question in section.question_list:
+    for question in structure.page_questions(section, merged):
         result = parsed.get(question.code)
         if result is not None:
             raw, error = result.raw, result.error
@@ -171,6 +173,50 @@ def page_views(
         view.conflict = conflicts.get(question.code)
         views.append(view)
     return views
+
+
+@dataclass
+class BlockView:
+    """One fieldset of a repeated section's page: a ticked choice and its questions."""
+
+    choice: str
+    title: str
+    questions: list[QuestionView]
+
+
+@dataclass
+class PageBlocks:
+    blocks: list[BlockView]
+    # Choices unticked since their block was filled: answers kept, no longer counted.
+    kept: list[str]
+    source: Question | None = None
+
+
+def page_blocks(structure: Structure, section, views: list[QuestionView], values: dict, others):
+    """The fieldsets of a repeated section's page (``None`` for an ordinary section)."""
+    if not section.blocks:
+        return None
+    source = section.repeat_source
+    other_text = others.get(source.code, "")
+    by_code = {view.code: view for view in views}
+    ticked = structure.ticked_blocks(section, values)
+    chosen = {block.choice for block in ticked}
+    blocks = [
+        BlockView(
+            block.choice,
+            f"{block.label} : {other_text}"
+            if block.choice == OTHER_CODE and other_text
+            else block.label,
+            [by_code[q.code] for q in block.questions if q.code in by_code],
+        )
+        for block in ticked
+    ]
+    kept = [
+        block.label
+        for block in section.blocks
+        if block.choice not in chosen and any(q.code in values for q in block.questions)
+    ]
+    return PageBlocks(blocks=blocks, kept=kept, source=source)
 
 
 def browser_answers(structure: Structure, values: dict, section_code: str) -> dict:

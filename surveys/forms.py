@@ -18,6 +18,7 @@ from surveys.models import (
     OTHER_TYPES,
     TEXT_TYPES,
     Campaign,
+    Question,
     QuestionnaireVersion,
     QuestionType,
     VersionStatus,
@@ -94,6 +95,26 @@ class SectionForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    repeat_for = forms.ChoiceField(
+        label=_("Repeat this section for each choice ticked in"),
+        required=False,
+        help_text=_(
+            "A multiple-choice question of an earlier section (e.g. the vendors used): the "
+            "section's questions are then asked once per choice ticked."
+        ),
+    )
+
+    def __init__(self, *args, version=None, section=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        sources = Question.objects.filter(
+            version=version, type=QuestionType.MULTIPLE, deleted_at__isnull=True
+        ).select_related("section")
+        if section is not None:
+            sources = sources.exclude(section=section)
+        self.fields["repeat_for"].choices = [("", _("Not repeated"))] + [
+            (q.code, f"{q.code} — {q.plain_label[:80]}")
+            for q in sources.order_by("section__order", "order", "pk")
+        ]
 
 
 def parse_pairs(text: str) -> list[tuple[str, ...]]:

@@ -37,6 +37,13 @@ PIPE_RE = re.compile(r"\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}")
 OTHER_CODE = "other"
 # Reserved column code of a matrix's per-row "not applicable" column.
 NA_CODE = "na"
+# Joins a repeated block's question code and a choice code: B3_HOSTING__elekta.
+INSTANCE_SEP = "__"
+
+
+def instance_code(code: str, choice: str) -> str:
+    """The variable of one question of a repeated block for one choice."""
+    return f"{code}{INSTANCE_SEP}{choice}"
 
 
 class InLanguage:
@@ -157,6 +164,16 @@ class Section(models.Model):
     description = models.TextField(_("description"), blank=True)
     description_en = models.TextField(_("description in English"), blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
+    # A block asked once per choice ticked in this multiple-choice question of an earlier
+    # section (e.g. one "hosting, cost, CE class" block per vendor ticked).
+    repeat_for = models.ForeignKey(
+        "Question",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repeated_sections",
+        verbose_name=_("repeat for each choice of"),
+    )
     # Set when deleted from a draft: the bin, restorable until the version is published.
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
 
@@ -257,6 +274,11 @@ class Question(models.Model):
     )
     show_if = models.JSONField(_("show if"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # Set on the per-choice copies of a repeated block's questions (selectors.Structure):
+    # the choice, its label and the question as written.
+    instance = ""
+    instance_label = ""
+    template = None
 
     class Meta:
         ordering = ["version", "section__order", "order", "pk"]
@@ -523,10 +545,13 @@ class ResponseTransition(TransitionRecord):
 
 
 class Answer(models.Model):
-    """One typed row per question; which column holds the value depends on the type."""
+    """One typed row per question (per choice for a repeated block's question); which
+    column holds the value depends on the type."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    # The choice code of the repeated block this answer belongs to ("" outside a block).
+    instance = models.CharField(max_length=40, blank=True, default="")
     value_text = models.TextField(blank=True)
     value_number = models.FloatField(null=True, blank=True)
     value_date = models.DateField(null=True, blank=True)
@@ -545,7 +570,8 @@ class Answer(models.Model):
         verbose_name_plural = _("answers")
         constraints = [
             models.UniqueConstraint(
-                fields=["response", "question"], name="surveys_answer_unique_question"
+                fields=["response", "question", "instance"],
+                name="surveys_answer_unique_question_instance",
             )
         ]
 
@@ -558,6 +584,7 @@ class AnswerChange(models.Model):
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="changes")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    instance = models.CharField(max_length=40, blank=True, default="")
     old_value = models.JSONField(null=True, blank=True)
     new_value = models.JSONField(null=True, blank=True)
     old_display = models.TextField(blank=True)

@@ -101,6 +101,29 @@ def visible_codes(
     return visible
 
 
+def rename(rule: Any, names: Mapping[str, str]) -> Any:
+    """``rule`` with the question codes in ``names`` replaced (a repeated block's rules read
+    the answers of their own choice: ``CODE`` → ``CODE__choice``)."""
+    if not isinstance(rule, Mapping):
+        return rule
+    if "not" in rule:
+        return {**rule, "not": rename(rule["not"], names)}
+    for key in COMBINATORS:
+        if key in rule and isinstance(rule[key], list):
+            return {**rule, key: [rename(r, names) for r in rule[key]]}
+    if rule.get("q") in names:
+        return {**rule, "q": names[rule["q"]]}
+    return rule
+
+
+def block_rule(rule: Any, local: Iterable[str], source: str, choice: str, code_of) -> dict:
+    """The show-if of a repeated block's question for one choice: that choice ticked in
+    ``source``, and the question's own rule read on that choice's answers (``code_of``)."""
+    own = rename(rule, {code: code_of(code, choice) for code in local})
+    ticked = {"q": source, "op": "equals", "value": choice}
+    return {"all": [ticked, own]} if own else ticked
+
+
 def referenced_codes(rule: Mapping | None) -> set[str]:
     if not rule:
         return set()

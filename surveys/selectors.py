@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as _copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from onco_hdf import permissions as core
-from surveys.answers import row_value, token
+from surveys import rules
+from surveys.answers import option_codes, option_labels, row_value, token
 from surveys.models import (
     Answer,
     Campaign,
@@ -20,23 +22,82 @@ from surveys.models import (
     Response,
     ResponseStatus,
     Section,
+    instance_code,
 )
 
 
 @dataclass
+class Block:
+    """One instance of a repeated section: its choice and its questions for that choice."""
+
+    choice: str
+    label: str
+    questions: list[Question]
+
+
+def _instantiate(
+    question: Question, source: Question, choice: str, label: str, local: set[str]
+) -> Question:
+    """A copy of ``question`` for one choice; never saved (its pk is the template's)."""
+    copy = _copy.copy(question)
+    copy.template = question
+    copy.instance = choice
+    copy.instance_label = label
+    copy.code = instance_code(question.code, choice)
+    copy.label = f"{question.label} — {label}"
+    if question.label_en:
+        copy.label_en = f"{question.label_en} — {label}"
+    copy.show_if = rules.block_rule(question.show_if, local, source.code, choice, instance_code)
+    return copy
+
+
+@dataclass
 class Structure:
-    """A version's sections and questions, loaded once (3 queries whatever their number)."""
+    """A version's sections and questions, loaded once (3 queries whatever their number).
+
+    With ``expand``, a repeated section's questions are replaced by one copy per choice of
+    the question it repeats for (code ``CODE__CHOICE``, shown only when that choice is
+    ticked): every reader (page, results, exports) then sees one variable per choice. The
+    builder reads the sections as written (``expand=False``)."""
 
     version: QuestionnaireVersion
     sections: list[Section]
     questions: list[Question] = field(default_factory=list)
     by_code: dict[str, Question] = field(default_factory=dict)
+    by_slot: dict[tuple[int, str], Question] = field(default_factory=dict)
+    expand: bool = True
 
     def __post_init__(self) -> None:
+        by_pk: dict[int, Question] = {}
         for section in self.sections:
-            section.question_list = list(section.questions.all())
+            section.template_list = list(section.questions.all())
+            section.question_list = section.template_list
+            section.blocks = []
+            source = by_pk.get(section.repeat_for_id) if self.expand else None
+            section.repeat_source = source
+            if source is not None:
+                labels = option_labels(source)
+                local = {q.code for q in section.template_list}
+                section.blocks = [
+                    Block(
+                        choice,
+                        labels[choice],
+                        [
+                            _instantiate(q, source, choice, labels[choice], local)
+                            for q in section.template_list
+                        ],
+                    )
+                    for choice in option_codes(source)
+                ]
+                section.question_list = [q for b in section.blocks for q in b.questions]
+            for question in section.template_list:
+                by_pk[question.pk] = question
             self.questions.extend(section.question_list)
         self.by_code = {q.code: q for q in self.questions}
+        self.by_slot = {slot_of(q): q for q in self.questions}
+        self.source_of = {
+            q.code: s.repeat_source for s in self.sections if s.blocks for q in s.question_list
+        }
 
     @property
     def rule_list(self) -> list[tuple[str, Any]]:
@@ -53,10 +114,31 @@ class Structure:
         following = self.sections[index + 1] if index + 1 < len(self.sections) else None
         return previous, following
 
+    def ticked_blocks(self, section: Section, values: dict) -> list[Block]:
+        """The blocks of a repeated section whose choice is ticked in ``values``."""
+        if not section.blocks:
+            return []
+        chosen = values.get(section.repeat_source.code) or []
+        return [b for b in section.blocks if b.choice in chosen]
 
-def version_structure(version: QuestionnaireVersion) -> Structure:
+    def page_questions(self, section: Section, values: dict) -> list[Question]:
+        """The questions a page of ``section`` asks: a repeated section's ticked blocks."""
+        if not section.blocks:
+            return section.question_list
+        return [q for b in self.ticked_blocks(section, values) for q in b.questions]
+
+    def kept_unticked(self, code: str, values: dict) -> bool:
+        """A block's answer whose choice was unticked: kept (not counted), never erased."""
+        source = self.source_of.get(code)
+        if source is None:
+            return False
+        return self.by_code[code].instance not in (values.get(source.code) or [])
+
+
+def version_structure(version: QuestionnaireVersion, *, expand: bool = True) -> Structure:
     sections = list(
         Section.objects.filter(version=version, deleted_at__isnull=True)
+        .select_related("repeat_for")
         .order_by("order", "pk")
         .prefetch_related(
             Prefetch(
@@ -67,7 +149,12 @@ def version_structure(version: QuestionnaireVersion) -> Structure:
             )
         )
     )
-    return Structure(version=version, sections=sections)
+    return Structure(version=version, sections=sections, expand=expand)
+
+
+def slot_of(question: Question) -> tuple[int, str]:
+    """The key of a question's answer row: ``(question id, choice of its block or "")``."""
+    return question.pk, question.instance
 
 
 @dataclass
@@ -99,11 +186,10 @@ def version_bin(version: QuestionnaireVersion) -> Bin:
 
 def response_values(response: Response, structure: Structure) -> tuple[dict, dict]:
     """The stored answers as ``(values, other_texts)`` keyed by question code (one query)."""
-    by_id = {q.pk: q for q in structure.questions}
     values: dict[str, Any] = {}
     others: dict[str, str] = {}
     for answer in Answer.objects.filter(response=response):
-        question = by_id.get(answer.question_id)
+        question = structure.by_slot.get((answer.question_id, answer.instance))
         if question is None:
             continue
         values[question.code] = row_value(question, answer)
@@ -114,17 +200,17 @@ def response_values(response: Response, structure: Structure) -> tuple[dict, dic
 
 def answer_tokens(response: Response, structure: Structure) -> dict[str, str]:
     """``{code: token}`` of every question (one query), for the co-filling check."""
-    rows = {a.question_id: a for a in Answer.objects.filter(response=response)}
-    return {q.code: token(q, rows.get(q.pk)) for q in structure.questions}
+    rows = {(a.question_id, a.instance): a for a in Answer.objects.filter(response=response)}
+    return {q.code: token(q, rows.get(slot_of(q))) for q in structure.questions}
 
 
 def responses_values(responses: list[Response], structure: Structure) -> dict[int, tuple]:
     """``{response id: (values, others)}`` for many responses in one query."""
-    by_id = {q.pk: q for q in structure.questions}
     result: dict[int, tuple[dict, dict]] = {r.pk: ({}, {}) for r in responses}
     answers = Answer.objects.filter(response__in=[r.pk for r in responses]).only(
         "response_id",
         "question_id",
+        "instance",
         "value_text",
         "value_number",
         "value_date",
@@ -132,7 +218,7 @@ def responses_values(responses: list[Response], structure: Structure) -> dict[in
         "other_text",
     )
     for answer in answers.iterator(chunk_size=2000):
-        question = by_id.get(answer.question_id)
+        question = structure.by_slot.get((answer.question_id, answer.instance))
         if question is None:
             continue
         values, others = result[answer.response_id]

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -62,7 +62,7 @@ from surveys.models import (
     VersionStatus,
     VersionTransition,
 )
-from surveys.selectors import Structure, response_values, version_structure
+from surveys.selectors import Structure, response_values, slot_of, version_structure
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _filled(values: dict) -> dict:
 
 
 def version_to_dict(version: QuestionnaireVersion) -> dict:
-    structure = version_structure(version)
+    structure = version_structure(version, expand=False)
     return {
         "format": JSON_FORMAT,
         "format_version": 1,
@@ -101,6 +101,7 @@ def version_to_dict(version: QuestionnaireVersion) -> dict:
                 "title": s.title,
                 "description": s.description,
                 **_filled({name: getattr(s, name) for name in SECTION_TEXTS}),
+                **({"repeat_for": s.repeat_for.code} if s.repeat_for_id else {}),
                 "questions": [_question_to_dict(q) for q in s.question_list],
             }
             for s in structure.sections
@@ -369,6 +370,7 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
             description=str(s.get("description", "")),
             description_en=str(s.get("description_en") or ""),
             order=s_index,
+            repeat_for=_repeat_source(version, s.get("repeat_for"), s["code"]),
         )
         for q_index, q in enumerate(s.get("questions", [])):
             question = Question.objects.create(
@@ -406,6 +408,40 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
                 options_en=_english_labels(q.get("options_en"), options, ""),
                 rows_en=_english_labels(q.get("rows_en"), rows, ""),
             )
+
+
+def _repeat_source(
+    version: QuestionnaireVersion, code: Any, section_code: str, section: Section | None = None
+) -> Question | None:
+    """The question a section repeats for: a multiple-choice question of an earlier section."""
+    if not code:
+        return None
+    earlier = Question.objects.filter(
+        version=version, code=code, deleted_at__isnull=True, section__deleted_at__isnull=True
+    )
+    if section is not None:
+        earlier = earlier.filter(section__order__lt=section.order)
+    source = earlier.select_related("section").first()
+    where = _("Section %(code)s") % {"code": section_code}
+    if source is None:
+        _fail(
+            _(
+                "%(where)s: “%(q)s” is not a question of an earlier section; a block is "
+                "repeated for a question asked before it."
+            )
+            % {"where": where, "q": str(code)[:40]},
+            "repeat_for",
+        )
+    if source.type != QuestionType.MULTIPLE:
+        _fail(
+            _(
+                "%(where)s: “%(q)s” is not a multiple-choice question; a block is repeated "
+                "for each choice ticked in a multiple-choice question."
+            )
+            % {"where": where, "q": source.code},
+            "repeat_for",
+        )
+    return source
 
 
 def _replace_choices(
@@ -564,6 +600,7 @@ def section_save(
     description: str = "",
     title_en: str = "",
     description_en: str = "",
+    repeat_for: str = "",
 ) -> Section:
     version = _lock_version(version)
     _ensure_draft(version)
@@ -577,6 +614,7 @@ def section_save(
         section = Section(version=version, order=order)
     section.code, section.title, section.description = code, title, description
     section.title_en, section.description_en = title_en, description_en
+    section.repeat_for = _repeat_source(version, repeat_for, code, section)
     section.save()
     return section
 
@@ -647,9 +685,22 @@ class QuestionInput:
 
 
 def _check_version_rules(version: QuestionnaireVersion) -> None:
-    """After an edit or a move, every rule must still point to earlier questions."""
-    structure = version_structure(version)
+    """After an edit or a move, every rule must still point to earlier questions and every
+    repeated block to a multiple-choice question of an earlier section."""
+    structure = version_structure(version, expand=False)
     earlier: list[str] = []
+    for index, section in enumerate(structure.sections):
+        if section.repeat_for_id:
+            before = {q.pk: q for s in structure.sections[:index] for q in s.question_list}
+            source = before.get(section.repeat_for_id)
+            if source is None or source.type != QuestionType.MULTIPLE:
+                _fail(
+                    _(
+                        "Section %(code)s is repeated for each choice of %(q)s: that question "
+                        "must stay a multiple-choice question of an earlier section."
+                    )
+                    % {"code": section.code, "q": section.repeat_for.code}
+                )
     choices = {
         q.code: answers.option_codes(q)
         for q in structure.questions
@@ -1196,7 +1247,7 @@ class SaveResult:
 
 
 def _concurrent_edits(
-    data, section, structure: Structure, new_values: dict, others: dict, existing: dict, actor
+    data, page: list[Question], new_values: dict, others: dict, existing: dict, actor
 ) -> tuple[dict[str, Conflict], list[str]]:
     """Compare what the page posted with the base it was shown (``v-<CODE>`` fields).
 
@@ -1205,7 +1256,7 @@ def _concurrent_edits(
     conflicts: dict[str, Conflict] = {}
     untouched: list[str] = []
     keep_theirs = set(data.getlist("keep_theirs")) if hasattr(data, "getlist") else set()
-    for question in section.question_list:
+    for question in page:
         code = question.code
         base = data.get(f"v-{code}")
         if code not in new_values or base is None:
@@ -1213,7 +1264,7 @@ def _concurrent_edits(
         if code in keep_theirs:
             untouched.append(code)
             continue
-        current = existing.get(question.pk)
+        current = existing.get(slot_of(question))
         if answers.token(question, current) == base:
             continue  # nobody saved it since the page was shown
         mine = answers.digest(new_values[code], others.get(code, "") if new_values[code] else "")
@@ -1249,7 +1300,8 @@ def response_save_section(
     if not actor.may_edit_section(response.campaign, section.code):
         _fail(_("This section is filled by another role of your centre; you can read it."))
     values, others = response_values(response, structure)
-    parsed = {q.code: answers.parse(q, data) for q in section.question_list}
+    page = structure.page_questions(section, values)
+    parsed = {q.code: answers.parse(q, data) for q in page}
     merged = dict(values)
     for code, result in parsed.items():
         if not result.error:
@@ -1260,11 +1312,13 @@ def response_save_section(
     new_values = {
         code: merged.get(code) for code in parsed if code in visible and code not in errors
     }
-    dropped = [code for code, value in values.items() if code not in visible and value is not None]
-    existing = {a.question_id: a for a in Answer.objects.filter(response=response)}
-    conflicts, untouched = _concurrent_edits(
-        data, section, structure, new_values, others, existing, actor
-    )
+    dropped = [
+        code
+        for code, value in values.items()
+        if code not in visible and value is not None and not structure.kept_unticked(code, merged)
+    ]
+    existing = {(a.question_id, a.instance): a for a in Answer.objects.filter(response=response)}
+    conflicts, untouched = _concurrent_edits(data, page, new_values, others, existing, actor)
     for code in conflicts:
         new_values.pop(code)  # still shown as typed, next to the colleague's value
     for code in untouched:
@@ -1274,10 +1328,10 @@ def response_save_section(
     response.last_section = section.code
     with actor.history():
         response.save(update_fields=["last_section", "updated_at"])
-    rows = {a.question_id: a for a in Answer.objects.filter(response=response)}
+    rows = {(a.question_id, a.instance): a for a in Answer.objects.filter(response=response)}
     tokens = {
-        f"v-{q.code}": answers.token(q, rows.get(q.pk))
-        for q in section.question_list
+        f"v-{q.code}": answers.token(q, rows.get(slot_of(q)))
+        for q in page
         if q.code not in conflicts
     }
     return SaveResult(
@@ -1294,7 +1348,7 @@ def _write_answers(
     actor: Actor,
     existing: dict,
 ) -> None:
-    to_delete = [structure.by_code[c].pk for c in dropped]
+    to_delete = [slot_of(structure.by_code[c]) for c in dropped]
     to_create, to_update = [], []
     changes: list[AnswerChange] = []
 
@@ -1305,6 +1359,7 @@ def _write_answers(
             AnswerChange(
                 response=response,
                 question=question,
+                instance=question.instance,
                 old_value=answers.json_value(old_value),
                 new_value=answers.json_value(value),
                 old_display=answers.display(question, old_value, old_other),
@@ -1318,13 +1373,14 @@ def _write_answers(
     columns = ["value_text", "value_number", "value_date", "value_json", "other_text"]
     for code, value in new_values.items():
         question = structure.by_code[code]
+        slot = slot_of(question)
         if value in (None, "", [], {}):
-            if question.pk in existing and question.pk not in to_delete:
-                record(question, existing[question.pk], None, "")
-            to_delete.append(question.pk)
+            if slot in existing and slot not in to_delete:
+                record(question, existing[slot], None, "")
+            to_delete.append(slot)
             continue
         fields = answers.row_fields(question, value, others.get(code, ""))
-        current = existing.get(question.pk)
+        current = existing.get(slot)
         if current is None or any(getattr(current, k) != v for k, v in fields.items()):
             record(question, current, value, others.get(code, ""))
         if current is None:
@@ -1332,6 +1388,7 @@ def _write_answers(
                 Answer(
                     response=response,
                     question=question,
+                    instance=question.instance,
                     updated_by_label=actor.label,
                     updated_by_key=actor.key,
                     **fields,
@@ -1347,10 +1404,13 @@ def _write_answers(
             to_update.append(current)
     for code in dropped:
         question = structure.by_code[code]
-        if question.pk in existing:
-            record(question, existing[question.pk], None, "")
+        if slot_of(question) in existing:
+            record(question, existing[slot_of(question)], None, "")
     if to_delete:
-        Answer.objects.filter(response=response, question_id__in=to_delete).delete()
+        doomed = Q()
+        for question_id, instance in to_delete:
+            doomed |= Q(question_id=question_id, instance=instance)
+        Answer.objects.filter(doomed, response=response).delete()
     if to_create:
         Answer.objects.bulk_create(to_create)
     if to_update:

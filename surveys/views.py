@@ -198,6 +198,7 @@ def _section_page(request, access: Access, section_code: str):
             "structure": structure,
             "section": section,
             "questions": views,
+            "blocks": filling.page_blocks(structure, section, views, values, others),
             "any_visible": any(not view.hidden for view in views),
             "previous": previous,
             "following": following,
@@ -497,7 +498,7 @@ def _import_and_open(request, form, data):
 @require(perms.can_build_questionnaire)
 def version_detail(request, pk: int):
     version = version_get_for_user(request.user, pk)
-    structure = version_structure(version)
+    structure = version_structure(version, expand=False)
     bin_ = version_bin(version) if version.is_editable else None
     return render(
         request,
@@ -557,7 +558,7 @@ def version_update(request, pk: int):
 @require(perms.can_build_questionnaire)
 def version_preview(request, pk: int):
     version = version_get_for_user(request.user, pk)
-    structure = version_structure(version)
+    structure = version_structure(version, expand=False)
     pages = [
         (s, filling.page_views(structure, s.code, {}, {}, editable=True, preview=True))
         for s in structure.sections
@@ -636,13 +637,20 @@ def _question_for_user(user, pk: int) -> Question:
 def section_edit(request, version_pk: int | None = None, pk: int | None = None):
     section = _section_for_user(request.user, pk) if pk else None
     version = section.version if section else version_get_for_user(request.user, version_pk)
-    initial = {name: getattr(section, name) for name in SectionForm.base_fields} if section else {}
-    form = SectionForm(request.POST or None, initial=initial)
+    initial = (
+        {name: getattr(section, name) for name in SectionForm.base_fields if name != "repeat_for"}
+        if section
+        else {}
+    )
+    if section is not None and section.repeat_for_id:
+        initial["repeat_for"] = section.repeat_for.code
+    form = SectionForm(request.POST or None, initial=initial, version=version, section=section)
     if request.method == "POST" and form.is_valid():
         try:
             services.section_save(version=version, section=section, **form.cleaned_data)
         except SurveyError as error:
-            form.add_error(None, error)
+            field = getattr(error, "field", None)
+            form.add_error(field if field in form.fields else None, error)
         else:
             return redirect("surveys:version-detail", pk=version.pk)
     return render(
@@ -715,7 +723,7 @@ def question_edit(request, section_pk: int | None = None, pk: int | None = None)
                 reverse("surveys:version-detail", args=[section.version_id])
                 + f"#section-{section.pk}"
             )
-    structure = version_structure(section.version)
+    structure = version_structure(section.version, expand=False)
     return render(
         request,
         "surveys/question_form.html",

@@ -17,9 +17,10 @@ import re
 
 from django.utils.translation import gettext as _
 
+from surveys import rules
 from surveys.interop import Conversion, ImportFormatError, safe_choice_code, safe_code
 from surveys.interop.expressions import Translator, Unsupported, Variable
-from surveys.models import QuestionType
+from surveys.models import OTHER_CODE, QuestionType, instance_code
 
 HEADER = [
     "Variable / Field Name",
@@ -411,12 +412,38 @@ def questionnaire_to_dictionary(data: dict) -> str:
             writer.writerow(_blank(f"{form}_{len(fields)}_text", form, "descriptive",
                                    section["description"], header))  # fmt: skip
             header = ""
-        for question in section["questions"]:
+        for question in _expanded(section, data):
             for row in _question_rows(question, form, fields):
                 if header:
                     row[SECTION], header = header, ""
                 writer.writerow(row)
     return out.getvalue()
+
+
+def _expanded(section: dict, data: dict) -> list[dict]:
+    """A section's questions; a section repeated for each choice of an earlier question
+    becomes one field per choice and question (``cost__v1``), shown when that choice is
+    ticked, as REDCap projects do it (a data dictionary has no per-choice repetition)."""
+    source_code = section.get("repeat_for")
+    if not source_code:
+        return section["questions"]
+    source = next(q for s in data["sections"] for q in s["questions"] if q["code"] == source_code)
+    choices = [tuple(pair) for pair in source.get("options", [])]
+    if source.get("allow_other"):
+        choices.append((OTHER_CODE, _("Other")))
+    local = [q["code"] for q in section["questions"]]
+    return [
+        {
+            **question,
+            "code": instance_code(question["code"], choice),
+            "label": f"{question['label']} — {label}",
+            "show_if": rules.block_rule(
+                question.get("show_if"), local, source_code, choice, instance_code
+            ),
+        }
+        for choice, label in choices
+        for question in section["questions"]
+    ]
 
 
 def _blank(name: str, form: str, ftype: str, label: str, header: str = "") -> list[str]:
