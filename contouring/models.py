@@ -386,6 +386,12 @@ class ComparisonResult(models.Model):
     apl_2mm = models.FloatField(null=True, blank=True)
     apl_3mm = models.FloatField(null=True, blank=True)
     centroid_distance_mm = models.FloatField(null=True, blank=True)
+    # The structure reaches the first or last CT slice (engine's ``touches_scan_end``): it
+    # has a surface there, and near the scan's end its distances are bounded by the CT.
+    reference_touches_scan_end = models.BooleanField(
+        _("reference touches the CT's end"), default=False
+    )
+    test_touches_scan_end = models.BooleanField(_("solution touches the CT's end"), default=False)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -404,6 +410,10 @@ class ComparisonResult(models.Model):
     @property
     def has_distances(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def touches_scan_end(self) -> bool:
+        return self.reference_touches_scan_end or self.test_touches_scan_end
 
 
 class ProtocolConvention(models.TextChoices):

@@ -124,6 +124,10 @@ class Cell:
     def reason(self) -> str:
         return status_reason(self.result.status) if self.result else _("not computed")
 
+    @property
+    def touches_scan_end(self) -> bool:
+        return bool(self.result and self.result.touches_scan_end)
+
 
 @dataclass
 class CaseResults:
@@ -148,6 +152,25 @@ class CaseResults:
 
     def column_labels(self) -> list[str]:
         return [s.short_label for s in self.submissions]
+
+    def scan_end_structures(self) -> list[str]:
+        """Names of the structures (in table order) that reach the first or last CT slice
+        in the reference or in a solution shown."""
+        return [
+            structure.name
+            for structure, cells in self.rows
+            if any(cell.touches_scan_end for cell in cells)
+        ]
+
+    def scan_end_note(self) -> str:
+        """The caveat under the tables, "" when no structure reaches the CT's ends."""
+        names = self.scan_end_structures()
+        if not names:
+            return ""
+        return _(
+            "Structures that touch the first or last CT slice (marked “CT end”): %(names)s. "
+            "Distances near the scan's end are bounded by the CT extent."
+        ) % {"names": ", ".join(names)}
 
     def values(self, field_name: str) -> list[list[float | None]]:
         return [

@@ -304,6 +304,8 @@ def _save_result(run, structure, key, kind, test, other, metrics: PairMetrics) -
             "apl_2mm": apl.get(2.0),
             "apl_3mm": apl.get(3.0),
             "centroid_distance_mm": metrics.centroid_distance_mm,
+            "reference_touches_scan_end": metrics.reference_touches_scan_end,
+            "test_touches_scan_end": metrics.test_touches_scan_end,
         },
     )
     return row.pk
