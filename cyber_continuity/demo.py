@@ -30,6 +30,7 @@ from cyber_continuity.models import (
     ExerciseScenario,
     InformationSystem,
     Machine,
+    MachineCapacity,
     MachineKind,
     Technique,
     Transfer,
@@ -63,6 +64,12 @@ FLEET = {
     "Compiègne": [ELEKTA],
 }
 BIG = {"CHU Lille", "CLCC Lille", "CHU Amiens"}
+# Free slots split per machine (Accélérateur 1, 2…) where a technique runs on several: the
+# Elekta of CHU Amiens gives fewer VMAT slots; Roubaix's Halcyon does VMAT but not SBRT.
+MACHINE_SPLITS = {
+    "CHU Amiens": {Technique.IMRT_VMAT: [3, 3, 2]},
+    "Roubaix": {Technique.IMRT_VMAT: [2, 1]},
+}
 STALE = {"Maubeuge", "Calais", "Béthune"}  # attestations left to age, to show the flags
 
 
@@ -181,6 +188,16 @@ def _seed_registry(centres: dict[str, Centre], referent) -> None:
                     "attested_by": referent,
                 },
             )
+        for technique, slots in MACHINE_SPLITS.get(short, {}).items():
+            declaration = CapacityDeclaration.objects.get(centre=centre, technique=technique)
+            for number, free in enumerate(slots, start=1):
+                MachineCapacity.objects.update_or_create(
+                    capacity=declaration,
+                    machine=Machine.objects.get(centre=centre, name=f"Accélérateur {number}"),
+                    defaults={"free_slots_per_day": free},
+                )
+            declaration.free_slots_per_day = sum(slots)
+            declaration.save()
 
 
 TEMPLATE_TITLE = "Convention type d'entraide en cas de cyberattaque"

@@ -818,7 +818,11 @@ def _render_crisis_detail(request, crisis, comment_form):
     user = request.user
     can_manage = perms.can_manage_crisis(user, crisis)
     own = centre_ids_for(user, [Role.REFERENT])
-    groups = list(crisis.patient_groups.prefetch_related("transfers__receiving_centre"))
+    groups = list(
+        crisis.patient_groups.prefetch_related(
+            "transfers__receiving_centre", "transfers__receiving_machine"
+        )
+    )
     moves = services.crisis_moves_from(crisis.status) if can_manage else []
     return render(
         request,

@@ -33,3 +33,8 @@ def test_demo_region_is_populated_and_idempotent(settings, scenario_library):
     assert exercise.events.count() > 5 and exercise.actions.count() == 2
     assert exercise.exercise.status == "done"  # counts for CHU Amiens' annual exercise
     assert exercise.exercise.scenario.kind == "ransomware_ois"
+    from cyber_continuity.models import CapacityDeclaration
+
+    vmat = CapacityDeclaration.objects.get(centre__short_name="Roubaix", technique="imrt_vmat")
+    split = dict(vmat.machine_slots.values_list("machine__model", "free_slots_per_day"))
+    assert split == {"TrueBeam": 2, "Halcyon": 1} and vmat.free_slots_per_day == 3

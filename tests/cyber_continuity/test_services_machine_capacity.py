@@ -208,6 +208,8 @@ def test_match_page_shows_machine_slots_and_refuses_another_centres_machine(
         {"receiving_centre": region["b"].pk, "patient_count": 2, "receiving_machine": halcyon.pk},
     )
     assert Transfer.objects.get().receiving_machine == halcyon
+    detail = client.get(reverse("cyber_continuity:crisis-detail", args=[crisis.pk]))
+    assert f"{region['b'].label}</strong> · Halcyon 2 (2)" in detail.content.decode()
 
 
 def test_crisis_kit_prints_the_slots_per_machine(region, referent_a, referent_b, linacs_b):
