@@ -59,3 +59,36 @@ def test_this_environment_runs_the_locked_pdf_and_dicom_versions():
     locked = pins("requirements.lock")
     for name in ("weasyprint", "pydicom"):
         assert metadata.version(name) == locked[name][0], name
+
+
+def test_make_install_and_the_image_install_the_locks_with_hashes_checked():
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    install = makefile.split("\ninstall:", 1)[1].split("\n\n", 1)[0]
+    assert "--require-hashes -r requirements-dev.lock" in install
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements.lock" in dockerfile
+
+
+def test_make_sbom_writes_a_cyclonedx_bom_of_the_production_lock(tmp_path):
+    """The Makefile's sbom recipe, run into a temporary file: every locked component with
+    its locked version, the fixed WeasyPrint and pydicom among them."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nsbom:", 1)[1].split("\n\n", 1)[0]
+    command = next(line for line in recipe.replace("\\\n", " ").splitlines() if "cyclonedx" in line)
+    argv = shlex.split(command)
+    argv[0] = str(Path(sys.executable).parent / "cyclonedx-py")
+    argv[argv.index("-o") + 1] = str(tmp_path / "sbom.cdx.json")
+    subprocess.run(argv, cwd=REPO_ROOT, check=True, capture_output=True, timeout=300)
+    bom = json.loads((tmp_path / "sbom.cdx.json").read_text())
+    assert bom["bomFormat"] == "CycloneDX"
+    components = {canonical(c["name"]): c["version"] for c in bom["components"]}
+    locked = pins("requirements.lock")
+    assert components == {name: pinned for name, (pinned, _hashes) in locked.items()}
+    assert version(components["weasyprint"]) >= (70,)
+    assert version(components["pydicom"]) >= (3, 0, 2)
