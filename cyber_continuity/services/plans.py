@@ -102,15 +102,16 @@ def capacity_slots(
 ) -> CapacitySlots:
     """The slots a declaration offers now, per machine where it is split."""
     taken_by_machine = taken_by_machine or {}
-    lines = [
-        MachineSlots(
-            machine=line.machine,
-            declared=line.free_slots_per_day if line.machine.in_service else 0,
-            free_slots=(line.free_slots_per_day if line.machine.in_service else 0)
-            - taken_by_machine.get(line.machine_id, 0),
+    lines = []
+    for line in declaration.machine_slots.all():
+        declared = line.free_slots_per_day if line.machine.in_service else 0
+        lines.append(
+            MachineSlots(
+                machine=line.machine,
+                declared=declared,
+                free_slots=declared - taken_by_machine.get(line.machine_id, 0),
+            )
         )
-        for line in declaration.machine_slots.all()
-    ]
     if not lines:
         return CapacitySlots(free=declaration.free_slots_per_day)
     return CapacitySlots(free=sum(line.declared for line in lines), machines=tuple(lines))
