@@ -200,3 +200,48 @@ def test_three_simultaneous_uploads_of_one_file_make_one_row(pelvis_files, pm, c
     assert {e.code for e in refused} == {"duplicate"}
     assert all("a déjà été déposé pour ce cas" in e.messages[0] for e in refused)
     assert Submission.objects.filter(case=case).count() == 1
+
+
+def test_fuzzed_reference_rtstructs_never_give_a_500(pelvis_files, pm):
+    slices = pelvis_files.ct_files
+    for number, mutant in enumerate(mutated_files(11, len(KINDS), [pelvis_files.reference])):
+        response = login(pm).post(
+            reverse("contouring:case-create"),
+            {
+                "title": f"Cas {number}",
+                "site": "prostate",
+                "description": "",
+                "ct_files": [uploaded(p, f"coupe_{k:03d}.dcm") for k, p in enumerate(slices)],
+                "reference": SimpleUploadedFile("reference.dcm", mutant.data),
+            },
+        )
+        assert response.status_code in (200, 302), mutant.label
+        if response.status_code == 200:
+            errors = _errors(response)
+            assert not INTERNAL.search(errors), (mutant.label, errors)
+            assert response.context["form"]["title"].value() == f"Cas {number}"
+
+
+def test_fuzzed_rtdoses_never_give_a_500(pelvis_case, pelvis_files, pm):
+    from contouring.models import CaseDose
+    from tests.contouring.conftest import phantom_dose_file
+
+    source = pelvis_files.folder / "RD_fuzz_source.dcm"
+    source.write_bytes(phantom_dose_file(pelvis_files).read())
+    client = login(pm)
+    url = reverse("contouring:dose-create", args=[pelvis_case.pk])
+    refused = 0
+    mutants = mutated_files(20261202, 2 * len(KINDS), [source])
+    for mutant in mutants:
+        response = client.post(url, {"dose": SimpleUploadedFile("rd.dcm", mutant.data)})
+        assert response.status_code in (200, 302), mutant.label
+        if response.status_code == 200:
+            refused += 1
+            page = html.unescape(response.content.decode())
+            errors = [e for field in response.context["form"] for e in field.errors]
+            errors += list(response.context["form"].non_field_errors())
+            assert errors and all(e in page for e in errors), mutant.label
+            assert not INTERNAL.search(" ".join(errors)), (mutant.label, errors)
+        else:
+            CaseDose.objects.all().delete()  # a harmless mutation: accepted, start again
+    assert refused >= len(mutants) // 2
