@@ -176,7 +176,12 @@ def parse(question: Question, data) -> Parsed:
         elif chosen:
             result.value = [c for c in codes if c in chosen]
             result.other = other if OTHER_CODE in chosen else ""
-            if question.max_choices and len(result.value) > question.max_choices:
+            alone = [c for c in question.exclusive_codes() if c in result.value]
+            if alone and len(result.value) > 1:
+                result.error = _(
+                    "“%(option)s” excludes the other choices: untick it or untick the others."
+                ) % {"option": option_labels(question)[alone[0]]}
+            elif question.max_choices and len(result.value) > question.max_choices:
                 result.error = _("Choose at most %(n)d options.") % {"n": question.max_choices}
             else:
                 result.error = _other_error(result)

@@ -50,8 +50,15 @@ class QuestionView:
 
 def _options(question: Question, selected: list[str], prefix: str) -> list[dict]:
     labels = answers.option_labels(question)
+    exclusive = question.exclusive_codes()
     return [
-        {"code": code, "label": labels[code], "checked": code in selected, "id": f"{prefix}-{code}"}
+        {
+            "code": code,
+            "label": labels[code],
+            "checked": code in selected,
+            "id": f"{prefix}-{code}",
+            "exclusive": code in exclusive,
+        }
         for code in answers.option_codes(question)
     ]
 

@@ -148,6 +148,7 @@ TYPE_FIELDS = {
     "options": CHOICE_TYPES,
     "rows": MATRIX_TYPES,
     "allow_other": OTHER_TYPES,
+    "exclusive_options": frozenset({QuestionType.MULTIPLE}),
     "not_applicable_label": MATRIX_TYPES,
     "not_applicable_label_en": MATRIX_TYPES,
     "min_value": NUMERIC_TYPES,
@@ -198,6 +199,15 @@ class QuestionForm(forms.Form):
         ),
     )
     allow_other = forms.BooleanField(label=_("Add “Other, please specify”"), required=False)
+    exclusive_options = forms.MultipleChoiceField(
+        label=_("Exclusive options (e.g. “None of these”)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"data-exclusive-choices": ""}),
+        help_text=_(
+            "A ticked option unticks every other one when the respondent chooses it, and "
+            "ticking another option unticks it."
+        ),
+    )
     not_applicable_label = forms.CharField(
         label=_("“Not applicable” column (matrices)"),
         max_length=60,
@@ -232,6 +242,17 @@ class QuestionForm(forms.Form):
             'combine with {"all": [...]}, {"any": [...]}, {"not": ...}.'
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The exclusive options are picked among the options listed above (as posted, else
+        # as saved); question_type.js keeps the boxes in step while the list is typed.
+        text = self.data.get("options", "") if self.is_bound else self.initial.get("options", "")
+        try:
+            pairs = parse_pairs(text or "")
+        except forms.ValidationError:
+            pairs = []
+        self.fields["exclusive_options"].choices = [(p[0], p[1]) for p in pairs]
 
     def current_type(self) -> str:
         """The type the page shows: as posted, else as saved, else the first one."""
@@ -310,6 +331,7 @@ class QuestionForm(forms.Form):
         }
         initial["options"] = pairs_text(question.options())
         initial["rows"] = pairs_text(question.rows())
+        initial["exclusive_options"] = question.exclusive_codes()
         initial["show_if"] = (
             json.dumps(question.show_if, ensure_ascii=False) if question.show_if else ""
         )

@@ -304,6 +304,12 @@ class Question(models.Model):
     def rows(self) -> list[Choice]:
         return self._choices_of(ChoiceKind.ROW)
 
+    def exclusive_codes(self) -> list[str]:
+        """Codes of the options that exclude every other (multiple choice only)."""
+        if self.type != QuestionType.MULTIPLE:
+            return []
+        return [c.code for c in self.options() if c.exclusive]
+
     display_label = InLanguage("label")
     display_help_text = InLanguage("help_text")
     display_not_applicable_label = InLanguage("not_applicable_label")
@@ -331,6 +337,9 @@ class Choice(models.Model):
     label = models.CharField(_("label"), max_length=300)
     label_en = models.CharField(_("label in English"), max_length=300, blank=True)
     order = models.PositiveIntegerField(default=0)
+    # Multiple choice: ticking this option ("none of these") unticks the others, and the
+    # server refuses it together with another one.
+    exclusive = models.BooleanField(_("exclusive"), default=False)
 
     display_label = InLanguage("label")
 

@@ -128,6 +128,7 @@ def _question_to_dict(q: Question) -> dict:
         "max_length": q.max_length,
         "max_choices": q.max_choices,
         "allow_other": q.allow_other or None,
+        "exclusive": q.exclusive_codes(),
         "not_applicable_label": q.not_applicable_label,
         "not_applicable_label_en": q.not_applicable_label_en,
         "show_if": q.show_if,
@@ -271,6 +272,7 @@ def validate_questionnaire_dict(data: Any) -> None:
                 q.get("not_applicable_label_en"), 60, _("English “not applicable” label"), where
             )
             _check_question_shape(q["type"], options, rows, where, not_applicable)
+            _check_exclusive(q["type"], q.get("exclusive") or [], options, where)
             _number_or_none(q.get("min_value"), where)
             _number_or_none(q.get("max_value"), where)
             for key in ("max_length", "max_choices"):
@@ -298,6 +300,25 @@ def _check_question_shape(
             _("%(where)s: the column code “%(code)s” is reserved for the “not applicable” column.")
             % {"where": where, "code": NA_CODE},
             "options",
+        )
+
+
+def _check_exclusive(qtype: str, exclusive: Any, options: list, where: str) -> None:
+    """Exclusive options ("none of these") are options of a multiple-choice question."""
+    if not exclusive:
+        return
+    if qtype != QuestionType.MULTIPLE:
+        _fail(
+            _("%(where)s: only a multiple-choice question has exclusive options.")
+            % {"where": where},
+            "exclusive_options",
+        )
+    codes = {c for c, _label in options}
+    if not isinstance(exclusive, list) or any(str(c) not in codes for c in exclusive):
+        _fail(
+            _("%(where)s: an exclusive option must be one of the question's options.")
+            % {"where": where},
+            "exclusive_options",
         )
 
 
@@ -361,8 +382,12 @@ def _check_rule(
 
 
 def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
+    # Bulk writes: a 200-field REDCap dictionary is a few queries, not three per question.
+    sections, questions, choices = [], [], []
+    earlier_questions: dict[str, Question] = {}
+    links: list[tuple[Section, Question]] = []  # repeated block -> its source question
     for s_index, s in enumerate(data["sections"]):
-        section = Section.objects.create(
+        section = Section(
             version=version,
             code=s["code"],
             title=str(s.get("title", ""))[:200] or s["code"],
@@ -370,10 +395,15 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
             description=str(s.get("description", "")),
             description_en=str(s.get("description_en") or ""),
             order=s_index,
-            repeat_for=_repeat_source(version, s.get("repeat_for"), s["code"]),
         )
+        # The repeated block's source is among the questions listed so far (earlier
+        # sections): linked once every row has its primary key.
+        source = _repeat_source(version, s.get("repeat_for"), s["code"], earlier=earlier_questions)
+        if source is not None:
+            links.append((section, source))
+        sections.append(section)
         for q_index, q in enumerate(s.get("questions", [])):
-            question = Question.objects.create(
+            question = Question(
                 version=version,
                 section=section,
                 code=q["code"],
@@ -401,27 +431,48 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
             )
             options = _clean_pairs(q.get("options", []), "")
             rows = _clean_pairs(q.get("rows", []), "")
-            _replace_choices(
-                question,
-                options,
-                rows,
-                options_en=_english_labels(q.get("options_en"), options, ""),
-                rows_en=_english_labels(q.get("rows_en"), rows, ""),
+            questions.append(question)
+            earlier_questions[question.code] = question
+            choices.append(
+                _choice_rows(
+                    question,
+                    options,
+                    rows,
+                    options_en=_english_labels(q.get("options_en"), options, ""),
+                    rows_en=_english_labels(q.get("rows_en"), rows, ""),
+                    exclusive=q.get("exclusive") or (),
+                )
             )
+    # Each bulk_create sets the primary keys that the next one's foreign keys take.
+    Section.objects.bulk_create(sections)
+    Question.objects.bulk_create(questions)
+    Choice.objects.bulk_create([choice for rows in choices for choice in rows])
+    for section, source in links:
+        section.repeat_for = source
+    if links:
+        Section.objects.bulk_update([section for section, _source in links], ["repeat_for"])
 
 
 def _repeat_source(
-    version: QuestionnaireVersion, code: Any, section_code: str, section: Section | None = None
+    version: QuestionnaireVersion,
+    code: Any,
+    section_code: str,
+    section: Section | None = None,
+    earlier: dict[str, Question] | None = None,
 ) -> Question | None:
-    """The question a section repeats for: a multiple-choice question of an earlier section."""
+    """The question a section repeats for: a multiple-choice question of an earlier section
+    (``earlier``: the questions of the earlier sections of an import, not saved yet)."""
     if not code:
         return None
-    earlier = Question.objects.filter(
-        version=version, code=code, deleted_at__isnull=True, section__deleted_at__isnull=True
-    )
-    if section is not None:
-        earlier = earlier.filter(section__order__lt=section.order)
-    source = earlier.select_related("section").first()
+    if earlier is not None:
+        source = earlier.get(str(code))
+    else:
+        candidates = Question.objects.filter(
+            version=version, code=code, deleted_at__isnull=True, section__deleted_at__isnull=True
+        )
+        if section is not None:
+            candidates = candidates.filter(section__order__lt=section.order)
+        source = candidates.select_related("section").first()
     where = _("Section %(code)s") % {"code": section_code}
     if source is None:
         _fail(
@@ -444,32 +495,37 @@ def _repeat_source(
     return source
 
 
-def _replace_choices(
+def _choice_rows(
     question: Question,
     options: list,
     rows: list,
     *,
     options_en: dict[str, str] | None = None,
     rows_en: dict[str, str] | None = None,
-) -> None:
+    exclusive=(),
+) -> list[Choice]:
+    exclusive = set(exclusive) if question.type == QuestionType.MULTIPLE else set()
+    return [
+        Choice(
+            question=question,
+            kind=kind,
+            code=c,
+            label=lab,
+            label_en=english.get(c, ""),
+            order=i,
+            exclusive=kind == ChoiceKind.OPTION and c in exclusive,
+        )  # fmt: skip
+        for kind, pairs, english in (
+            (ChoiceKind.OPTION, options, options_en or {}),
+            (ChoiceKind.ROW, rows, rows_en or {}),
+        )
+        for i, (c, lab) in enumerate(pairs)
+    ]
+
+
+def _replace_choices(question: Question, options: list, rows: list, **labels_and_flags) -> None:
     question.choices.all().delete()
-    Choice.objects.bulk_create(
-        [
-            Choice(
-                question=question,
-                kind=kind,
-                code=c,
-                label=lab,
-                label_en=english.get(c, ""),
-                order=i,
-            )  # fmt: skip
-            for kind, pairs, english in (
-                (ChoiceKind.OPTION, options, options_en or {}),
-                (ChoiceKind.ROW, rows, rows_en or {}),
-            )
-            for i, (c, lab) in enumerate(pairs)
-        ]
-    )
+    Choice.objects.bulk_create(_choice_rows(question, options, rows, **labels_and_flags))
 
 
 @transaction.atomic
@@ -676,6 +732,7 @@ class QuestionInput:
     max_length: int | None = None
     max_choices: int | None = None
     allow_other: bool = False
+    exclusive_options: list = field(default_factory=list)
     not_applicable_label: str = ""
     not_applicable_label_en: str = ""
     show_if: Any = None
@@ -738,6 +795,8 @@ def question_save(
     options_en = _english_labels({p[0]: p[2] for p in data.options if len(p) > 2}, options, where)
     rows_en = _english_labels({p[0]: p[2] for p in data.rows if len(p) > 2}, rows, where)
     _check_question_shape(data.type, options, rows, where, data.not_applicable_label)
+    exclusive = list(data.exclusive_options) if data.type == QuestionType.MULTIPLE else []
+    _check_exclusive(data.type, exclusive, options, where)
     _check_pattern(data.pattern, where)
     if (
         data.type in NUMERIC_TYPES
@@ -791,7 +850,9 @@ def question_save(
         data.not_applicable_label_en.strip() if data.type in MATRIX_TYPES else ""
     )
     question.save()
-    _replace_choices(question, options, rows, options_en=options_en, rows_en=rows_en)
+    _replace_choices(
+        question, options, rows, options_en=options_en, rows_en=rows_en, exclusive=exclusive
+    )
     _check_version_rules(version)
     return question
 

@@ -307,6 +307,19 @@ def _question(q, qtype, subs, answer_rows, attrs, conversion, english) -> dict |
         pairs = rows0 if qtype in MULTIPLE else answers
         out["type"] = QuestionType.MULTIPLE if qtype in MULTIPLE else QuestionType.RANKING
         out["options"], out["options_en"], out["_values"] = _options(pairs)
+        # "exclude_all_others": the subquestion codes, separated by semicolons, that untick
+        # every other option.
+        listed = [c.strip() for c in attrs.get("exclude_all_others", "").split(";") if c.strip()]
+        if qtype in MULTIPLE and listed:
+            out["exclusive"] = [out["_values"][c] for c in listed if c in out["_values"]]
+            if len(out["exclusive"]) != len(listed):
+                conversion.note(
+                    code,
+                    "exclusive",
+                    _("An exclusive option names a subquestion the question does not have."),
+                )
+            if not out["exclusive"]:
+                del out["exclusive"]
         if qtype == "P":
             conversion.note(
                 code, "comment", _("The comment boxes of the options are not carried over.")

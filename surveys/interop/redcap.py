@@ -62,6 +62,8 @@ CHOICE_FIELD_TYPES = {
     "checkbox": QuestionType.MULTIPLE,
 }
 TAG_RE = re.compile(r"<[^>]+>")
+# The action tag of a checkbox's exclusive choices: @NONEOFTHEABOVE='98,99' (quotes optional).
+NONE_OF_THE_ABOVE_RE = re.compile(r"@NONEOFTHEABOVE\s*=\s*(?:'([^']*)'|\"([^\"]*)\"|([^\s'\"]+))")
 
 
 def _plain(text: str) -> str:
@@ -164,6 +166,13 @@ def dictionary_to_questionnaire(content: bytes, *, title: str = "") -> Conversio
             section = new_section(form or "form", row[SECTION])
             current_form = form
             matrix = None
+        exclusive_raw: list[str] = []
+        if ftype == "checkbox" and not row[MATRIX].strip():
+            # The exclusive choices are carried over; the rest of the annotation is noted.
+            for match in NONE_OF_THE_ABOVE_RE.finditer(row[ANNOTATION]):
+                listed = next(g for g in match.groups() if g is not None)
+                exclusive_raw += [c.strip() for c in listed.split(",") if c.strip()]
+            row[ANNOTATION] = NONE_OF_THE_ABOVE_RE.sub("", row[ANNOTATION]).strip()
         extras = (
             (ANNOTATION, "annotation"),
             (ALIGNMENT, "alignment"),
@@ -264,6 +273,15 @@ def dictionary_to_questionnaire(content: bytes, *, title: str = "") -> Conversio
                 conversion.note(name, "all", _("Field not carried over: it has no choice."))
                 skipped[name] = _("%(field)s is not carried over") % {"field": name}
                 continue
+            exclusive = [mapping[c] for c in exclusive_raw if c in mapping]
+            if exclusive:
+                question["exclusive"] = exclusive
+            if len(exclusive) != len(exclusive_raw):
+                conversion.note(
+                    name,
+                    "annotation",
+                    _("@NONEOFTHEABOVE names a choice the field does not have: not carried over."),
+                )
         elif ftype == "yesno":
             question["type"] = QuestionType.YES_NO
             mapping = {"1": "yes", "0": "no"}
@@ -479,6 +497,8 @@ def _question_rows(question: dict, form: str, fields: dict) -> list[list[str]]:
         row[TYPE], row[CHOICES] = "radio", choices
     elif qtype == QuestionType.MULTIPLE:
         row[TYPE], row[CHOICES], kind = "checkbox", choices, "checkbox"
+        if question.get("exclusive"):
+            row[ANNOTATION] = f"@NONEOFTHEABOVE='{','.join(question['exclusive'])}'"
     elif qtype == QuestionType.YES_NO:
         row[TYPE], kind = "yesno", "yesno"
     elif qtype == QuestionType.LONG_TEXT:

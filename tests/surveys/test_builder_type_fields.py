@@ -16,6 +16,7 @@ TYPE_SPECIFIC = [
     "options",
     "rows",
     "allow_other",
+    "exclusive_options",
     "not_applicable_label",
     "min_value",
     "max_value",
@@ -47,7 +48,7 @@ def shown_fields(html: str) -> set[str]:
     [
         ("Q1", {"options", "allow_other"}),  # single choice
         ("Q2", {"min_value", "max_value", "unit"}),  # number
-        ("Q3", {"options", "allow_other", "max_choices"}),  # multiple choice
+        ("Q3", {"options", "allow_other", "exclusive_options", "max_choices"}),  # multiple
         ("Q4", {"pattern", "max_length"}),  # text
     ],
 )
