@@ -18,6 +18,7 @@ TYPE_SPECIFIC = [
     "allow_other",
     "exclusive_options",
     "not_applicable_label",
+    "not_applicable_label_en",
     "min_value",
     "max_value",
     "unit",
@@ -64,7 +65,7 @@ def test_matrix_and_ranking_fields(pm, section):
     version = section.version
     client = login(pm)
     for code, expected in (
-        ("M1", {"options", "rows", "not_applicable_label"}),
+        ("M1", {"options", "rows", "not_applicable_label", "not_applicable_label_en"}),
         ("R1", {"options", "max_choices"}),
         ("Y1", set()),
         ("D1", set()),
