@@ -1,9 +1,10 @@
 """A structure that reaches the first or last CT slice is flagged with its results: stored
-with the row, marked in the results page and the comparison report, with the note that
-near the scan's end the CT extent bounds the distances."""
+with the row, exported, marked in the results page and the comparison report, with the
+note that near the scan's end the CT extent bounds the distances."""
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
@@ -91,3 +92,16 @@ def test_the_comparison_report_marks_the_structure_and_prints_the_note(compared)
     assert "Bladder (bord du CT)" not in text
     assert "Structures qui touchent la première ou la dernière coupe du CT" in text
     assert NOTE in text
+
+
+@pytest.mark.django_db
+def test_the_export_has_the_flags_of_each_side(compared, pm):
+    case, _submission = compared
+    response = login(pm).get(reverse("contouring:results-export", args=["csv"]), {"cas": case.pk})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    flags = {
+        row["structure"]: (row["reference_touches_scan_end"], row["test_touches_scan_end"])
+        for row in rows
+    }
+    assert flags["Body"] == ("1", "1")
+    assert flags["Bladder"] == ("0", "0")
