@@ -8,6 +8,15 @@ Two kinds of rows:
 - ``end-to-end``: from DICOM files to numbers (ours: read CT + 2 RTSTRUCTs, rasterise,
   compare; plastimatch: ``convert`` of both RTSTRUCTs on the CT, then ``dice --all`` per
   structure pair). Target: at least 10x faster.
+- ``whole case``: the command line on the case of ``bench_contouring.py`` (same generator,
+  ``contouring.phantoms.benchmark_spec``: CT 150 x 512 x 512, reference + 6 solutions x 20
+  structures), ``compare --test ... x 6 --pairwise --format json`` as one process, start-up
+  included; plastimatch: ``convert`` of each of the 7 RTSTRUCTs once, then ``dice --all``
+  for every structure of the 6 reference pairs and the 15 pairwise pairs. Wall time, CPU
+  time and peak RSS (GNU ``time``) on both sides; the script asserts that both sides
+  computed the same number of pairs and that their DSC agree to 1e-3 (every BODY pair and
+  every structure of the first pair). Targets: at least 10x faster, at most 2 GB.
+  ``--whole-case`` runs this row only.
 
 Synthetic cases use a 150 x 512 x 512 CT at 0.98 x 0.98 x 2.5 mm written to a temporary
 folder; shared-data cases compare each RTSTRUCT with a derived copy moved by +2 mm in x and
@@ -17,7 +26,8 @@ Times are CPU seconds (ours: process time, best of 2-3 runs; plastimatch: user +
 time of its processes, all threads, best of 2 runs of the whole job), so a busy shared
 machine does not distort them and neither side gets more tries than the other.
 Peak memory: ours is the tracemalloc peak of Python and NumPy allocations in a separate
-repetition; plastimatch's is the maximum resident set size of its processes.
+repetition (whole case: the CLI process's maximum RSS); plastimatch's is the maximum
+resident set size of its processes, measured by GNU ``time``.
 """
 
 from __future__ import annotations
@@ -27,7 +37,10 @@ import os
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+import itertools  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -58,10 +71,13 @@ SHARED = Path(os.environ.get("ONCO_SHARED_DATA", REPO.parent / "shared" / "data"
 # ``--smoke`` (CI): the organ case only, on a coarse 40 x 128 x 128 grid, no shared data;
 # it checks that the benchmark runs, its numbers are not the targets.
 SMOKE = "--smoke" in sys.argv[1:]
+# ``--whole-case``: only the whole-case command-line row (the longest plastimatch job).
+WHOLE_CASE_ONLY = "--whole-case" in sys.argv[1:]
 SPACING = (2.5, 3.92, 3.92) if SMOKE else (2.5, 0.98, 0.98)
 SHAPE = (40, 128, 128) if SMOKE else (150, 512, 512)
 ORIGIN = (-50.0, -250.88, -250.88) if SMOKE else (-187.5, -250.88, -250.88)  # voxel [0, 0, 0]
 PLASTIMATCH = shutil.which("plastimatch")
+GNU_TIME = shutil.which("time")  # /usr/bin/time, for the peak RSS of a command
 
 
 def best_of(function: Callable[[], object], repeat: int) -> float:
@@ -82,23 +98,40 @@ def peak_mib(function: Callable[[], object]) -> float:
     return peak / 2**20
 
 
-class Plastimatch:
-    """Runs plastimatch, summing CPU time (all threads) and keeping the largest RSS."""
+class Measured:
+    """Runs commands one after another, summing their wall and CPU time (user + system, all
+    threads) and keeping the largest resident set size of any of them.
+
+    The RSS comes from GNU ``time`` wrapped around the command: the ``ru_maxrss`` that
+    ``wait4`` reports for a direct child counts this benchmark's own resident set, which
+    the kernel carries over when the child executes the command (a ``/bin/true`` started
+    from a 330 MiB parent reports 330 MiB). Without GNU ``time`` the RSS is not given."""
 
     def __init__(self) -> None:
         self.cpu = 0.0
-        self.rss_mib = 0.0
+        self.wall = 0.0
+        self.rss_mib: float | None = 0.0 if GNU_TIME else None
 
-    def __call__(self, *args: str) -> None:
-        process = subprocess.Popen(
-            [PLASTIMATCH, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode:
-            raise RuntimeError(f"plastimatch {args[0]} failed ({process.returncode})")
-        self.cpu += usage.ru_utime + usage.ru_stime
-        self.rss_mib = max(self.rss_mib, usage.ru_maxrss / 1024)
+    def run(self, command: list[str], stdout=subprocess.DEVNULL) -> None:
+        with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+            wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *command] if GNU_TIME else command
+            start = time.perf_counter()
+            process = subprocess.Popen(wrapped, stdout=stdout, stderr=subprocess.DEVNULL, cwd=REPO)
+            _, status, usage = os.wait4(process.pid, 0)
+            self.wall += time.perf_counter() - start
+            if os.waitstatus_to_exitcode(status):
+                name = " ".join([Path(command[0]).name, *command[1:3]])
+                raise RuntimeError(f"{name} failed ({os.waitstatus_to_exitcode(status)})")
+            self.cpu += usage.ru_utime + usage.ru_stime  # includes the command's own children
+            if GNU_TIME:
+                self.rss_mib = max(self.rss_mib, int(rss.read().split()[-1]) / 1024)
+
+
+class Plastimatch(Measured):
+    """Called with plastimatch's arguments (``("dice", "--all", a, b)``): runs it, measured."""
+
+    def __call__(self, *args: str, stdout=subprocess.DEVNULL) -> None:
+        self.run([PLASTIMATCH, *args], stdout=stdout)
 
 
 # --- synthetic shapes: one polygon per slice ----------------------------------------------
@@ -175,7 +208,8 @@ def best_plastimatch(job: Callable[[], Plastimatch]) -> tuple[float, float]:
     """Smallest CPU time of :data:`PLASTIMATCH_REPEAT` runs of a whole plastimatch job
     (like ``best_of`` for ours), and the largest RSS seen."""
     runs = [job() for _ in range(PLASTIMATCH_REPEAT)]
-    return min(r.cpu for r in runs), max(r.rss_mib for r in runs)
+    rss = [r.rss_mib for r in runs if r.rss_mib is not None]
+    return min(r.cpu for r in runs), max(rss, default=None)
 
 
 def plastimatch_end_to_end(ct: Path, reference: Path, test: Path, work: Path, names: list[str]):
@@ -242,6 +276,10 @@ def deepmind_row(name: str, a, b) -> list[list[str]]:
     return [row(name, "deepmind vs surface-distance", ours, theirs, memory, None)]
 
 
+def mib(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else "—"
+
+
 def row(case, kind, ours, theirs, memory, rss) -> list[str]:
     # One decimal below 100x, so a ratio of 9.6 does not show as "10x".
     ratio = (
@@ -255,8 +293,8 @@ def row(case, kind, ours, theirs, memory, rss) -> list[str]:
         f"{ours:.3f}",
         f"{theirs:.2f}" if theirs else "—",
         ratio,
-        f"{memory:.0f}",
-        f"{rss:.0f}" if rss else "—",
+        mib(memory),
+        mib(rss),
     ]
 
 
@@ -322,6 +360,101 @@ def shared_rows(work: Path) -> list[list[str]]:
     return rows
 
 
+# --- a whole case from the command line -------------------------------------------------
+
+
+def whole_case_spec():
+    """The case of ``bench_contouring.py`` (same generator): a 150 x 512 x 512 CT, a
+    reference and 6 simulated solutions x 20 structures; ``--smoke``: a tiny one."""
+    from contouring import phantoms
+
+    if SMOKE:
+        return phantoms.benchmark_spec(size=64, slices=16, structures=4, solutions=3)
+    return phantoms.benchmark_spec()
+
+
+def plastimatch_dsc(text: str) -> float:
+    """The DSC printed by ``plastimatch dice --all`` (its line ``DICE: 0.9123``)."""
+    return float(re.search(r"^\s*DICE\s*[:=]\s*([-\d.eE+]+)\s*$", text, re.M).group(1))
+
+
+def whole_case_rows(work: Path) -> tuple[list[list[str]], list[str]]:
+    """Our CLI on the whole case (reference + every solution, ``--pairwise``), start-up
+    included, as one process; against plastimatch ``convert`` of each RTSTRUCT once and
+    ``dice --all`` for every structure of every pair of sets. Returns the table row and
+    the lines of detail (wall time, check of the pairs and DSC)."""
+    from contouring import phantoms
+
+    case = phantoms.write_case(whole_case_spec(), work / "case")
+    ct = case.folder / "ct"
+    files = {"reference": case.reference, **{s.path.stem: s.path for s in case.solutions}}
+    tests = list(files)[1:]
+    set_pairs = [("reference", t) for t in tests] + list(itertools.combinations(tests, 2))
+
+    ours, output = Measured(), work / "whole_case.json"
+    ours.run(
+        [sys.executable, "-m", "contouring.engine", "compare", "--ct", str(ct),
+         "--reference", str(case.reference),
+         *itertools.chain.from_iterable(("--test", str(files[t])) for t in tests),
+         "--pairwise", "--format", "json", "--output", str(output)]
+    )  # fmt: skip
+    computed = {
+        (p["structure"], p["reference_set"], p["compared_set"]): p["dsc"]
+        for p in json.loads(output.read_text(encoding="utf-8"))["pairs"]
+        if p["status"] == "ok"
+    }
+    label = (
+        f"whole case: CT {' × '.join(map(str, case.spec.shape))}, reference + "
+        f"{len(tests)} × {len(case.spec.organs)} structures, vs reference and pairwise"
+    )
+    if not PLASTIMATCH:
+        return [row(label, "CLI, start-up included", ours.cpu, None, ours.rss_mib, None)], [
+            f"whole case, ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU, "
+            f"{mib(ours.rss_mib)} MiB peak RSS, {len(computed)} pairs"
+        ]
+
+    theirs = Plastimatch()
+    for name, path in files.items():
+        theirs("convert", "--input", str(path), "--referenced-ct", str(ct),
+               "--output-prefix", str(work / "pm" / name))  # fmt: skip
+    structures = [o.name for o in case.spec.organs]
+    checked, done = {}, 0
+    for index, (first, second) in enumerate(set_pairs):
+        for structure in structures:
+            a = work / "pm" / first / f"{structure}.mha"
+            b = work / "pm" / second / f"{structure}.mha"
+            if not (a.exists() and b.exists()):
+                continue
+            done += 1
+            if structure == structures[0] or index == 0:  # DSC kept for the check below
+                printed = work / "pm" / "dice.txt"
+                with printed.open("w") as handle:
+                    theirs("dice", "--all", str(a), str(b), stdout=handle)
+                checked[structure, first, second] = plastimatch_dsc(printed.read_text())
+            else:
+                theirs("dice", "--all", str(a), str(b))
+        print(
+            f"  plastimatch: {index + 1}/{len(set_pairs)} pairs of sets, {done} dice, "
+            f"{theirs.cpu:.0f} CPU s, {theirs.wall:.0f} s wall",
+            file=sys.stderr,
+            flush=True,
+        )
+    # Both sides computed the same pairs, and the DSC they share agree.
+    assert done == len(computed), f"plastimatch {done} pairs, ours {len(computed)}"
+    worst = max(abs(computed[key] - dsc) for key, dsc in checked.items())
+    assert worst <= 1e-3, f"DSC differ by {worst:.2e}"
+    details = [
+        f"whole case, ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU, "
+        f"{mib(ours.rss_mib)} MiB peak RSS; plastimatch ({len(files)} convert + {done} dice): "
+        f"{theirs.wall:.1f} s wall, {theirs.cpu:.1f} s CPU, {mib(theirs.rss_mib)} MiB max RSS; "
+        f"ratio {theirs.cpu / ours.cpu:.1f}× CPU, {theirs.wall / ours.wall:.1f}× wall",
+        f"checked: {len(computed)} pairs on both sides; DSC of {len(checked)} pairs agree "
+        f"within {worst:.1e}",
+    ]
+    row_ = row(label, "CLI, start-up included", ours.cpu, theirs.cpu, ours.rss_mib, theirs.rss_mib)
+    return [row_], details
+
+
 def main() -> None:
     header = [
         "case",
@@ -335,7 +468,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_engine_") as tmp:
         if SMOKE:
             SYNTHETIC.pop("body (~25 L, every slice)")
-        rows = synthetic_rows(Path(tmp)) + ([] if SMOKE else shared_rows(Path(tmp)))
+        work = Path(tmp)
+        rows = [] if WHOLE_CASE_ONLY else synthetic_rows(work)
+        if not (SMOKE or WHOLE_CASE_ONLY):
+            rows += shared_rows(work)
+        (work / "whole").mkdir()
+        whole, details = whole_case_rows(work / "whole")
+        rows += whole
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)) + " |",
@@ -349,6 +488,11 @@ def main() -> None:
     print(f"plastimatch: {PLASTIMATCH or 'not installed'}")
     print("peer: plastimatch, or surface-distance on the deepmind rows")
     print("\n".join(lines))
+    print("\n".join(details))
+    print(
+        f"(machine load {os.getloadavg()[0]:.1f} at the end; the whole-case row's "
+        "'ours peak' is the CLI process's maximum RSS, start-up included)"
+    )
     if SMOKE:
         print("(--smoke: checks that the benchmark runs; targets not evaluated)")
 
