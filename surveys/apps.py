@@ -15,12 +15,21 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.db.models.signals import post_delete, post_save
 
         from onco_hdf import reports
         from onco_hdf.celery import app
-        from surveys import permissions
+        from surveys import models, permissions
         from surveys.report_docx import build_survey_report_docx
         from surveys.reports import build_survey_report_context
+        from surveys.selectors import structure_cache_clear
+
+        # A structure kept for a frozen version is dropped when any part of a version changes.
+        for model in (models.QuestionnaireVersion, models.Section, models.Question, models.Choice):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    structure_cache_clear, sender=model, dispatch_uid=f"structure-{model.__name__}"
+                )
 
         reports.register(
             "surveys.report",

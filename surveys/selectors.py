@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy as _copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from surveys.models import (
     Response,
     ResponseStatus,
     Section,
+    VersionStatus,
     instance_code,
 )
 
@@ -135,7 +138,25 @@ class Structure:
         return self.by_code[code].instance not in (values.get(source.code) or [])
 
 
-def version_structure(version: QuestionnaireVersion, *, expand: bool = True) -> Structure:
+# Published and closed versions are frozen (services refuse every change to them), so their
+# structure is built once per process and kept: a filling page and an autosave then spend no
+# query and no model building on it. The key carries the status and the publication date,
+# so a status change (or a re-publication) is a new entry; each ``expand`` variant is built
+# from its own query (a Structure sets attributes on its sections). Drafts, which the builder
+# edits, are always read fresh. Saving or deleting a version, section, question or choice in
+# this process empties the store (tests, shell), and so does ``structure_cache_clear()``.
+# Callers read a kept structure; they never change it.
+_STRUCTURE_CACHE: OrderedDict[tuple, Structure] = OrderedDict()
+_STRUCTURE_CACHE_SIZE = 32
+_STRUCTURE_LOCK = threading.Lock()
+
+
+def structure_cache_clear(**_signal_kwargs) -> None:
+    with _STRUCTURE_LOCK:
+        _STRUCTURE_CACHE.clear()
+
+
+def _build_structure(version: QuestionnaireVersion, expand: bool) -> Structure:
     sections = list(
         Section.objects.filter(version=version, deleted_at__isnull=True)
         .select_related("repeat_for")
@@ -150,6 +171,25 @@ def version_structure(version: QuestionnaireVersion, *, expand: bool = True) -> 
         )
     )
     return Structure(version=version, sections=sections, expand=expand)
+
+
+def version_structure(version: QuestionnaireVersion, *, expand: bool = True) -> Structure:
+    if version.status == VersionStatus.DRAFT or version.pk is None:
+        return _build_structure(version, expand)
+    key = (version.pk, version.status, version.published_at, expand)
+    with _STRUCTURE_LOCK:
+        kept = _STRUCTURE_CACHE.get(key)
+        if kept is not None:
+            _STRUCTURE_CACHE.move_to_end(key)
+    if kept is None:
+        kept = _build_structure(version, expand)
+        with _STRUCTURE_LOCK:
+            _STRUCTURE_CACHE[key] = kept
+            while len(_STRUCTURE_CACHE) > _STRUCTURE_CACHE_SIZE:
+                _STRUCTURE_CACHE.popitem(last=False)
+    structure = _copy.copy(kept)  # the caller's own version object, the kept parts shared
+    structure.version = version
+    return structure
 
 
 def slot_of(question: Question) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from onco_hdf.celery import app as celery_app
 from onco_hdf.i18n_check import compile_catalogue
 from onco_hdf.models import Centre, Membership, Role
+from surveys.selectors import structure_cache_clear
 from tests.requirements import REPO_ROOT
 
 pytest_plugins = ["tests.fixtures_celery", "tests.fixtures_browser"]
@@ -52,6 +53,7 @@ def _test_settings(settings, tmp_path, request):
     # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()  # rate-limit counters are per test
+    structure_cache_clear()  # frozen questionnaire structures kept by the process
     # A request handled in an earlier test leaves its language active in this thread: every
     # test starts in the default language, as a fresh process would.
     translation.activate(settings.LANGUAGE_CODE)
