@@ -144,7 +144,9 @@ def fill_response(response, data: dict, actor, *, submit: bool) -> None:
 
 @transaction.atomic
 def seed(stdout=None) -> None:
-    version = autocontouring.install(is_demo=True)
+    autocontouring.install(is_demo=True)
+    # The demo's two waves were run on version 1; version 2 is ready for the next one.
+    version = autocontouring.first_version()
     today = timezone.localdate()
     campaign, created = Campaign.objects.get_or_create(
         title=CAMPAIGN_TITLE,

@@ -555,7 +555,12 @@ def stat_columns(all_vars: list[Variable], fmt: str) -> list[StatColumn]:
     """Names and labels as the package ``fmt`` stores them ("sav" also serves R and .sps)."""
     limits = LIMITS[fmt]
     used: set[str] = set()
-    names = {v.name: _stat_name(v.name, used, limits["name"]) for v in all_vars}
+    limit = limits["name"]
+    if fmt == "dta":
+        # The Stata writer names each value-label set after its variable plus a counter
+        # (up to the number of variables), and that name has the same 32-character limit.
+        limit -= len(str(len(all_vars)))
+    names = {v.name: _stat_name(v.name, used, limit) for v in all_vars}
     labels = unique_labels(
         {names[v.name]: v.label for v in all_vars}, limits["label"], in_bytes=limits["in_bytes"]
     )
