@@ -176,7 +176,11 @@ def dvh_steps(folder: Path, case, spec) -> list[tuple[str, float, float, float]]
         tests,
         structures,
         levels,
-        consensus=lambda masks, voters: services.majority_vote(masks, voters, geometry),
+        # The 8 sets: the majority vote as the consensus (the job also gives the
+        # STAPLE consensus its DVH, on the mask its metrics step already built).
+        consensus=lambda _name, masks, voters: {
+            dosimetry.CONSENSUS_KEY: services.majority_vote(masks, voters, geometry)
+        },
     )
     sets = len(tests) + 2
     label = (

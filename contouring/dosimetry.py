@@ -10,7 +10,7 @@ to compute and turns the results into rows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,13 +19,21 @@ from contouring.engine.dvh import DoseGrid, DVHResult, dvh_on_ct_grid
 from contouring.engine.geometry import CTGeometry
 from contouring.engine.raster import Mask, rasterise
 from contouring.engine.rtstruct import StructureSet
-from contouring.models import CaseStructure, ClinicalCase, ClinicalObjective, ObjectiveMetric
+from contouring.models import (
+    CaseStructure,
+    ClinicalCase,
+    ClinicalObjective,
+    ObjectiveMetric,
+    ResultKind,
+)
 from contouring.naming import normalise, standard_name
 
 CURVE_POINTS = 120
 BIN_WIDTH_GY = 0.01
 REFERENCE_KEY = "reference"
-CONSENSUS_KEY = "consensus"
+# The consensus rows are keyed by the kind of their geometric results.
+CONSENSUS_KEY = ResultKind.CONSENSUS.value  # majority vote
+STAPLE_KEY = ResultKind.STAPLE.value
 
 
 def level_key(level: float) -> str:
@@ -134,13 +142,14 @@ def structure_set_dvhs(
     structures: list[CaseStructure],
     levels: dict[int, list[float]],
     *,
-    consensus: Callable[[list[Mask], int], Mask] | None,
+    consensus: Callable[[str, list[Mask], int], Mapping[str, Mask]] | None,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict[tuple[str, str], DVHResult]:
-    """(structure name, set key) → DVH, for the reference, each test set and the consensus.
+    """(structure name, set key) → DVH, for the reference, each test set and each consensus.
 
-    ``consensus(masks, voters)`` builds the consensus mask from the solutions' masks;
-    None for no consensus. A set without the structure gets no DVH.
+    ``consensus(structure name, masks, voters)`` gives the consensus masks of a structure
+    from its solutions' masks, by set key (``CONSENSUS_KEY``, ``STAPLE_KEY``); None for no
+    consensus. A set without the structure gets no DVH.
     """
     dose_on_ct = dose.on_ct_grid(geometry)
     voxel_cc = geometry.voxel_volume_mm3 / 1000.0
@@ -172,9 +181,8 @@ def structure_set_dvhs(
             out[structure.name, key] = dvh(mask, structure.name, structure)
         if consensus is not None:
             present = [m for m in masks if not m.is_empty]
-            out[structure.name, CONSENSUS_KEY] = dvh(
-                consensus(present, len(tests)), structure.name, structure
-            )
+            for key, built in consensus(structure.name, present, len(tests)).items():
+                out[structure.name, key] = dvh(built, structure.name, structure)
         progress(index + 1, len(structures))
     return out
 
@@ -192,6 +200,7 @@ def plan_comparison(
 # --- Results: the reference against each solution ------------------------------------------
 REFERENCE_STYLE = ("#000000", None, 2.4)
 CONSENSUS_STYLE = ("#555555", "2 3", 1.6)
+STAPLE_STYLE = ("#555555", "8 3 2 3", 1.6)
 # The white of the overlays (drawn on the CT) would vanish on the chart's white background.
 _ON_WHITE = {"#ffffff": "#777777"}
 DELTA_FIELDS = (("dmean_gy", "Dmean"), ("d2_gy", "D2 %"), ("d95_gy", "D95 %"))
@@ -377,6 +386,7 @@ def chart_labels() -> dict[str, str]:
     return {
         "reference": _("Reference"),
         "consensus": _("Majority-vote consensus"),
+        "staple": _("STAPLE consensus"),
         "title": _("Cumulative DVH — %(structure)s"),
         "x": _("Dose (Gy)"),
         "y": _("Volume (percent of the structure)"),
@@ -392,10 +402,11 @@ def dose_impact(
     with_consensus: bool,
 ) -> list[StructureImpact]:
     """For each compared structure with a reference DVH: the reference, each solution (in
-    the overlays' order and colours) and the consensus, with ΔD and the objectives.
+    the overlays' order and colours) and the two consensus (majority vote, STAPLE), with
+    ΔD and the objectives.
 
-    ``labels`` names the sets ("reference", "consensus") and the chart's title and axes
-    ("title" with ``%(structure)s``, "x", "y").
+    ``labels`` names the sets ("reference", "consensus", "staple") and the chart's title
+    and axes ("title" with ``%(structure)s``, "x", "y").
     """
     by_key = {(r.structure_id, r.set_key): r for r in rows}
     structures = [s for s in case.structures.all() if s.is_compared]
@@ -424,19 +435,12 @@ def dose_impact(
                     found,
                 )
             )
-        consensus_row = by_key.get((structure.pk, CONSENSUS_KEY))
-        if with_consensus and consensus_row is not None:
-            impact.lines.append(
-                _line(
-                    labels["consensus"],
-                    "consensus",
-                    consensus_row,
-                    CONSENSUS_STYLE,
-                    reference_row,
-                    levels,
-                    found,
+        for key, style in ((CONSENSUS_KEY, CONSENSUS_STYLE), (STAPLE_KEY, STAPLE_STYLE)):
+            consensus_row = by_key.get((structure.pk, key))
+            if with_consensus and consensus_row is not None:
+                impact.lines.append(
+                    _line(labels[key], key, consensus_row, style, reference_row, levels, found)
                 )
-            )
         impact.chart = dvh_chart(
             impact, labels["title"] % {"structure": structure.name}, labels["x"], labels["y"]
         )

@@ -728,6 +728,7 @@ class DoseSetKind(models.TextChoices):
     REFERENCE = "reference", _("Reference")
     SOLUTION = "solution", _("Solution")
     CONSENSUS = "consensus", _("Majority-vote consensus")
+    STAPLE = "staple", _("STAPLE consensus")
 
 
 class StructureDose(models.Model):

@@ -36,8 +36,10 @@ def _consensus_metrics(
     tests: dict[str, StructureSet],
     structures: list[CaseStructure],
     report,
+    masks_out: dict[str, dict[str, Mask]],
 ) -> dict[tuple[str, str], PairMetrics]:
-    """Majority vote and STAPLE consensus of the solutions, each against the reference.
+    """Majority vote and STAPLE consensus of the solutions, each against the reference;
+    the consensus masks go into ``masks_out`` (structure name → kind → mask) for the DVHs.
 
     Majority: a voxel in more than half of the solutions. STAPLE: SimpleITK's
     expectation-maximisation estimate of the true segmentation (probability ≥ 0.5). A
@@ -56,10 +58,8 @@ def _consensus_metrics(
         ]
         present = [m for m in masks if not m.is_empty]
         prepared_reference = prepare(rasterise(ref_roi, geometry))
-        for kind, consensus in (
-            (ResultKind.CONSENSUS, majority_vote(present, voters, geometry)),
-            (ResultKind.STAPLE, staple(present, voters, geometry)),
-        ):
+        built = masks_out[structure.name] = build_consensus_masks(present, voters, geometry)
+        for kind, consensus in built.items():
             out[structure.name, kind] = compare_prepared(
                 prepared_reference, prepare(consensus), taus=TAUS, hd95=HD95_METHOD
             )
@@ -116,6 +116,14 @@ def majority_vote(masks: list[Mask], voters: int, geometry: CTGeometry) -> Mask:
         offset=tuple(int(v) for v in lo),
         grid_shape=geometry.shape,
     )
+
+
+def build_consensus_masks(masks: list[Mask], voters: int, geometry: CTGeometry) -> dict[str, Mask]:
+    """Both consensus of one structure, by result kind ("consensus": majority vote, "staple")."""
+    return {
+        ResultKind.CONSENSUS.value: majority_vote(masks, voters, geometry),
+        ResultKind.STAPLE.value: staple(masks, voters, geometry),
+    }
 
 
 CONSENSUS_BUILDERS = {"majority": ResultKind.CONSENSUS, "staple": ResultKind.STAPLE}

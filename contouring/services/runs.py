@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from contouring.engine.compare import compare_case
 from contouring.engine.errors import EngineError
 from contouring.engine.metrics import PairMetrics
+from contouring.engine.raster import Mask
 from contouring.engine.rtstruct import read_rtstruct
 from contouring.models import (
     CaseDose,
@@ -35,7 +36,7 @@ from contouring.services.common import (
 )
 from contouring.services.consensus import (
     _consensus_metrics,
-    majority_vote,
+    build_consensus_masks,
 )
 from contouring.services.submissions import (
     comparison_ready_submissions,
@@ -141,15 +142,16 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
         result = compare_case(
             geometry, reference, tests, taus=TAUS, hd95=HD95_METHOD, progress=progress
         )
+        consensus_masks: dict[str, dict[str, Mask]] = {}
         consensus = (
-            _consensus_metrics(geometry, reference, tests, structures, report)
+            _consensus_metrics(geometry, reference, tests, structures, report, consensus_masks)
             if run.include_consensus and len(tests) >= CONSENSUS_MIN_SOLUTIONS
             else {}
         )
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
 
-    doses = _dose_statistics(run, geometry, reference, tests, structures, report)
+    doses = _dose_statistics(run, geometry, reference, tests, structures, report, consensus_masks)
     report(96 if doses else 92, _("Saving the results"))
     by_label = {set_label(s.pk): s for s in submissions}
     by_name = {s.name: s for s in structures}
@@ -179,8 +181,14 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
     }
 
 
-def _dose_statistics(run, geometry, reference, tests, structures, report) -> dict | None:
-    """The DVH of every structure set on the case's reference dose; None without a dose."""
+def _dose_statistics(
+    run, geometry, reference, tests, structures, report, consensus_masks
+) -> dict | None:
+    """The DVH of every structure set on the case's reference dose; None without a dose.
+
+    ``consensus_masks`` (structure name → set key → mask) are those the consensus metrics
+    were computed on; a structure missing there gets its consensus built here.
+    """
     from contouring import dosimetry
     from contouring.engine.dvh import read_rtdose
 
@@ -201,7 +209,11 @@ def _dose_statistics(run, geometry, reference, tests, structures, report) -> dic
             tests,
             structures,
             levels,
-            consensus=(lambda masks, voters: majority_vote(masks, voters, geometry))
+            consensus=(
+                lambda name, masks, voters: (
+                    consensus_masks.get(name) or build_consensus_masks(masks, voters, geometry)
+                )
+            )
             if with_consensus
             else None,
             progress=lambda done, total: report(
@@ -226,6 +238,8 @@ def _save_doses(run, doses: dict, by_label: dict, by_name: dict) -> None:
             kind, submission = DoseSetKind.REFERENCE, None
         elif key == dosimetry.CONSENSUS_KEY:
             kind, submission = DoseSetKind.CONSENSUS, None
+        elif key == dosimetry.STAPLE_KEY:
+            kind, submission = DoseSetKind.STAPLE, None
         else:
             kind, submission = DoseSetKind.SOLUTION, by_label[key]
         row, _created = StructureDose.objects.update_or_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.urls import reverse
 
@@ -95,3 +96,61 @@ def test_without_a_dose_no_dvh_is_stored(
     assert run.job.status == JobStatus.DONE
     assert not StructureDose.objects.filter(case=case).exists()
     assert case.results.exists()
+
+
+def _solution_masks(case, structure, geometry):
+    """The solutions' masks of ``structure``, read back from the stored RTSTRUCTs."""
+    from contouring.engine.raster import rasterise
+    from contouring.engine.rtstruct import read_rtstruct
+
+    masks = []
+    for submission in case.submissions.order_by("pk"):
+        mapping = submission.mappings.filter(structure__name=structure, roi__isnull=False).first()
+        if mapping is None:
+            continue
+        with services.local_paths([submission.file.name]) as (path,):
+            roi = next(r for r in read_rtstruct(path).rois if r.number == mapping.roi.roi_number)
+        mask = rasterise(roi, geometry)
+        if not mask.is_empty:
+            masks.append(mask)
+    return masks
+
+
+def test_the_staple_consensus_gets_its_dvh_computed_on_its_own_mask(
+    dosed_case, pm, django_capture_on_commit_callbacks
+):
+    from contouring.engine.dvh import read_rtdose
+
+    run_comparison(dosed_case, pm, django_capture_on_commit_callbacks)
+    compared = dosed_case.structures.filter(is_compared=True)
+    rows = StructureDose.objects.filter(case=dosed_case)
+    assert rows.filter(kind=DoseSetKind.STAPLE, set_key="staple").count() == compared.count()
+
+    geometry = services.case_geometry(dosed_case)
+    with services.local_paths([dosed_case.dose.file.name]) as (path,):
+        dose_on_ct = read_rtdose(path).on_ct_grid(geometry)
+    voxel_cc = geometry.voxel_volume_mm3 / 1000.0
+    solutions = dosed_case.submissions.count()
+    for name in ("Rectum", "Femur_Head_L"):
+        consensus = services.staple(
+            _solution_masks(dosed_case, name, geometry), solutions, geometry
+        )
+        box = consensus.box_slices()
+        doses = dose_on_ct[box][consensus.data].astype(float)
+        assert doses.size > 100 and np.isfinite(doses).all()
+        row = _row(dosed_case, name, "staple")
+        assert row.volume_cc == pytest.approx(doses.size * voxel_cc, rel=1e-9)
+        assert row.dmean_gy == pytest.approx(doses.mean(), rel=1e-5)
+        assert row.dpeak_gy == pytest.approx(doses.max(), rel=1e-6)
+        assert row.dmin_gy == pytest.approx(doses.min(), rel=1e-6)
+        for level, (cc, percent) in row.v_gy.items():
+            inside = int(np.count_nonzero(doses >= float(level)))
+            assert cc == pytest.approx(inside * voxel_cc, rel=1e-9)
+            assert percent == pytest.approx(100.0 * inside / doses.size, rel=1e-9)
+        # D95 %: the dose that the hottest 95 % of the voxels receive at least.
+        hottest = np.sort(doses)[::-1]
+        rank = int(np.ceil(0.95 * doses.size - 1e-9)) - 1
+        assert row.d95_gy == pytest.approx(hottest[rank], rel=1e-6)
+    # Not a copy of the majority vote: on the femoral heads STAPLE keeps more voxels.
+    femur = _row(dosed_case, "Femur_Head_L", "staple")
+    assert femur.volume_cc > _row(dosed_case, "Femur_Head_L", "consensus").volume_cc
