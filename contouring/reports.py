@@ -160,12 +160,18 @@ def dose_section(case: ClinicalCase, submissions: list) -> dict | None:
                 objectives.append((impact.structure, objective))
     scales = [r["dose_scale"] for r in case_dose.plan_comparison if r.get("dose_scale")]
     plan_scale = statistics.median(scales) if scales else None
+    prescription = case_dose.prescription_gy
     return {
         "case_dose": case_dose,
         # The stored DVHs may be on another dose scale than the grid (another fraction
         # count, a rescaled export): the report states it instead of hiding it.
         "plan_scale": plan_scale,
         "plan_rescaled": plan_scale is not None and abs(plan_scale - 1) > 0.02,
+        # A ratio of 100 / prescription: the stored minimum, maximum and mean are in percent
+        # of the RTPLAN's prescription (the breast test case's, 14 Gy: 7.14).
+        "plan_in_percent": bool(
+            plan_scale and prescription and abs(plan_scale * prescription / 100.0 - 1) < 0.02
+        ),
         "impacts": impacts,
         "curves": [i for i in ranked[:DOSE_CURVES] if i.largest_delta_gy > 0] or ranked[:1],
         "objectives": objectives,

@@ -56,6 +56,19 @@ class PlanDVH:
     def volume_cc(self) -> float:
         return float(self.cumulative_cc[0]) if self.cumulative_cc.size else 0.0
 
+    @property
+    def curve_mean(self) -> float | None:
+        """The mean dose read on the curve itself (``DVHData``, bin centres), in Gy.
+
+        Some planning systems write DVHMinimumDose, DVHMaximumDose and DVHMeanDose in
+        percent of the prescription while the curve is in Gy: the curve is what to compare.
+        """
+        if self.cumulative_cc.size < 2 or self.cumulative_cc[0] <= 0:
+            return None
+        differential = -np.diff(np.append(self.cumulative_cc, 0.0))
+        centres = (self.dose_edges[:-1] + self.dose_edges[1:]) / 2.0
+        return float((differential * centres[: differential.size]).sum() / self.cumulative_cc[0])
+
 
 @dataclass(frozen=True, eq=False)
 class DoseGrid:
@@ -660,6 +673,7 @@ class PlanComparison:
             "plan_dmean_gy": self.plan.mean,
             "dpeak_gy": self.ours.peak,
             "plan_dmax_gy": self.plan.maximum,
+            "plan_curve_dmean_gy": self.plan.curve_mean,
             "dose_scale": self.dose_scale,
         }
 

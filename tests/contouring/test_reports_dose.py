@@ -79,7 +79,12 @@ def breast_with_dose(pm, centre_a):
         reference_upload=uploaded(folder / "rtss.dcm"),
         user=pm,
     )
-    services.case_dose_attach(case=case, dose_upload=uploaded(folder / "rtdose.dcm"), user=pm)
+    services.case_dose_attach(
+        case=case,
+        dose_upload=uploaded(folder / "rtdose.dcm"),
+        plan_upload=uploaded(folder / "rtplan.dcm"),
+        user=pm,
+    )
     # A "solution": the reference with the heart moved 5 mm to the left.
     ds = pydicom.dcmread(folder / "rtss.dcm")
     heart = next(r.ROINumber for r in ds.StructureSetROISequence if r.ROIName == "Heart")
@@ -116,15 +121,24 @@ def test_breast_case_with_the_planning_system_dvhs(
     plan_rows = {row["structure"]: row for row in CaseDose.objects.get(case=case).plan_comparison}
     assert "Heart" in plan_rows
     heart = plan_rows["Heart"]
-    # The structure volumes agree; this file's stored DVHs are on another dose scale than
-    # its grid (about 7.1 times, 1e-4 / DoseGridScaling), and the report says so.
+    # The structure volumes agree. The stored minimum, maximum and mean are in percent of
+    # the RTPLAN's 14 Gy prescription (7 fractions of 4 beams × 0.5 Gy), about 7.14 times
+    # the grid's Gy, while the stored curve is in Gy: its mean is ours.
+    assert CaseDose.objects.get(case=case).prescription_gy == pytest.approx(14.0)
     assert heart["volume_cc"] == pytest.approx(heart["plan_volume_cc"], rel=0.07)
-    assert heart["dose_scale"] == pytest.approx(1e-4 / 1.4e-5, rel=0.02)
+    assert heart["dose_scale"] == pytest.approx(100 / 14.0, rel=0.02)
+    assert heart["plan_dmean_gy"] * 14.0 / 100 == pytest.approx(
+        heart["plan_curve_dmean_gy"], abs=0.01
+    )
+    assert heart["plan_curve_dmean_gy"] == pytest.approx(heart["dmean_gy"], rel=0.05)
     text = _report_text(login(pm), case, django_capture_on_commit_callbacks)
     assert "Comparaison avec les HDV du système de planification" in text
     assert format_number(heart["plan_dmean_gy"], 2) in text
+    assert format_number(heart["plan_curve_dmean_gy"], 2) in text
     assert format_number(heart["dose_scale"], 3) in text
     assert "sur une autre échelle de dose que la grille" in text
+    assert "est 100 / 14,00 Gy, la prescription du RTPLAN associé" in text
+    assert "en pourcentage de la prescription" in text
     # Moving the heart changes its mean dose: the ΔDmean of the solution is in the table.
     rows = StructureDose.objects.filter(case=case, structure__name="Heart")
     moved = rows.get(submission__isnull=False).dmean_gy - rows.get(set_key="reference").dmean_gy
