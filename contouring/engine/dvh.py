@@ -358,13 +358,15 @@ def dvh_from_doses(
     dose_levels: Iterable[float] = (),
     bin_width: float = DEFAULT_BIN_WIDTH_GY,
     warnings: tuple[EngineIssue, ...] = (),
+    ascending: bool = False,
 ) -> DVHResult:
-    """Statistics and cumulative curve of a structure whose voxels received ``doses``."""
+    """Statistics and cumulative curve of a structure whose voxels received ``doses``
+    (``ascending``: already sorted, as the CT-grid path sorts its own copy in place)."""
     doses = np.asarray(doses).ravel()
     if doses.dtype not in (np.float32, np.float64):
         doses = doses.astype(float)  # float32 doses (the CT-grid path) stay float32: exact
     weights = np.broadcast_to(np.asarray(voxel_cc, dtype=float), doses.shape)
-    dosed_cc = float(weights.sum())
+    dosed_cc = float(weights.sum()) if np.ndim(voxel_cc) else doses.size * float(voxel_cc)
     total_cc = dosed_cc + volume_without_dose_cc
     levels = tuple(float(d) for d in dose_levels)
     if dosed_cc <= 0:
@@ -388,33 +390,30 @@ def dvh_from_doses(
     n_bins = int(np.ceil(float(doses.max()) / bin_width)) + 1
     edges = np.arange(n_bins + 1) * bin_width
     if uniform:
-        # Equal voxels: the dose to the hottest v cm³ is an order statistic. The bin index
-        # is monotone in the dose, so the histogram locates it and only its bin is sorted
-        # (millions of voxels are never sorted).
+        # Equal voxels: every figure comes from one ascending sort (numpy's SIMD sort: a
+        # quarter of a second for 22 million doses). The dose to the hottest v cm³ is an
+        # order statistic. Bin b holds the doses whose quotient by the bin width truncates
+        # to b; the division is monotone, so each bin's first voxel is found by bisection
+        # on the sorted quotients (the same counts as a bincount of the truncated values).
         cell = float(voxel_cc)
-        bins = (doses / bin_width).astype(np.int32)
-        raw = np.bincount(bins, minlength=n_bins)
-        at_least = raw[::-1].cumsum()[::-1]  # voxels in bin b or above
-        peak, lowest = float(doses.max()), float(doses.min())
+        ordered = doses if ascending else np.sort(doses)
+        peak, lowest = float(ordered[-1]), float(ordered[0])
+        quotients = ordered / bin_width
+        starts = np.searchsorted(quotients, np.arange(n_bins, dtype=quotients.dtype), side="left")
 
         def rank_of(volume_cc: float) -> int:
             rank = int(np.ceil((volume_cc - 1e-12 * dosed_cc) / cell - 1e-9)) - 1
             return min(max(rank, 0), doses.size - 1)  # 0: the hottest voxel
 
-        wanted: dict[int, list[int]] = {}
-        for rank in {rank_of(v) for v in volumes}:
-            b = int(np.searchsorted(-at_least, -rank, side="left")) - 1
-            wanted.setdefault(b, []).append(rank)
-        by_rank = {}
-        for b, ranks in wanted.items():
-            above = int(at_least[b + 1]) if b + 1 < at_least.size else 0
-            found = _kth_hottest(doses[bins == b], [r - above for r in ranks])
-            by_rank.update({r: found[r - above] for r in ranks})
-
         def dose_to_hottest(volume_cc: float) -> float:
-            return by_rank[rank_of(volume_cc)]
+            return float(ordered[doses.size - 1 - rank_of(volume_cc)])
 
-        counts = np.append(raw[: n_bins - 1], raw[n_bins - 1 :].sum()) * cell
+        def cc_at_least(level: float) -> float:
+            # ``doses >= level`` compares in the doses' type: so does the bisection.
+            below = np.searchsorted(ordered, doses.dtype.type(level), side="left")
+            return float(doses.size - below) * cell
+
+        counts = np.diff(np.append(starts, doses.size)) * cell
     else:
         order = np.argsort(doses)[::-1]  # hottest first
         hot_doses = doses[order]
@@ -425,16 +424,15 @@ def dvh_from_doses(
             index = int(np.searchsorted(hot_cc, volume_cc - 1e-12 * dosed_cc))
             return float(hot_doses[min(index, hot_doses.size - 1)])
 
+        def cc_at_least(level: float) -> float:
+            return float(weights[doses >= level].sum())
+
         counts, _ = np.histogram(doses, bins=edges, weights=weights)
     maximum = dose_to_hottest(volumes[0]) if dosed_cc > DMAX_VOLUME_CC else peak
     cumulative = counts[::-1].cumsum()[::-1]
     v_gy = {}
     for level in levels:
-        cc = (
-            float(np.count_nonzero(doses >= level)) * float(voxel_cc)
-            if uniform
-            else float(weights[doses >= level].sum())
-        )
+        cc = cc_at_least(level)
         v_gy[level] = (cc, 100.0 * cc / dosed_cc)
     return DVHResult(
         name=name,
@@ -451,29 +449,6 @@ def dvh_from_doses(
         cumulative_cc=cumulative,
         warnings=warnings,
     )
-
-
-def _kth_hottest(values: np.ndarray, ks: list[int]) -> dict[int, float]:
-    """The ``k``-th largest values (0: the largest), by refining histograms (numpy's
-    partition is very slow on the near-equal doses of a low-dose plateau)."""
-    low, high = values.min(), values.max()
-    if low == high:
-        return {k: float(low) for k in ks}
-    if values.size <= 65536:
-        ordered = np.sort(values)
-        return {k: float(ordered[values.size - 1 - k]) for k in ks}
-    n = 1024
-    index = np.minimum(((values - low) * (n / (high - low))).astype(np.int32), n - 1)
-    at_least = np.bincount(index, minlength=n)[::-1].cumsum()[::-1]
-    groups: dict[int, list[int]] = {}
-    for k in ks:
-        groups.setdefault(int(np.searchsorted(-at_least, -k, side="left")) - 1, []).append(k)
-    out = {}
-    for b, group in groups.items():
-        above = int(at_least[b + 1]) if b + 1 < n else 0
-        found = _kth_hottest(values[index == b], [k - above for k in group])
-        out.update({k: found[k - above] for k in group})
-    return out
 
 
 def _without_dose_warning(name: str, source: str, fraction: float) -> tuple[EngineIssue, ...]:
@@ -498,15 +473,18 @@ def dvh_on_ct_grid(
     """DVH of a CT-grid mask on the dose already interpolated at CT voxel centres."""
     box = mask.box_slices()
     values = dose_on_ct[box][mask.data] if mask.data.size else np.zeros(0, np.float32)
+    values.sort()  # a copy of our own: sorted in place (the NaN of no dose go last)
     known = np.isfinite(values)
-    missing_cc = float((~known).sum()) * voxel_cc
+    missing = values.size - int(np.count_nonzero(known))
+    missing_cc = float(missing) * voxel_cc
     total_cc = float(values.size) * voxel_cc
     fraction = missing_cc / total_cc if total_cc else 0.0
     return dvh_from_doses(
         mask.name,
-        values[known],
+        values[known] if missing else values,
         voxel_cc,
         method="ct",
+        ascending=True,
         volume_without_dose_cc=missing_cc,
         dose_levels=dose_levels,
         bin_width=bin_width,

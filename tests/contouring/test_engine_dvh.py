@@ -277,3 +277,37 @@ def test_equal_voxels_take_the_fast_path_with_the_same_figures(size):
     for level in (5.0, 20.0):
         assert fast.v_gy[level] == pytest.approx(slow.v_gy[level])
     assert fast.cumulative_cc.sum() == pytest.approx(slow.cumulative_cc.sum(), rel=1e-3)
+
+
+def test_the_sorted_ct_grid_path_gives_the_histogram_and_statistics_of_the_voxels():
+    # Doses on a grid with a no-dose (NaN) slab, a plateau, bin edges and a gradient: the
+    # CT-grid path (gathered doses sorted in place) gives the statistics of the unsorted
+    # doses and, bin for bin, the counts of the truncated quotients by the bin width.
+    rng = np.random.default_rng(19)
+    grid = (rng.random((12, 30, 30)) * 60).astype(np.float32)
+    grid[:, :10] = 3.9
+    grid[0, 10, :4] = [0.07, 0.3, 5.0, 20.0]
+    grid[-2:] = np.nan
+    inside = rng.random(grid.shape) < 0.7
+    mask = Mask.from_array(inside, (2.0, 1.0, 1.0), name="S")
+    result = dvh_on_ct_grid(mask, grid, voxel_cc=0.002, dose_levels=(5.0, 20.0), bin_width=0.01)
+    values = grid[inside]
+    known = values[np.isfinite(values)]
+    direct = dvh_from_doses("S", known, 0.002, method="ct", dose_levels=(5.0, 20.0))
+    assert result.volume_without_dose_cc == pytest.approx(
+        np.count_nonzero(~np.isfinite(values)) * 0.002
+    )
+    assert result.mean == pytest.approx(float(known.astype(float).mean()), rel=1e-12)
+    assert result.d_percent == direct.d_percent
+    assert (result.minimum, result.maximum, result.peak) == (
+        direct.minimum,
+        direct.maximum,
+        direct.peak,
+    )
+    assert result.v_gy == direct.v_gy
+    counts = np.bincount((known / np.float32(0.01)).astype(np.int64))
+    expected = counts[::-1].cumsum()[::-1] * 0.002
+    assert np.allclose(result.cumulative_cc[: expected.size], expected, rtol=1e-12, atol=0)
+    assert not result.cumulative_cc[expected.size :].any()
+    hottest = np.sort(known)[::-1]
+    assert result.d_percent[95.0] == hottest[int(np.ceil(0.95 * known.size - 1e-9)) - 1]
