@@ -1,9 +1,9 @@
 """Answer values: read them from a posted page, check them, store them in typed rows.
 
 A value has one Python shape per question type: a choice code (single, Likert, yes/no),
-a list of codes (multiple, ranking in rank order), a float (number, integer, rating), a
-``date`` (date), ``"YYYY-MM"`` (month), a string (texts), ``{row: code}`` (matrix) or
-``{row: [codes]}`` (multi-select matrix). An empty answer is ``None``.
+a list of codes (multiple, ranking in rank order), a float (number, integer, rating,
+calculated), a ``date`` (date), ``"YYYY-MM"`` (month), a string (texts), ``{row: code}``
+(matrix) or ``{row: [codes]}`` (multi-select matrix). An empty answer is ``None``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from surveys import rules
 from surveys.models import (
     MATRIX_TYPES,
     NA_CODE,
+    NUMERIC_TYPES,
     OTHER_CODE,
     PIPE_RE,
     Answer,
@@ -186,7 +187,9 @@ def parse(question: Question, data) -> Parsed:
             else:
                 result.error = _other_error(result)
         return result
-    if qtype in (QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING):
+    if qtype == QuestionType.CALCULATED:
+        return Parsed()  # read-only: computed by the server from the other answers
+    if qtype in NUMERIC_TYPES:
         text = data.get(name, "").strip()
         result = Parsed(raw={"value": text})
         if text:
@@ -259,6 +262,17 @@ def parse(question: Question, data) -> Parsed:
     return Parsed(error=_("Unknown question type."))
 
 
+def calculated(questions, values: dict, visible: set[str]) -> dict[str, float | None]:
+    """The value of each visible calculated field, from the visible answers in ``values``;
+    in questionnaire order, so a formula may use an earlier calculated field."""
+    known = {code: value for code, value in values.items() if code in visible}
+    result = {}
+    for question in questions:
+        if question.type == QuestionType.CALCULATED and question.code in visible:
+            known[question.code] = result[question.code] = rules.compute(question.formula, known)
+    return result
+
+
 def _other_error(result: Parsed) -> str:
     selected = result.value if isinstance(result.value, list) else [result.value]
     if OTHER_CODE in selected and not result.other:
@@ -309,7 +323,7 @@ def row_fields(question: Question, value: Any, other: str = "") -> dict:
         "other_text": other or "",
     }
     qtype = question.type
-    if qtype in (QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING):
+    if qtype in NUMERIC_TYPES:
         fields["value_number"] = float(value)
     elif qtype == QuestionType.DATE:
         fields["value_date"] = value
@@ -325,7 +339,7 @@ def row_fields(question: Question, value: Any, other: str = "") -> dict:
 
 def row_value(question: Question, answer: Answer) -> Any:
     qtype = question.type
-    if qtype in (QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING):
+    if qtype in NUMERIC_TYPES:
         return answer.value_number
     if qtype == QuestionType.DATE:
         return answer.value_date
@@ -364,7 +378,7 @@ def raw_from_value(question: Question, value: Any, other: str = "") -> dict:
         return {"value": value, "other": other}
     if qtype == QuestionType.MULTIPLE:
         return {"values": value, "other": other}
-    if qtype in (QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING):
+    if qtype in NUMERIC_TYPES:
         return {"value": _fmt(value).replace("\u202f", "").replace("\xa0", "")}
     if qtype == QuestionType.DATE:
         return {"value": value.isoformat()}
@@ -392,7 +406,7 @@ def display(question: Question, value: Any, other: str = "") -> str:
         return ", ".join(label(c) for c in value)
     if qtype == QuestionType.RANKING:
         return ", ".join(f"{i}. {label(c)}" for i, c in enumerate(value, 1))
-    if qtype in (QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING):
+    if qtype in NUMERIC_TYPES:
         return f"{_fmt(value)} {question.unit}".strip()
     if qtype == QuestionType.DATE:
         return value.strftime("%d/%m/%Y")

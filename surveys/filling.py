@@ -39,6 +39,10 @@ class QuestionView:
         return json.dumps(self.question.show_if) if self.question.show_if else ""
 
     @property
+    def formula_json(self) -> str:
+        return json.dumps(self.question.formula) if self.question.formula else ""
+
+    @property
     def other_name(self) -> str:
         return answers.field_name(self.question, "other")
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from onco_hdf.models import CENTRE_ROLES, Centre, Role
 from surveys.interop import Conversion, ImportFormatError, convert_upload
+from surveys.interop.expressions import formula_text
 from surveys.models import (
     CHOICE_TYPES,
     MATRIX_TYPES,
@@ -151,8 +152,9 @@ TYPE_FIELDS = {
     "exclusive_options": frozenset({QuestionType.MULTIPLE}),
     "not_applicable_label": MATRIX_TYPES,
     "not_applicable_label_en": MATRIX_TYPES,
-    "min_value": NUMERIC_TYPES,
-    "max_value": NUMERIC_TYPES,
+    "min_value": NUMERIC_TYPES - {QuestionType.CALCULATED},
+    "max_value": NUMERIC_TYPES - {QuestionType.CALCULATED},
+    "formula": frozenset({QuestionType.CALCULATED}),
     "unit": NUMERIC_TYPES,
     "pattern": TEXT_TYPES,
     "max_length": TEXT_TYPES,
@@ -219,6 +221,17 @@ class QuestionForm(forms.Form):
     )
     not_applicable_label_en = forms.CharField(
         label=_("“Not applicable” column in English (optional)"), max_length=60, required=False
+    )
+    formula = forms.CharField(
+        label=_("Formula"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "From earlier questions, as in REDCap: [B2] * 60 / [B3]; + - * / ^ and "
+            "parentheses; [C1] alone counts the options ticked in C1, [C1(atlas)] is 1 when "
+            "“atlas” is ticked; sum([A], [B]) adds the answered ones; if([B1] = 'oui', [B2], 0). "
+            "A missing answer or a division by zero leaves the field empty."
+        ),
     )
     min_value = forms.FloatField(label=_("Minimum"), required=False)
     max_value = forms.FloatField(label=_("Maximum"), required=False)
@@ -332,6 +345,7 @@ class QuestionForm(forms.Form):
         initial["options"] = pairs_text(question.options())
         initial["rows"] = pairs_text(question.rows())
         initial["exclusive_options"] = question.exclusive_codes()
+        initial["formula"] = formula_text(question.formula) if question.formula else ""
         initial["show_if"] = (
             json.dumps(question.show_if, ensure_ascii=False) if question.show_if else ""
         )

@@ -207,6 +207,7 @@ class QuestionType(models.TextChoices):
     MATRIX = "matrix", _("Matrix (rows × one choice per row)")
     MATRIX_MULTI = "matrix_multi", _("Matrix (rows × several choices per row)")
     RANKING = "ranking", _("Ranking (top N)")
+    CALCULATED = "calculated", _("Calculated from earlier answers")
 
 
 CHOICE_TYPES = frozenset(
@@ -220,7 +221,10 @@ CHOICE_TYPES = frozenset(
     }
 )
 MATRIX_TYPES = frozenset({QuestionType.MATRIX, QuestionType.MATRIX_MULTI})
-NUMERIC_TYPES = frozenset({QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING})
+# A calculated field holds a number: results, exports and rules read it as one.
+NUMERIC_TYPES = frozenset(
+    {QuestionType.NUMBER, QuestionType.INTEGER, QuestionType.RATING, QuestionType.CALCULATED}
+)
 TEXT_TYPES = frozenset({QuestionType.TEXT, QuestionType.LONG_TEXT})
 OTHER_TYPES = frozenset({QuestionType.SINGLE, QuestionType.MULTIPLE})
 DEFAULT_TEXT_MAX = {QuestionType.TEXT: 200, QuestionType.LONG_TEXT: 5000}
@@ -273,6 +277,8 @@ class Question(models.Model):
         _("“not applicable” column in English"), max_length=60, blank=True
     )
     show_if = models.JSONField(_("show if"), null=True, blank=True)
+    # Calculated fields: the formula JSON of surveys.rules.compute.
+    formula = models.JSONField(_("formula"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     # Set on the per-choice copies of a repeated block's questions (selectors.Structure):
     # the choice, its label and the question as written.

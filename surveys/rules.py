@@ -11,10 +11,18 @@ For a list answer (multiple choice, ranking, a row of a multi-select matrix), ``
 means "contains" and ``in`` means "contains one of". A missing answer satisfies no
 comparison, so ``{"not": ...}`` of it is true. Visibility cascades: the answer to a hidden
 question counts as missing for the rules after it.
+
+A calculated field's formula is JSON too (:func:`compute`, mirrored by showif.js):
+``{"num": 2}``; ``{"q": "B2"}`` (a number, or the count of the options ticked in a multiple
+choice, yes = 1 and no = 0); ``{"q": "C1", "choice": "atlas"}`` (1 when ticked, else 0);
+``{"op": "+", "args": [a, b]}`` with ``+ - * / ^``; ``{"neg": a}``; ``{"sum": [a, ...]}``
+(the answered ones); ``{"if": rule, "then": a, "else": b}`` (``rule`` a show-if rule).
+A missing input, a division by zero or an overflow gives no value (``None``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -122,6 +130,76 @@ def block_rule(rule: Any, local: Iterable[str], source: str, choice: str, code_o
     own = rename(rule, {code: code_of(code, choice) for code in local})
     ticked = {"q": source, "op": "equals", "value": choice}
     return {"all": [ticked, own]} if own else ticked
+
+
+FORMULA_OPS = ("+", "-", "*", "/", "^")
+
+
+def _operand_value(answer: Any) -> float | None:
+    if isinstance(answer, list):
+        return float(len(answer))
+    if answer in ("yes", "no"):
+        return 1.0 if answer == "yes" else 0.0
+    return _number(answer)
+
+
+def _arithmetic(op: str, a: float, b: float) -> float | None:
+    try:
+        if op == "+":
+            result = a + b
+        elif op == "-":
+            result = a - b
+        elif op == "*":
+            result = a * b
+        elif op == "/":
+            result = a / b
+        else:
+            result = math.pow(a, b)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def compute(formula: Mapping | None, answers: Mapping[str, Any]) -> float | None:
+    """The value of a calculated field's ``formula`` for ``answers``, or ``None``."""
+    if not isinstance(formula, Mapping):
+        return None
+    if "num" in formula:
+        return _number(formula["num"])
+    if "q" in formula:
+        answer = answers.get(formula["q"])
+        if "choice" in formula:
+            ticked = answer if isinstance(answer, list) else [answer]
+            return 1.0 if any(_same(t, formula["choice"]) for t in ticked) else 0.0
+        return None if _is_empty(answer) else _operand_value(answer)
+    if "neg" in formula:
+        value = compute(formula["neg"], answers)
+        return None if value is None else -value
+    if "sum" in formula:
+        values = [compute(part, answers) for part in formula["sum"]]
+        given = [v for v in values if v is not None]
+        return math.fsum(given) if given else None
+    if "if" in formula:
+        branch = formula.get("then") if evaluate(formula["if"], answers) else formula.get("else")
+        return compute(branch, answers)
+    if formula.get("op") in FORMULA_OPS and len(formula.get("args") or []) == 2:
+        a, b = (compute(part, answers) for part in formula["args"])
+        return None if a is None or b is None else _arithmetic(formula["op"], a, b)
+    return None
+
+
+def formula_codes(formula: Any) -> set[str]:
+    """The question codes a formula reads (its conditions included)."""
+    if not isinstance(formula, Mapping):
+        return set()
+    codes = {formula["q"]} if "q" in formula else set()
+    if "if" in formula:
+        codes |= referenced_codes(formula["if"])
+    parts = [formula.get(k) for k in ("neg", "then", "else")]
+    parts += list(formula.get("sum") or []) + list(formula.get("args") or [])
+    for part in parts:
+        codes |= formula_codes(part)
+    return codes
 
 
 def referenced_codes(rule: Mapping | None) -> set[str]:

@@ -31,6 +31,7 @@ from onco_hdf import governance, workflow
 from onco_hdf.history import history_by
 from onco_hdf.models import Centre, Membership, Role
 from surveys import answers, rules
+from surveys.interop.expressions import Translator, Unsupported, resolver
 from surveys.models import (
     CHOICE_CODE_RE,
     CHOICE_TYPES,
@@ -132,6 +133,7 @@ def _question_to_dict(q: Question) -> dict:
         "not_applicable_label": q.not_applicable_label,
         "not_applicable_label_en": q.not_applicable_label_en,
         "show_if": q.show_if,
+        "formula": q.formula if q.type == QuestionType.CALCULATED else None,
         "rows": [[c.code, c.label] for c in q.rows()],
         "options_en": {c.code: c.label_en for c in q.options() if c.label_en},
         "rows_en": {c.code: c.label_en for c in q.rows() if c.label_en},
@@ -284,6 +286,7 @@ def validate_questionnaire_dict(data: Any) -> None:
                     )
             _check_pattern(q.get("pattern", ""), where)
             _check_rule(q.get("show_if"), earlier, where)
+            _check_formula(q["type"], q.get("formula"), earlier, where)
             _check_piping([str(q.get("label", "")), str(q.get("label_en", ""))], earlier, where)
             earlier.append(code)
 
@@ -428,6 +431,7 @@ def _fill_version(version: QuestionnaireVersion, data: dict) -> None:
                 if q["type"] in MATRIX_TYPES
                 else "",
                 show_if=q.get("show_if") or None,
+                formula=q.get("formula") if q["type"] == QuestionType.CALCULATED else None,
             )
             options = _clean_pairs(q.get("options", []), "")
             rows = _clean_pairs(q.get("rows", []), "")
@@ -736,6 +740,7 @@ class QuestionInput:
     not_applicable_label: str = ""
     not_applicable_label_en: str = ""
     show_if: Any = None
+    formula: str = ""  # calculated fields, as typed: "[B2] * 60 / [B3]"
     # [code, label] or [code, label, English label]
     options: list = field(default_factory=list)
     rows: list = field(default_factory=list)
@@ -766,8 +771,38 @@ def _check_version_rules(version: QuestionnaireVersion) -> None:
     for question in structure.questions:
         where = _("Question %(code)s") % {"code": question.code}
         _check_rule(question.show_if, earlier, where, choices)
+        _check_formula(question.type, question.formula, earlier, where)
         _check_piping([question.label, question.label_en], earlier, where)
         earlier.append(question.code)
+
+
+def _check_formula(qtype: str, formula: Any, earlier: list[str], where: str) -> None:
+    """A calculated field has a formula that reads earlier questions only."""
+    if qtype != QuestionType.CALCULATED:
+        return
+    if not isinstance(formula, dict) or not formula:
+        _fail(_("%(where)s: a calculated field needs a formula.") % {"where": where}, "formula")
+    later = sorted(rules.formula_codes(formula) - set(earlier))
+    if later:
+        _fail(
+            _("%(where)s: the formula uses “%(code)s”, which is not an earlier question.")
+            % {"where": where, "code": later[0]},
+            "formula",
+        )
+
+
+def formula_parse(text: str, codes) -> dict:
+    """The builder's formula text (REDCap syntax over question codes) as formula JSON."""
+    known = {code: {"q": code} for code in codes}
+    translator = Translator(resolve=resolver(known))
+    try:
+        return translator.formula(text)
+    except Unsupported as reason:
+        _fail(
+            _("This formula cannot be read: %(reason)s.") % {"reason": reason},
+            "formula",
+        )
+    return {}
 
 
 @transaction.atomic
@@ -837,6 +872,11 @@ def question_save(
     ):
         setattr(question, name, getattr(data, name))
     question.show_if = data.show_if or None
+    question.formula = None
+    if data.type == QuestionType.CALCULATED:
+        others = version.questions.exclude(pk=getattr(question, "pk", None))
+        question.formula = formula_parse(data.formula, others.values_list("code", flat=True))
+        question.required = False  # nothing to answer: the value follows the inputs
     # Bounds and patterns only mean something for some types: never keep stray ones.
     if data.type not in NUMERIC_TYPES:
         question.min_value = question.max_value = None
@@ -1362,12 +1402,16 @@ def response_save_section(
         _fail(_("This section is filled by another role of your centre; you can read it."))
     values, others = response_values(response, structure)
     page = structure.page_questions(section, values)
-    parsed = {q.code: answers.parse(q, data) for q in page}
+    parsed = {q.code: answers.parse(q, data) for q in page if q.type != QuestionType.CALCULATED}
     merged = dict(values)
     for code, result in parsed.items():
         if not result.error:
             merged[code] = result.value
             others[code] = result.other
+    visible = rules.visible_codes(structure.rule_list, merged)
+    # Calculated fields follow their inputs, wherever these are; a rule may use their value.
+    computed = answers.calculated(structure.questions, merged, visible)
+    merged.update(computed)
     visible = rules.visible_codes(structure.rule_list, merged)
     errors = {code: r.error for code, r in parsed.items() if r.error and code in visible}
     new_values = {
@@ -1385,6 +1429,7 @@ def response_save_section(
     for code in untouched:
         new_values.pop(code)
         parsed.pop(code)  # shown again as stored now
+    new_values.update({code: value for code, value in computed.items() if code in visible})
     _write_answers(response, structure, new_values, others, dropped, actor, existing)
     response.last_section = section.code
     with actor.history():

@@ -1,4 +1,5 @@
-/* Show-if rules in the browser: a comfort mirror of surveys/rules.py (the server decides). */
+/* Show-if rules and calculated fields in the browser: a comfort mirror of surveys/rules.py
+   (the server decides and stores the calculated values). */
 (function () {
   "use strict";
 
@@ -51,6 +52,43 @@
     return compare(rule.op || "equals", answer, rule.value);
   }
 
+  function operand(answer) {
+    if (Array.isArray(answer)) { return answer.length; }
+    if (answer === "yes" || answer === "no") { return answer === "yes" ? 1 : 0; }
+    return num(answer);
+  }
+  function finite(v) { return (typeof v === "number" && isFinite(v)) ? v : null; }
+  function compute(f, answers) {
+    if (!f || typeof f !== "object") { return null; }
+    if ("num" in f) { return num(f.num); }
+    if ("q" in f) {
+      var answer = answers[f.q];
+      if ("choice" in f) {
+        var ticked = Array.isArray(answer) ? answer : [answer];
+        return ticked.some(function (t) { return same(t, f.choice); }) ? 1 : 0;
+      }
+      return isEmpty(answer) ? null : operand(answer);
+    }
+    if ("neg" in f) { var n = compute(f.neg, answers); return n === null ? null : -n; }
+    if ("sum" in f) {
+      var given = f.sum.map(function (p) { return compute(p, answers); })
+        .filter(function (v) { return v !== null; });
+      return given.length ? given.reduce(function (x, y) { return x + y; }, 0) : null;
+    }
+    if ("if" in f) { return compute(evaluate(f["if"], answers) ? f.then : f["else"], answers); }
+    var args = f.args || [];
+    if (args.length !== 2) { return null; }
+    var a = compute(args[0], answers), b = compute(args[1], answers);
+    if (a === null || b === null) { return null; }
+    if (f.op === "/" && b === 0) { return null; }
+    return finite({ "+": a + b, "-": a - b, "*": a * b, "/": a / b, "^": Math.pow(a, b) }[f.op]);
+  }
+  function shown(value) {
+    if (value === null) { return ""; }
+    var lang = document.documentElement.lang || "fr";
+    return value.toLocaleString(lang, { maximumFractionDigits: 2 }).replace(/\u202f|\u00a0/g, " ");
+  }
+
   function valueOf(box) {
     var type = box.dataset.type, code = box.dataset.code, name = "q-" + code;
     function checked(n) {
@@ -89,7 +127,12 @@
       var show = evaluate(rule, answers);
       box.hidden = !show;
       anyVisible = anyVisible || show;
-      if (show) { answers[box.dataset.code] = valueOf(box); } else { delete answers[box.dataset.code]; }
+      if (show && box.dataset.type === "calculated") {
+        var value = compute(JSON.parse(box.dataset.formula || "null"), answers);
+        var output = box.querySelector("output");
+        if (output && output.textContent !== shown(value)) { output.textContent = shown(value); }
+        answers[box.dataset.code] = value;
+      } else if (show) { answers[box.dataset.code] = valueOf(box); } else { delete answers[box.dataset.code]; }
     });
     var none = document.getElementById("survey-none");
     if (none) { none.hidden = anyVisible; }
@@ -102,5 +145,5 @@
   form.addEventListener("change", function () { refresh(form, stored); });
   form.addEventListener("input", function () { refresh(form, stored); });
   refresh(form, stored);
-  window.oncoSurveyRules = { evaluate: evaluate };
+  window.oncoSurveyRules = { evaluate: evaluate, compute: compute };
 })();

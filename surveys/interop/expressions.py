@@ -8,6 +8,11 @@ importer can say what it did not carry over instead of guessing.
 
 REDCap: ``[field] = '1'``, ``[checkbox(code)] = '1'``, ``<>``, ``and``/``or``, parentheses.
 LimeSurvey: ``q1 == "A1"``, ``q1.NAOK``, ``&&``/``||``/``!``, ``is_empty(q1)``.
+
+The same reader turns a calculation (REDCap ``calc`` fields, the builder's formulas, in the
+REDCap syntax) into the formula JSON of :func:`surveys.rules.compute`: ``+ - * / ^``,
+parentheses, numbers, ``[field]``, ``[checkbox(code)]``, ``sum(...)`` and
+``if(condition, then, else)``; :func:`formula_text` writes it back.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ _TOKEN = re.compile(
       | (?P<string>'[^']*'|"[^"]*")
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<op><>|!=|==|>=|<=|=|>|<)
+      | (?P<arith>[-+*/^])
       | (?P<logic>&&|\|\||!)
       | (?P<paren>[()])
       | (?P<comma>,)
@@ -136,6 +142,94 @@ class Translator:
         right = self._operand(*tokens.take())
         return self._comparison(left, op, right)
 
+    # Formulas: expr := term (('+'|'-') term)* ; term := power (('*'|'/') power)* ;
+    # power := unary ('^' unary)? ; unary := '-' unary | primary
+    def formula(self, text: str) -> dict:
+        """``text`` (a calculation) as formula JSON; raises :class:`Unsupported`."""
+        tokens = _tokenize((text or "").strip())
+        if tokens.peek() is None:
+            raise Unsupported(_("the formula is empty"))
+        formula = self._expression(tokens)
+        if tokens.peek() is not None:
+            raise Unsupported(_("unexpected “%(token)s”") % {"token": tokens.peek()[1]})
+        return formula
+
+    @staticmethod
+    def _binary(tokens: _Tokens, ops: str) -> str | None:
+        item = tokens.peek()
+        if item is None:
+            return None
+        if item[0] == "arith" and item[1] in ops:
+            tokens.take()
+            return item[1]
+        if "-" in ops and item[0] == "number" and item[1].startswith("-"):
+            tokens.items[tokens.pos] = ("number", item[1][1:])  # "[a]-1": a minus, then 1
+            return "-"
+        return None
+
+    def _expression(self, tokens: _Tokens) -> dict:
+        formula = self._term(tokens)
+        while (op := self._binary(tokens, "+-")) is not None:
+            formula = {"op": op, "args": [formula, self._term(tokens)]}
+        return formula
+
+    def _term(self, tokens: _Tokens) -> dict:
+        formula = self._power(tokens)
+        while (op := self._binary(tokens, "*/")) is not None:
+            formula = {"op": op, "args": [formula, self._power(tokens)]}
+        return formula
+
+    def _power(self, tokens: _Tokens) -> dict:
+        base = self._signed(tokens)
+        if self._binary(tokens, "^") is not None:
+            return {"op": "^", "args": [base, self._signed(tokens)]}
+        return base
+
+    def _signed(self, tokens: _Tokens) -> dict:
+        kind, value = tokens.take()
+        if (kind, value) == ("arith", "-"):
+            return {"neg": self._signed(tokens)}
+        if (kind, value) == ("paren", "("):
+            formula = self._expression(tokens)
+            if tokens.take() != ("paren", ")"):
+                raise Unsupported(_("a parenthesis is not closed"))
+            return formula
+        if kind == "number":
+            return {"num": float(value)}
+        if kind == "name" and tokens.peek() == ("paren", "("):
+            return self._formula_function(value, tokens)
+        operand = self._operand(kind, value)
+        if not isinstance(operand, Variable):
+            raise Unsupported(_("the text “%(value)s” in a calculation") % {"value": operand})
+        target = self.resolve(operand)
+        if "row" in target:
+            raise Unsupported(_("a matrix row in a calculation"))
+        if operand.choice is not None:
+            return {**target, "choice": self.value_of(target["q"], operand.choice)}
+        return target
+
+    def _formula_function(self, name: str, tokens: _Tokens) -> dict:
+        tokens.take()  # "("
+        if name.lower() == "if":
+            condition = self._or(tokens)
+            parts = []
+            for _part in range(2):
+                if tokens.take() != ("comma", ","):
+                    raise Unsupported(_("if() expects a condition, a value and another value"))
+                parts.append(self._expression(tokens))
+            if tokens.take() != ("paren", ")"):
+                raise Unsupported(_("a parenthesis is not closed"))
+            return {"if": condition, "then": parts[0], "else": parts[1]}
+        if name.lower() != "sum":
+            raise Unsupported(_("the function %(name)s() has no equivalent") % {"name": name})
+        parts = [self._expression(tokens)]
+        while tokens.peek() == ("comma", ","):
+            tokens.take()
+            parts.append(self._expression(tokens))
+        if tokens.take() != ("paren", ")"):
+            raise Unsupported(_("a parenthesis is not closed"))
+        return {"sum": parts}
+
     def _function(self, name: str, tokens: _Tokens) -> dict:
         tokens.take()  # "("
         if name.lower() != "is_empty":
@@ -197,6 +291,60 @@ class Translator:
             )
         ops = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}
         return {**target, "op": ops[op], "value": float(right)}
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+_SYMBOLS = {"equals": "=", "not_equals": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def condition_text(rule: Mapping) -> str:
+    """A show-if rule in the calculation syntax (what :meth:`Translator.formula` reads)."""
+    if "not" in rule:
+        return f"not ({condition_text(rule['not'])})"
+    for key, word in (("all", " and "), ("any", " or ")):
+        if key in rule:
+            return "(" + word.join(condition_text(sub) for sub in rule[key]) + ")"
+    ref = f"[{rule.get('q', '')}]"
+    op, value = rule.get("op", "equals"), rule.get("value")
+    if op in ("answered", "not_answered"):
+        return f"{ref} {'<>' if op == 'answered' else '='} ''"
+    if op in ("in", "not_in"):
+        options = value if isinstance(value, list) else [value]
+        joined = " or ".join(f"{ref} = '{v}'" for v in options)
+        return f"({joined})" if op == "in" else f"not ({joined})"
+    if op in ("equals", "not_equals"):
+        return f"{ref} {_SYMBOLS[op]} '{value}'"
+    return f"{ref} {_SYMBOLS.get(op, op)} {float(value):g}"
+
+
+def formula_text(
+    formula: Mapping,
+    name_of: Callable[[str], str] = lambda code: code,
+    condition: Callable[[Mapping], str] = condition_text,
+) -> str:
+    """Formula JSON back as text; ``name_of`` maps a question code to the name to write."""
+
+    def text(node: Mapping, parent: int = 0) -> str:
+        if "num" in node:
+            return f"{float(node['num']):g}"
+        if "q" in node:
+            name = name_of(node["q"])
+            return f"[{name}({node['choice']})]" if "choice" in node else f"[{name}]"
+        if "neg" in node:
+            return f"-{text(node['neg'], 4)}"
+        if "sum" in node:
+            return "sum(" + ", ".join(text(part) for part in node["sum"]) + ")"
+        if "if" in node:
+            then, other = text(node["then"]), text(node["else"])
+            return f"if({condition(node['if'])}, {then}, {other})"
+        op = node["op"]
+        level = _PRECEDENCE[op]
+        left = text(node["args"][0], level)
+        right = text(node["args"][1], level + 1)  # a - (b - c) keeps its parentheses
+        joined = f"{left}{op}{right}" if op == "^" else f"{left} {op} {right}"
+        return f"({joined})" if level < parent else joined
+
+    return text(formula)
 
 
 def resolver(

@@ -5,7 +5,8 @@ In: one section per instrument (``Form Name``), a new section at each ``Section 
 become one matrix question whose rows are the group's fields; branching logic becomes
 show-if rules (:mod:`.expressions`). Out: the reverse, from the platform's questionnaire dict.
 What has no equivalent (calculated fields, file uploads, descriptive text, annotations,
-alignment, some validations) is listed in the notes, field by field.
+alignment, some validations, calculations beyond arithmetic, sum() and if()) is listed in
+the notes, field by field.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from django.utils.translation import gettext as _
 
 from surveys import rules
 from surveys.interop import Conversion, ImportFormatError, safe_choice_code, safe_code
-from surveys.interop.expressions import Translator, Unsupported, Variable
+from surveys.interop.expressions import (
+    Translator,
+    Unsupported,
+    Variable,
+    condition_text,
+    formula_text,
+)
 from surveys.models import OTHER_CODE, QuestionType, instance_code
 
 HEADER = [
@@ -188,11 +195,22 @@ def dictionary_to_questionnaire(content: bytes, *, title: str = "") -> Conversio
                     % {"column": HEADER[column], "value": row[column].strip()[:80]},
                 )
         label = _plain(row[LABEL]) or name
-        if ftype in ("descriptive", "calc", "file", "sql"):
+        formula = None
+        if ftype == "calc":
+            try:
+                formula = Translator(
+                    resolve=lambda v: _resolve(v, known, skipped),
+                    value_of=lambda q, raw: values.get(q, {}).get(raw, raw),
+                ).formula(row[CHOICES])
+            except Unsupported as reason:
+                calc_reason = str(reason)
+        if ftype in ("descriptive", "calc", "file", "sql") and formula is None:
             reasons = {
                 "descriptive": _("descriptive text: added to the section's description"),
-                "calc": _("calculated field (%(formula)s) has no equivalent")
-                % {"formula": row[CHOICES].strip()},
+                "calc": _("the calculation %(formula)s cannot be carried over (%(reason)s)")
+                % {"formula": row[CHOICES].strip(), "reason": calc_reason}
+                if ftype == "calc"
+                else "",
                 "file": _("file upload has no equivalent"),
                 "sql": _("SQL field has no equivalent"),
             }
@@ -307,6 +325,9 @@ def dictionary_to_questionnaire(content: bytes, *, title: str = "") -> Conversio
             )
         elif ftype == "text":
             question.update(_text_question(row, name, conversion))
+        elif ftype == "calc":
+            question["type"], question["formula"] = QuestionType.CALCULATED, formula
+            question["required"] = False
         else:
             conversion.note(
                 name, "all", _("Field type “%(type)s” unknown: not carried over.") % {"type": ftype}
@@ -515,6 +536,13 @@ def _question_rows(question: dict, form: str, fields: dict) -> list[list[str]]:
         row[VALIDATION] = "email"
     elif qtype == QuestionType.RANKING:
         row[TYPE], row[CHOICES], kind = "checkbox", choices, "checkbox"
+    elif qtype == QuestionType.CALCULATED:
+        row[TYPE] = "calc"
+        row[CHOICES] = formula_text(
+            question["formula"],
+            name_of=lambda code: fields.get(code, {}).get("name", code),
+            condition=lambda rule: _logic(rule, fields) or condition_text(rule),
+        )
     fields[code] = {"name": code, "kind": kind}
     return [row]
 

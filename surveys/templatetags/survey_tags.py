@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 
 from surveys import richtext
 from surveys.answers import describe_rule
+from surveys.interop.expressions import formula_text
 
 register = template.Library()
 
@@ -37,3 +38,8 @@ def svg_img(chart) -> str:
 @register.filter(name="rule_text")
 def rule_text(rule) -> str:
     return describe_rule(rule)
+
+
+@register.filter(name="formula_text")
+def formula_as_text(formula) -> str:
+    return formula_text(formula) if formula else ""

@@ -25,6 +25,7 @@ TYPE_SPECIFIC = [
     "pattern",
     "max_length",
     "max_choices",
+    "formula",
 ]
 
 
