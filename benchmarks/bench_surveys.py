@@ -15,6 +15,12 @@
 - ``autosave``: POST of the 40-question page to the autosave endpoint (what the page sends
   after a change), median round trip. Target: <= 30 ms.
 
+- ``import``: a 200-field REDCap data dictionary and a 100-question LimeSurvey ``.lss``
+  (French + English), both built by this script with the shapes of the shared real files
+  (choices, checkboxes, validations, matrix groups, branching; groups, subquestions, answer
+  options, relevance), from the uploaded bytes to the draft version in the database
+  (conversion, the preview's validation, the import service); median of 5. Target: <= 2 s.
+
 Runs on a throw-away SQLite database in a temporary folder (migrated first), so it never
 touches the development database. ``--smoke`` (CI) runs every step with small sizes in a
 few seconds to prove the benchmark works; its numbers are not the targets.
@@ -58,6 +64,8 @@ from onco_hdf.models import Centre, Membership, Role  # noqa: E402
 from onco_hdf.reports import report_render  # noqa: E402
 from surveys import services  # noqa: E402
 from surveys.demo import as_querydict  # noqa: E402
+from surveys.interop import convert_upload  # noqa: E402
+from surveys.interop.redcap import HEADER  # noqa: E402
 from surveys.models import Campaign  # noqa: E402
 
 KINDS = [
@@ -260,6 +268,155 @@ def autosave_timing(token: str, data: dict, repeats: int) -> tuple[float, float,
     return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, len(queries)
 
 
+def redcap_dictionary(fields: int) -> bytes:
+    """A data dictionary of ``fields`` fields in 10 instruments, each kind of field in turn,
+    most of them with branching on an earlier field (as in CCC19: 278 rules for 360)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    radios: list[str] = []
+    boxes: list[str] = []
+    for i in range(fields):
+        row = [""] * 18
+        name = f"f{i:03d}"
+        row[0], row[1], row[4] = name, f"form_{i * 10 // fields}", f"<b>Champ</b> {i}"
+        kind = i % 8
+        if kind in (0, 1):
+            row[3], row[5] = "radio", "1, Oui | 0, Non | 99, Inconnu"
+            radios.append(name)
+        elif kind == 2:
+            row[3] = "checkbox"
+            row[5] = " | ".join(f"{c}, Choix {c}" for c in ("A", "B", "C", "D", "NONE"))
+            row[17] = "@NONEOFTHEABOVE='NONE'"
+            boxes.append(name)
+        elif kind == 3:
+            row[3], row[7], row[8], row[9] = "text", "integer", "0", "500"
+        elif kind == 4:
+            row[3], row[7] = "text", "date_dmy"
+        elif kind == 5:
+            row[3] = "notes"
+        elif kind == 6:
+            row[3], row[5], row[15] = "radio", "LO, Bas | WNL, Normal | HI, Haut", f"m{i // 40}"
+        else:
+            row[3] = "yesno"
+        if i % 10 == 9:
+            row[2] = f"Partie {i}"
+        if radios and boxes and i % 4:
+            row[11] = f"([{radios[-1]}] = '1' or [{boxes[-1]}(B)] = '1') and [{radios[0]}] <> '99'"
+        row[12] = "y" if i % 5 == 0 else ""
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+def lss_survey(questions: int) -> bytes:
+    """A .lss survey of ``questions`` questions in French and English, 10 per group: lists,
+    multiple choices, arrays (subquestions + answers), numbers and texts, with question and
+    group relevance equations."""
+    from xml.sax.saxutils import escape
+
+    def table(name: str, rows: list[dict]) -> str:
+        body = "".join(
+            "<row>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in row.items()) + "</row>"
+            for row in rows
+        )
+        return f"<{name}><rows>{body}</rows></{name}>"
+
+    groups, rows, subs, answers, attributes = [], [], [], [], []
+    qid = 1000
+    for g in range(questions // 10):
+        for lang in ("fr", "en"):
+            groups.append({"gid": g + 1, "sid": 1, "group_name": f"Groupe {g}",
+                           "group_order": g, "language": lang,
+                           "grelevance": "" if g == 0 else "q0000 == \"A1\""})  # fmt: skip
+        for k in range(10):
+            n = g * 10 + k
+            qid += 1
+            qtype = "LMFNST"[k % 6]
+            relevance = f'q{n - 1:04d}.NAOK != ""' if n and n % 2 else "1"
+            for lang in ("fr", "en"):
+                rows.append(
+                    {
+                        "qid": qid,
+                        "parent_qid": 0,
+                        "sid": 1,
+                        "gid": g + 1,
+                        "type": qtype,
+                        "title": f"q{n:04d}",
+                        "question": f"Question {n} {lang}",
+                        "mandatory": "Y" if n % 3 == 0 else "N",
+                        "question_order": k,
+                        "relevance": relevance,
+                        "language": lang,
+                    }
+                )
+                if qtype in "LF":
+                    for a in range(1, 6):
+                        answers.append(
+                            {
+                                "qid": qid,
+                                "code": f"A{a}",
+                                "answer": f"Réponse {a}",
+                                "sortorder": a,
+                                "language": lang,
+                                "scale_id": 0,
+                            }
+                        )
+                if qtype in "MF":
+                    for sq in range(1, 5):
+                        subs.append({"qid": qid * 10 + sq, "parent_qid": qid, "sid": 1,
+                                     "gid": g + 1, "type": "T", "title": f"SQ{sq:03d}",
+                                     "question": f"Sous-question {sq}", "question_order": sq,
+                                     "scale_id": 0, "language": lang})  # fmt: skip
+            if qtype == "M":
+                attributes.append({"qid": qid, "attribute": "exclude_all_others",
+                                   "value": "SQ004"})  # fmt: skip
+            if qtype == "N":
+                attributes.append({"qid": qid, "attribute": "min_num_value_n", "value": "0"})
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?><document>'
+        "<LimeSurveyDocType>Survey</LimeSurveyDocType><DBVersion>155</DBVersion>"
+        + table("answers", answers)
+        + table("groups", groups)
+        + table("questions", rows)
+        + table("subquestions", subs)
+        + table("question_attributes", attributes)
+        + table("surveys", [{"sid": 1, "language": "fr", "additional_languages": "en"}])
+        + table(
+            "surveys_languagesettings",
+            [
+                {"surveyls_survey_id": 1, "surveyls_language": lang, "surveyls_title": "Banc"}
+                for lang in ("fr", "en")
+            ],
+        )  # fmt: skip
+        + "</document>"
+    )
+    return document.encode()
+
+
+def import_timing(name: str, content: bytes, repeats: int) -> tuple[float, float, int, int]:
+    """Median wall and CPU seconds from the uploaded bytes to the draft in the database,
+    the number of questions imported and the SQL queries of one import."""
+    walls, cpus = [], []
+    for _ in range(repeats + 1):
+        start, cpu = time.perf_counter(), time.process_time()
+        with CaptureQueriesContext(connection) as queries:
+            conversion = convert_upload(name, content)
+            services.validate_questionnaire_dict(conversion.data)
+            version = services.questionnaire_import(data=conversion.data)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    # The first run warms the caches (translations, imports); the medians are of the others.
+    return (
+        statistics.median(walls[1:]),
+        statistics.median(cpus[1:]),
+        version.questions.count(),
+        len(queries),
+    )
+
+
 FORM_ENCODED = "application/x-www-form-urlencoded"
 REPORT_KEYS = {"surveys.report": ("report PDF", 10), "surveys.report_docx": ("report DOCX", 5)}
 
@@ -328,6 +485,12 @@ def main() -> None:
     for centre in centres:
         fill(report, centre, rng, submit=True)
     documents = {key: report_timing(manager, report, key) for key in REPORT_KEYS}
+    imports = [
+        ("REDCap dictionary, 200 fields", "banc.csv", redcap_dictionary(200)),
+        ("LimeSurvey .lss, 100 questions, fr + en", "banc.lss", lss_survey(100)),
+    ]
+    imported = [(label, *import_timing(name, content, 2 if SMOKE else 5))
+                for label, name, content in imports]  # fmt: skip
 
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'filling page':<46} {'wall ms':>8} {'CPU ms':>8} {'queries':>8}")
@@ -346,6 +509,12 @@ def main() -> None:
         print(f"{f'{label}, {size}':<46} {seconds:>8.2f} {cpu_seconds:>8.2f} {peak / 1e6:>8.1f}")
         print(f"  ({len(content) / 1e3:.0f} kB; target <= {target} s)")
     print("(peak = tracemalloc peak of Python allocations, second run)")
+    print()
+    print(f"{'questionnaire import':<46} {'wall s':>8} {'CPU s':>8} {'queries':>8}")
+    for label, seconds, cpu_seconds, count, queries in imported:
+        print(f"{label:<46} {seconds:>8.2f} {cpu_seconds:>8.2f} {queries:>8}")
+        print(f"  ({count} questions in the draft; target <= 2 s)")
+    print(f"(medians of {2 if SMOKE else 5} imports after a first one, bytes to draft)")
     if SMOKE:
         print("(--smoke: checks that the benchmark runs; targets not evaluated)")
 
