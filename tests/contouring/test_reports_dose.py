@@ -54,6 +54,10 @@ def test_the_report_has_the_dosimetric_impact_chapter(
     delta = margin.dmean_gy - reference.dmean_gy
     assert f"{_signed(delta, 2)} Gy ({_signed(100 * delta / reference.dmean_gy, 1)} %)" in text
     assert f"{format_number(reference.dmean_gy, 2)}" in text
+    # Both consensus have their row in each structure's table (and their curve).
+    compared = dosed_case.structures.filter(is_compared=True).count()
+    assert text.count("Consensus par vote majoritaire") >= compared
+    assert text.count("Consensus STAPLE") >= compared
     # The prostate objectives are printed with their values.
     assert "Rectum V70 Gy < 20 % QUANTEC" in text
     assert "Bladder V65 Gy < 50 %" in text
