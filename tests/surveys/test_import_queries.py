@@ -34,7 +34,9 @@ def test_import_writes_in_bulk_batches_not_row_by_row():
     assert large_questions > 5 * small_questions
     # Before the bulk writes: 3 queries per question (about 1,000 for CCC19).
     assert small < 20
-    assert large <= large_questions // 10  # the batches of choice rows only
+    # The batches of choice rows only: SQLite's limit of 999 parameters per query keeps
+    # them to about a hundred rows each (34 queries for CCC19), PostgreSQL's are larger.
+    assert large <= large_questions // 5
     # The bulk writes keep every link: each matrix keeps its rows, each option its order.
     cbc = Question.objects.get(code="cbc")
     assert [r.code for r in cbc.rows()][:2] == ["wbc_range", "alc_range"]
