@@ -398,6 +398,11 @@ def whole_case_rows(work: Path) -> tuple[list[list[str]], list[str]]:
          *itertools.chain.from_iterable(("--test", str(files[t])) for t in tests),
          "--pairwise", "--format", "json", "--output", str(output)]
     )  # fmt: skip
+    print(
+        f"  ours: {ours.wall:.1f} s wall, {ours.cpu:.1f} s CPU, {mib(ours.rss_mib)} MiB peak RSS",
+        file=sys.stderr,
+        flush=True,
+    )
     computed = {
         (p["structure"], p["reference_set"], p["compared_set"]): p["dsc"]
         for p in json.loads(output.read_text(encoding="utf-8"))["pairs"]
