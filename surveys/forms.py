@@ -28,6 +28,7 @@ from surveys.models import (
 )
 from surveys.services import QuestionInput
 
+ENGLISH_HELP = _("Shown on English pages; empty: the French text is shown.")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 IMPORT_MAX_BYTES = 1024 * 1024
 
@@ -77,8 +78,8 @@ class VersionForm(forms.ModelForm):
             for name in ("introduction", "introduction_en", "end_message", "end_message_en")
         }
         help_texts = {
-            "introduction_en": _("Shown on English pages; empty: the French text is shown."),
-            "end_message_en": _("Shown on English pages; empty: the French text is shown."),
+            "introduction_en": ENGLISH_HELP,
+            "end_message_en": ENGLISH_HELP,
         }
 
 
@@ -367,8 +368,17 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["title", "version", "opens_on", "closes_on", "unit", "reminder_every_days"]
+        fields = [
+            "title",
+            "title_en",
+            "version",
+            "opens_on",
+            "closes_on",
+            "unit",
+            "reminder_every_days",
+        ]
         widgets = {"opens_on": DATE_WIDGET, "closes_on": DATE_WIDGET}
+        help_texts = {"title_en": ENGLISH_HELP}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

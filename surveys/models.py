@@ -376,6 +376,7 @@ class Campaign(models.Model):
         verbose_name=_("questionnaire version"),
     )
     title = models.CharField(_("title"), max_length=200)
+    title_en = models.CharField(_("title in English"), max_length=200, blank=True)
     opens_on = models.DateField(_("opens on"))
     closes_on = models.DateField(_("closes on"))
     closed_at = models.DateTimeField(_("closed early on"), null=True, blank=True)
@@ -428,6 +429,8 @@ class Campaign(models.Model):
         ordering = ["-opens_on", "title"]
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
+
+    display_title = InLanguage("title")
 
     def __str__(self) -> str:
         return self.title

@@ -58,7 +58,7 @@ def publish_with_override(page, live_server, version: QuestionnaireVersion) -> N
 def open_campaign_and_invite(page, live_server, version, title: str, email: str) -> str:
     """The campaign of the published version for centre A; returns the invitation link."""
     page.goto(f"{live_server.url}/enquetes/campagnes/nouvelle/")
-    page.get_by_label("Titre").fill(title)
+    page.locator("#id_title").fill(title)  # "Titre", not "Titre en anglais"
     page.get_by_label("Version de questionnaire").select_option(label=str(version))
     today = timezone.localdate()
     page.get_by_label("Ouverture le").fill((today - datetime.timedelta(days=1)).isoformat())

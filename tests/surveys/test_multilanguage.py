@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from surveys import services
 from surveys.interop import convert_upload
-from surveys.models import Choice, QuestionnaireVersion, Section
+from surveys.models import Campaign, Choice, QuestionnaireVersion, Section
 from tests.conftest import login
 from tests.requirements import need_shared_data
 from tests.surveys.factories import (
@@ -54,7 +54,9 @@ def section_url(token: str, code: str) -> str:
 
 @pytest.fixture
 def bilingual(centre_a):
-    campaign = CampaignFactory(version=published_version(bilingual_data()))
+    campaign = CampaignFactory(
+        version=published_version(bilingual_data()), title_en="Auto-contouring survey"
+    )
     campaign.centres.set([centre_a])
     _invitation, token = invite(campaign, centre_a, "marie@example.org")
     return campaign, token
@@ -67,7 +69,8 @@ def test_filling_pages_show_english_texts_and_french_where_english_is_empty(bili
     english = client.get(section_url(token, "S1"), **EN).content.decode()
     for text in ("Première page", "Bienvenue dans", "Page de garde.", "Une seule réponse.", "Oui"):
         assert text in french and text not in english, text
-    for text in ("First page", "Welcome to the survey.", "Home page.", "One answer only."):
+    english_only = ("First page", "Welcome to the survey.", "Home page.", "One answer only.")
+    for text in (*english_only, "Auto-contouring survey"):
         assert text in english and text not in french, text
     assert ">Yes</label>" in english and ">No</label>" in english
     assert ">En projet</label>" in english  # no English label: the French one
@@ -95,13 +98,13 @@ def test_review_page_receipt_and_end_message_in_the_respondents_language(
     assert "Thank you for taking part." in done and "Merci pour votre" not in done
     assert [m.to for m in mail.outbox] == [["marie@example.org"]]
     receipt = mail.outbox[0]
-    assert receipt.subject == f"Your response to “{campaign.title}” is received"
+    assert receipt.subject == "Your response to “Auto-contouring survey” is received"
     assert "Thank you for taking part." in receipt.body and "Answers recorded: 14." in receipt.body
     # The record of the submission stays in French, whatever the page's language.
     response = campaign.responses.get()
     assert response.snapshot["answers"]["Q1"]["display"] == "Oui"
     french = client.get(review_url).content.decode()
-    assert "Merci pour votre participation." in french
+    assert "Merci pour votre participation." in french and campaign.title in french
 
 
 def test_json_export_and_import_carry_the_english_texts():
@@ -192,6 +195,27 @@ def test_builder_edits_every_english_text(pm):
     }
     page = client.get(reverse("surveys:question-update", args=[question.pk])).content.decode()
     assert "oui | Oui | Yes\nnon | Non" in page and "orl | ORL | Head and neck" in page
+
+
+def test_campaign_form_keeps_the_english_title(pm, centre_a):
+    version = published_version()
+    client = login(pm)
+    response = client.post(
+        reverse("surveys:campaign-create"),
+        {
+            "title": "Vague 2027",
+            "title_en": "2027 wave",
+            "version": version.pk,
+            "opens_on": "2026-01-01",
+            "closes_on": "2030-01-31",
+            "unit": "centre",
+            "reminder_every_days": "7",
+            "centres": [centre_a.pk],
+        },
+    )
+    campaign = Campaign.objects.get(title="Vague 2027")
+    assert response["Location"] == reverse("surveys:campaign-detail", args=[campaign.pk])
+    assert campaign.title_en == "2027 wave"
 
 
 def test_limesurvey_file_brings_its_english_into_every_text():
