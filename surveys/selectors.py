@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 
 from onco_hdf import permissions as core
 from surveys import rules
@@ -176,7 +177,8 @@ def _build_structure(version: QuestionnaireVersion, expand: bool) -> Structure:
 def version_structure(version: QuestionnaireVersion, *, expand: bool = True) -> Structure:
     if version.status == VersionStatus.DRAFT or version.pk is None:
         return _build_structure(version, expand)
-    key = (version.pk, version.status, version.published_at, expand)
+    # Per language too: a repeated section's blocks carry their choice's label in it.
+    key = (version.pk, version.status, version.published_at, expand, translation.get_language())
     with _STRUCTURE_LOCK:
         kept = _STRUCTURE_CACHE.get(key)
         if kept is not None:

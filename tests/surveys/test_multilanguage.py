@@ -241,3 +241,21 @@ def test_limesurvey_file_brings_its_english_into_every_text():
     option = Choice.objects.get(question__version=version, question__code="Q4", code="A2")
     assert (option.label, option.label_en) == ("Nouvelle option de réponse", "New answer option")
     assert QuestionnaireVersion.objects.get(pk=version.pk).introduction_en.startswith("This")
+
+
+def test_a_kept_structure_gives_the_blocks_labels_in_each_language():
+    """A published version's structure is kept per process: a repeated section's block
+    titles (the choice's label) must not stay in the language of the first page served."""
+    from django.utils import translation
+
+    from surveys.selectors import version_structure
+    from tests.surveys.test_repeated_blocks import blocks_data
+
+    data = blocks_data()
+    data["sections"][0]["questions"][0]["options_en"] = {"v1": "Elekta (en)"}
+    version = published_version(data)
+    with translation.override("en"):
+        english = version_structure(version).section("B").blocks[0].label
+    with translation.override("fr"):
+        french = version_structure(version).section("B").blocks[0].label
+    assert (english, french) == ("Elekta (en)", "Elekta")
