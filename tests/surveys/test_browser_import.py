@@ -95,7 +95,7 @@ def test_import_publish_and_fill_with_branching_in_french_and_english(
     links = {}
     for path, remark, key in (
         (census, "count(p1_rel.NAOK", "census"),  # the "Finished" group's relevance
-        (redcap, "([left_operand])^2", "redcap"),  # a calculated field
+        (redcap, "dépôt de fichier sans équivalent", "redcap"),  # file and signature fields
     ):
         version = import_with_preview(page, live_server, path, remark)
         publish_with_override(page, live_server, version)
