@@ -16,6 +16,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from onco_hdf.models import Centre
+from onco_hdf.workflow import TransitionRecord
 
 User = settings.AUTH_USER_MODEL
 
@@ -531,16 +532,18 @@ class ConventionClauseEdit(models.Model):
         return f"{self.clause} v{self.version}"
 
 
-class ConventionTransition(models.Model):
-    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=20, choices=ConventionStatus.choices)
-    to_status = models.CharField(max_length=20, choices=ConventionStatus.choices)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    comment = models.TextField(blank=True)
+class ConventionTransition(TransitionRecord):
+    """A convention's move: who, when, from, to, why (onco_hdf.workflow)."""
 
-    class Meta:
-        ordering = ["at", "pk"]
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(
+        _("from"), max_length=30, choices=ConventionStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=30, choices=ConventionStatus.choices)
+
+    class Meta(TransitionRecord.Meta):
+        verbose_name = _("convention transition")
+        verbose_name_plural = _("convention transitions")
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
@@ -640,16 +643,18 @@ class Crisis(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class CrisisTransition(models.Model):
-    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=12, choices=CrisisStatus.choices, blank=True)
-    to_status = models.CharField(max_length=12, choices=CrisisStatus.choices)
-    user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    comment = models.TextField(blank=True)
+class CrisisTransition(TransitionRecord):
+    """A crisis's move: who, when, from, to, why (onco_hdf.workflow)."""
 
-    class Meta:
-        ordering = ["at", "pk"]
+    crisis = models.ForeignKey(Crisis, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(
+        _("from"), max_length=30, choices=CrisisStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=30, choices=CrisisStatus.choices)
+
+    class Meta(TransitionRecord.Meta):
+        verbose_name = _("crisis transition")
+        verbose_name_plural = _("crisis transitions")
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"

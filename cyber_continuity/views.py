@@ -422,7 +422,7 @@ def _render_convention_detail(request, convention, comment_form):
             "convention": convention,
             "parties": parties,
             "clauses": convention.clauses.select_related("updated_by"),
-            "transitions": convention.transitions.select_related("user"),
+            "transitions": convention.transitions.select_related("actor"),
             "moves": services.convention_moves_from(convention.status) if can_transition else [],
             "can_edit": perms.can_edit_convention(user, convention),
             "sign_parties": [p for p in parties if p.centre_id in own and p.signed_at is None]
@@ -635,7 +635,7 @@ def convention_history(request, pk: int):
         {
             "convention": convention,
             "edits": edits,
-            "transitions": convention.transitions.select_related("user"),
+            "transitions": convention.transitions.select_related("actor"),
         },
     )
 
@@ -833,7 +833,7 @@ def _render_crisis_detail(request, crisis, comment_form):
             "own_referent_ids": own,
             "groups": groups,
             "events": crisis.events.select_related("user"),
-            "transitions": crisis.transitions.select_related("user"),
+            "transitions": crisis.transitions.select_related("actor"),
             "moves": moves,
             "unplaced_warnings": services.crisis_unplaced_warnings(crisis)
             if any(to in services.GUARDED_MOVES for to, _move in moves)

@@ -98,3 +98,24 @@ def transition(
             **(record_fields or {}),
         )
     return obj, record
+
+
+def record_creation(
+    *,
+    record_model: type[TransitionRecord],
+    subject_field: str,
+    obj: models.Model,
+    to_status: str,
+    actor,
+    comment: str = "",
+    at=None,
+) -> TransitionRecord:
+    """Record the first step of a new object (from no status to ``to_status``); ``at`` dates
+    it when the object started before it was entered (``at`` is otherwise set on creation)."""
+    record = record_model.objects.create(
+        **{subject_field: obj}, from_status="", to_status=to_status, actor=actor, comment=comment
+    )
+    if at is not None:
+        record_model.objects.filter(pk=record.pk).update(at=at)
+        record.at = at
+    return record

@@ -15,11 +15,12 @@ from cyber_continuity.models import (
     ConventionClause,
     CrisisContact,
 )
+from onco_hdf import workflow
 
 logger = logging.getLogger(__name__)
 
 
-class TransitionError(ValidationError):
+class TransitionError(workflow.TransitionError):
     """A workflow move not allowed from the current state (message in French)."""
 
 
@@ -41,6 +42,14 @@ def _label(choices, value: str) -> str:
 class Move:
     label: str
     manual: bool = True
+
+
+def moves_into(table: dict[tuple[str, str], Move], to_status: str, *, manual: bool) -> list[str]:
+    """The statuses an allowed-moves table lets reach ``to_status`` (by hand, or also
+    automatically when ``manual`` is false)."""
+    return [
+        frm for (frm, to), move in table.items() if to == to_status and (move.manual or not manual)
+    ]
 
 
 def sms_send(*, phone: str, message: str) -> None:

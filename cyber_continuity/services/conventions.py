@@ -26,8 +26,14 @@ from cyber_continuity.models import (
     ConventionTransition,
     TemplateClause,
 )
-from cyber_continuity.services.common import Move, StaleEditError, TransitionError, _label
-from onco_hdf import governance, signatures
+from cyber_continuity.services.common import (
+    Move,
+    StaleEditError,
+    TransitionError,
+    _label,
+    moves_into,
+)
+from onco_hdf import governance, signatures, workflow
 from onco_hdf.models import Centre, SignatureCapacity
 
 # --- Placeholders ---------------------------------------------------------------------
@@ -328,11 +334,12 @@ def convention_create(
         }
     else:
         comment = ""
-    ConventionTransition.objects.create(
-        convention=convention,
-        from_status="",
+    workflow.record_creation(
+        record_model=ConventionTransition,
+        subject_field="convention",
+        obj=convention,
         to_status=ConventionStatus.DRAFT,
-        user=user,
+        actor=user,
         comment=comment,
     )
     return convention
@@ -491,43 +498,49 @@ def convention_moves_from(status: str) -> list[tuple[str, Move]]:
 
 
 def _convention_move(
-    convention: Convention, to_status: str, user, comment: str = "", *, manual: bool = True
+    convention_id: int, to_status: str, user, comment: str = "", *, manual: bool = True
 ) -> Convention:
-    """Apply one move on a row already locked by the caller."""
-    move = CONVENTION_TRANSITIONS.get((convention.status, to_status))
-    if move is None or (manual and not move.manual):
-        raise TransitionError(
-            _("A convention cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": convention.get_status_display(), "to": _label(ConventionStatus, to_status)}
-        )
-    from_status = convention.status
-    convention.status = to_status
-    if to_status == S.NEGOTIATION and from_status == S.AWAITING_SIGNATURE:
-        convention.parties.update(signed_at=None, signed_by=None, signature=None)
-    if to_status == S.IN_FORCE:
-        today = timezone.localdate()
-        if from_status == S.RENEWAL_DUE:
-            convention.start_date = convention.end_date or today
-        else:
-            convention.start_date = convention.start_date or today
-        convention.end_date = convention.start_date + timedelta(days=3 * 365)
-    convention.save()
-    ConventionTransition.objects.create(
-        convention=convention,
-        from_status=from_status,
+    """Apply one move of the table (shared workflow: locked, checked, recorded)."""
+
+    def check(convention: Convention) -> None:
+        from_status = convention.status
+        if to_status == S.NEGOTIATION and from_status == S.AWAITING_SIGNATURE:
+            convention.parties.update(signed_at=None, signed_by=None, signature=None)
+        if to_status == S.IN_FORCE:
+            today = timezone.localdate()
+            if from_status == S.RENEWAL_DUE:
+                convention.start_date = convention.end_date or today
+            else:
+                convention.start_date = convention.start_date or today
+            convention.end_date = convention.start_date + timedelta(days=3 * 365)
+
+    def forbidden(convention: Convention) -> str:
+        return _("A convention cannot go from “%(from)s” to “%(to)s”.") % {
+            "from": convention.get_status_display(),
+            "to": _label(ConventionStatus, to_status),
+        }
+
+    convention, _record = workflow.transition(
+        queryset=Convention.objects.all(),
+        pk=convention_id,
         to_status=to_status,
-        user=user,
+        allowed_from=moves_into(CONVENTION_TRANSITIONS, to_status, manual=manual),
+        actor=user,
+        record_model=ConventionTransition,
+        subject_field="convention",
         comment=comment,
+        check=check,
+        forbidden=forbidden,
+        update_fields=["start_date", "end_date"],
+        error=TransitionError,
     )
     return convention
 
 
-@transaction.atomic
 def convention_transition(
     *, convention: Convention, to_status: str, user, comment: str = ""
 ) -> Convention:
-    convention = Convention.objects.select_for_update().get(pk=convention.pk)
-    return _convention_move(convention, to_status, user, comment)
+    return _convention_move(convention.pk, to_status, user, comment)
 
 
 def convention_party_step(party: ConventionParty) -> str:
@@ -575,12 +588,12 @@ def convention_sign(
     party.signature = signature
     party.save()
     if not convention.parties.filter(signed_at__isnull=True).exists():
-        _convention_move(convention, S.IN_FORCE, user, manual=False)
+        convention = _convention_move(convention.pk, S.IN_FORCE, user, manual=False)
         if convention.amends_id:
             amended = Convention.objects.select_for_update().get(pk=convention.amends_id)
             if amended.status in ACTIVE_STATUSES:
                 _convention_move(
-                    amended,
+                    amended.pk,
                     S.TERMINATED,
                     user,
                     _("Replaced by its amendment “%(title)s”.") % {"title": convention.title},
@@ -598,18 +611,18 @@ def convention_expiry_check(*, today: date | None = None) -> int:
     moved = 0
     due = Convention.objects.filter(status=S.IN_FORCE, end_date__lte=today + RENEWAL_NOTICE)
     for convention in due.values_list("pk", flat=True):
-        moved += _move_if(convention, S.IN_FORCE, S.RENEWAL_DUE)
+        moved += _move_if(convention, S.RENEWAL_DUE)
     for convention in Convention.objects.filter(status=S.RENEWAL_DUE, end_date__lt=today):
-        moved += _move_if(convention.pk, S.RENEWAL_DUE, S.EXPIRED)
+        moved += _move_if(convention.pk, S.EXPIRED)
     return moved
 
 
-@transaction.atomic
-def _move_if(convention_id: int, from_status: str, to_status: str) -> int:
-    convention = Convention.objects.select_for_update().get(pk=convention_id)
-    if convention.status != from_status:
+def _move_if(convention_id: int, to_status: str) -> int:
+    """The automatic move, unless the convention was moved elsewhere since it was listed."""
+    try:
+        _convention_move(convention_id, to_status, None, _("Automatic"), manual=False)
+    except TransitionError:
         return 0
-    _convention_move(convention, to_status, None, _("Automatic"), manual=False)
     return 1
 
 

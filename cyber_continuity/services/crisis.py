@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from cyber_continuity.models import (
     LINAC_TECHNIQUES,
+    OPEN_STATUSES,
     ActionStatus,
     CapacityDeclaration,
     ClauseKind,
@@ -32,7 +33,13 @@ from cyber_continuity.models import (
     TransferPlanEntry,
     TransferStatus,
 )
-from cyber_continuity.services.common import Move, TransitionError, _label, notify_crisis_contacts
+from cyber_continuity.services.common import (
+    Move,
+    TransitionError,
+    _label,
+    moves_into,
+    notify_crisis_contacts,
+)
 from cyber_continuity.services.plans import (
     MachineSlots,
     active_convention_between,
@@ -43,6 +50,7 @@ from cyber_continuity.services.plans import (
     receivers_unavailable,
 )
 from habilitations.selectors import habilitated_physicians
+from onco_hdf import workflow
 from onco_hdf.models import Centre
 
 # --- Crises ---------------------------------------------------------------------------
@@ -62,40 +70,58 @@ CRISIS_TRANSITIONS: dict[tuple[str, str], Move] = {
 }
 
 
+# The end of an exercise closes its drill crises from wherever they are.
+EXERCISE_END_FROM = OPEN_STATUSES
+
+
 def crisis_moves_from(status: str) -> list[tuple[str, Move]]:
     return [(to, move) for (frm, to), move in CRISIS_TRANSITIONS.items() if frm == status]
 
 
-def _crisis_move(crisis: Crisis, to_status: str, user, comment: str = "") -> Crisis:
-    move = CRISIS_TRANSITIONS.get((crisis.status, to_status))
-    if move is None:
-        raise TransitionError(
-            _("A crisis cannot go from “%(from)s” to “%(to)s”.")
-            % {"from": crisis.get_status_display(), "to": _label(CrisisStatus, to_status)}
-        )
-    from_status = crisis.status
-    crisis.status = to_status
-    now = timezone.now()
-    if to_status == C.DECLARED:
-        crisis.declared_at = now
-        crisis.declared_by = user
-    if to_status == C.CLOSED:
-        crisis.closed_at = now
-    crisis.save()
-    CrisisTransition.objects.create(
-        crisis=crisis,
-        from_status=from_status,
+def _crisis_move(
+    crisis_id: int,
+    to_status: str,
+    user,
+    comment: str = "",
+    *,
+    allowed_from: frozenset[str] | None = None,
+) -> Crisis:
+    """Apply one move of the table (shared workflow: locked, checked, recorded) and put it
+    on the timeline; ``allowed_from`` widens the table for an exercise's end."""
+
+    def check(crisis: Crisis) -> None:
+        if to_status == C.DECLARED:
+            crisis.declared_at = timezone.now()
+            crisis.declared_by = user
+        if to_status == C.CLOSED:
+            crisis.closed_at = timezone.now()
+
+    def forbidden(crisis: Crisis) -> str:
+        return _("A crisis cannot go from “%(from)s” to “%(to)s”.") % {
+            "from": crisis.get_status_display(),
+            "to": _label(CrisisStatus, to_status),
+        }
+
+    crisis, record = workflow.transition(
+        queryset=Crisis.objects.select_related("centre"),
+        pk=crisis_id,
         to_status=to_status,
-        user=user,
+        allowed_from=allowed_from or moves_into(CRISIS_TRANSITIONS, to_status, manual=True),
+        actor=user,
+        record_model=CrisisTransition,
+        subject_field="crisis",
         comment=comment,
-        at=now,
+        check=check,
+        forbidden=forbidden,
+        update_fields=["declared_at", "declared_by", "closed_at"],
+        error=TransitionError,
     )
     _event(
         crisis,
         user,
         _("Status: %(status)s.") % {"status": _label(CrisisStatus, to_status)}
         + (f" {comment}" if comment else ""),
-        at=now,
+        at=record.at,
     )
     if to_status == C.DECLARED:
         _notify_declared(crisis)
@@ -163,12 +189,17 @@ def crisis_declare(
         started_at=started_at,
         exercise=exercise if is_exercise else None,
     )
-    CrisisTransition.objects.create(
-        crisis=crisis, from_status="", to_status=C.ALERT, user=user, at=crisis.started_at
+    workflow.record_creation(
+        record_model=CrisisTransition,
+        subject_field="crisis",
+        obj=crisis,
+        to_status=C.ALERT,
+        actor=user,
+        at=crisis.started_at,
     )
     _event(crisis, user, _crisis_prefix(crisis) + _("Alert raised."), at=crisis.started_at)
     if declare_now:
-        _crisis_move(crisis, C.DECLARED, user)
+        crisis = _crisis_move(crisis.pk, C.DECLARED, user)
     return crisis
 
 
@@ -221,7 +252,7 @@ def crisis_transition(
                 "reason": override_reason,
             }
             comment = f"{comment} {override}".strip() if comment else override
-    return _crisis_move(crisis, to_status, user, comment)
+    return _crisis_move(crisis.pk, to_status, user, comment)
 
 
 @transaction.atomic
@@ -479,7 +510,7 @@ def transfer_propose(
         proposed_by=user,
     )
     if crisis.status == C.DECLARED:
-        _crisis_move(crisis, C.TRANSFERS, user)
+        crisis = _crisis_move(crisis.pk, C.TRANSFERS, user)
     where = receiving_centre.label
     if receiving_machine is not None:
         where = f"{where} ({receiving_machine.name})"

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from cyber_continuity.models import (
     OPEN_STATUSES,
     Crisis,
-    CrisisTransition,
     Exercise,
     ExerciseInject,
     ExerciseScenario,
@@ -24,8 +23,10 @@ from cyber_continuity.models import (
 )
 from cyber_continuity.services.common import TransitionError
 from cyber_continuity.services.crisis import (
+    EXERCISE_END_FROM,
     C,
     CrisisMetrics,
+    _crisis_move,
     _event,
     crisis_declare,
     crisis_metrics,
@@ -198,26 +199,13 @@ def exercise_end(*, exercise: Exercise, user) -> Exercise:
     """End the exercise: its drill crises still open are closed, the RETEX goes on."""
     exercise = _locked(exercise)
     _require(exercise, ExerciseStatus.RUNNING, _("Only an exercise under way can be ended."))
-    now = timezone.now()
     exercise.status = ExerciseStatus.DONE
-    exercise.ended_at = now
+    exercise.ended_at = timezone.now()
     exercise.save()
     comment = _("End of the exercise.")
-    for crisis in Crisis.objects.select_for_update().filter(
-        exercise=exercise, status__in=OPEN_STATUSES
-    ):
-        CrisisTransition.objects.create(
-            crisis=crisis,
-            from_status=crisis.status,
-            to_status=C.CLOSED,
-            user=user,
-            at=now,
-            comment=comment,
-        )
-        crisis.status = C.CLOSED
-        crisis.closed_at = now
-        crisis.save()
-        _event(crisis, user, comment, at=now)
+    drills = Crisis.objects.filter(exercise=exercise, status__in=OPEN_STATUSES)
+    for crisis_id in drills.values_list("pk", flat=True):
+        _crisis_move(crisis_id, C.CLOSED, user, comment, allowed_from=EXERCISE_END_FROM)
     return exercise
 
 

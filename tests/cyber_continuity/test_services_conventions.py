@@ -162,5 +162,5 @@ def test_expiry_check_moves_to_renewal_due_then_expired(in_force_ab):
     assert in_force_ab.status == ConventionStatus.EXPIRED
     assert services.convention_expiry_check(today=today + timedelta(days=12)) == 0
     assert (
-        ConventionTransition.objects.filter(convention=in_force_ab, user__isnull=True).count() == 2
+        ConventionTransition.objects.filter(convention=in_force_ab, actor__isnull=True).count() == 2
     )
