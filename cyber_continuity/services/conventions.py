@@ -63,9 +63,22 @@ def unknown_placeholders(text: str) -> list[str]:
     ]
 
 
-def centre_placeholder_values(centre: Centre) -> dict[str, str]:
+def crisis_contact_placeholder(centre: Centre) -> str:
+    """How a convention names a party's crisis contact: the function on call and the
+    centre's switchboard, never a person's name or personal mobile. Every reader of a
+    convention sees its text and PDF, while the direct numbers stay in the registry for
+    those allowed to read them (and the people on call change during the three years)."""
     profile = getattr(centre, "continuity_profile", None)
     contact = centre.crisis_contacts.order_by("order", "name").first()
+    switchboard = profile.switchboard_phone if profile else ""
+    parts = [contact.function] if contact else []
+    if switchboard:
+        parts.append(_("reachable through the switchboard %(phone)s") % {"phone": switchboard})
+    return ", ".join(parts) or "—"
+
+
+def centre_placeholder_values(centre: Centre) -> dict[str, str]:
+    profile = getattr(centre, "continuity_profile", None)
     return {
         "name": centre.name,
         "short_name": centre.label,
@@ -73,9 +86,7 @@ def centre_placeholder_values(centre: Centre) -> dict[str, str]:
         "city": centre.city,
         "legal_entity": (profile.legal_entity if profile else "") or centre.name,
         "address": (profile.address if profile else "") or centre.city,
-        "crisis_contact": f"{contact.name}, {contact.function}, {contact.mobile_phone}"
-        if contact
-        else "—",
+        "crisis_contact": crisis_contact_placeholder(centre),
     }
 
 
@@ -129,7 +140,8 @@ DEFAULT_CLAUSES = [
         gettext_lazy(
             "The convention is activated by a call between crisis contacts, confirmed in "
             "writing through an out-of-band channel. Crisis contacts: {{centre_a.crisis_contact}}; "
-            "{{centre_b.crisis_contact}}."
+            "{{centre_b.crisis_contact}}. Their direct numbers are kept in the regional registry "
+            "of crisis contacts."
         ),
     ),
     (

@@ -79,3 +79,43 @@ def test_crisis_kit_report_with_a_bad_centre_fails_readably(
         )
     job = Job.objects.get()
     assert job.status == "failed" and job.message == "Aucun centre n'a été choisi."
+
+
+def test_a_convention_names_the_crisis_function_and_switchboard_never_a_personal_mobile(
+    template_v1, centre_a, centre_b, referent_a, oncologist_b
+):
+    """Every reader of a convention sees its text and PDF: a party's crisis contact is
+    written as the function on call and the centre's switchboard, never the person's name,
+    mobile or e-mail (those stay in the registry, for the readers defect 9 allows)."""
+    from cyber_continuity.models import CentreProfile
+    from tests.cyber_continuity.factories import ContactFactory
+
+    CentreProfile.objects.create(centre=centre_a, switchboard_phone="03 20 44 59 62")
+    ContactFactory(
+        centre=centre_a,
+        name="Jean Dupont",
+        function="Cadre de santé d'astreinte",
+        mobile_phone="06 12 34 56 78",
+        email="jean.dupont@perso.example",
+    )
+    ContactFactory(centre=centre_b, name="Marie Curie", mobile_phone="07 98 76 54 32")
+    convention = services.convention_create(
+        template_version=template_v1,
+        centres=[centre_a, centre_b],
+        title="Entraide A — B",
+        user=referent_a,
+    )
+    body = convention.clauses.get(kind="activation").body
+    assert (
+        "Contacts de crise : Cadre de santé d'astreinte, joignable par le standard "
+        "03 20 44 59 62 ; Radiothérapeute d'astreinte." in body
+    )
+    for personal in ("06 12 34 56 78", "Dupont", "perso.example", "07 98 76 54 32", "Curie"):
+        assert personal not in body
+    response = login(oncologist_b).get(
+        reverse("cyber_continuity:convention-pdf", args=[convention.pk])
+    )
+    assert response.status_code == 200
+    text = " ".join(pdf_text(response.content).split())
+    assert "Cadre de santé d'astreinte, joignable par le standard 03 20 44 59 62" in text
+    assert "06 12 34 56 78" not in text and "Dupont" not in text
