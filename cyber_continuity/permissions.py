@@ -7,6 +7,7 @@ from onco_hdf.models import Role
 from onco_hdf.permissions import (
     centre_ids_for,
     has_centre_role,
+    is_crisis_cell,
     is_project_manager,
     is_regional_reader,
     memberships_of,
@@ -102,9 +103,14 @@ def can_answer_transfer(user, transfer) -> bool:
     return has_centre_role(user, transfer.receiving_centre, Role.REFERENT)
 
 
+def follows_crises(user) -> bool:
+    """Every crisis and exercise of the region: its regional readers and the crisis cell."""
+    return is_regional_reader(user) or is_crisis_cell(user)
+
+
 def can_record_phone_answer(user, transfer) -> bool:
-    """The project manager (the network's crisis cell) types in an answer given by phone."""
-    return is_project_manager(user)
+    """The project manager and the DSR-C crisis cell type in an answer given by phone."""
+    return is_project_manager(user) or is_crisis_cell(user)
 
 
 def crisis_participant_ids(centre_ids=None) -> dict[int, set[int]]:
@@ -136,11 +142,16 @@ def crisis_participant_ids(centre_ids=None) -> dict[int, set[int]]:
 def crisis_contact_centre_ids(user) -> set[int] | None:
     """Centres whose crisis contacts the user may read; None means every centre.
 
-    Personal mobiles and e-mails are for referents, heads of department and the project
-    manager; during a crisis, also for the members of the centres taking part in it.
-    Everyone else sees the centre's switchboard only.
+    Personal mobiles and e-mails are for referents, heads of department, the project
+    manager and the crisis cell (who phones them during a crisis); during a crisis, also for
+    the members of the centres taking part in it. Everyone else sees the centre's
+    switchboard only.
     """
-    if is_project_manager(user) or centre_ids_for(user, [Role.REFERENT, Role.HEAD_OF_DEPARTMENT]):
+    if (
+        is_project_manager(user)
+        or is_crisis_cell(user)
+        or centre_ids_for(user, [Role.REFERENT, Role.HEAD_OF_DEPARTMENT])
+    ):
         return None
     mine = centre_ids_for(user)
     visible: set[int] = set()

@@ -30,6 +30,7 @@ from cyber_continuity.permissions import (
     can_manage_templates,
     can_view_kit_editions,
     can_view_registry,
+    follows_crises,
 )
 from cyber_continuity.services import CENTRE_FIELDS, OTHER_PLACEHOLDERS
 from onco_hdf.models import Centre, Role
@@ -81,11 +82,12 @@ def convention_get_for_user(user, pk: int) -> Convention:
 
 
 def crisis_list_for_user(user) -> QuerySet[Crisis]:
-    """Regional readers see all; a centre sees its own crises and those it receives for."""
+    """Regional readers and the crisis cell see all; a centre sees its own crises and
+    those it receives for."""
     if not can_view_registry(user):
         return Crisis.objects.none()
     crises = Crisis.objects.select_related("centre", "declared_by")
-    if is_regional_reader(user):
+    if follows_crises(user):
         return crises
     mine = centre_ids_for(user)
     return crises.filter(
@@ -109,11 +111,11 @@ def transfer_get_for_user(user, pk: int) -> Transfer:
 
 
 def exercise_list_for_user(user) -> QuerySet[Exercise]:
-    """Regional readers see every exercise; a centre those it takes part in."""
+    """Regional readers and the crisis cell see every exercise; a centre those it takes part in."""
     if not can_view_registry(user):
         return Exercise.objects.none()
     exercises = Exercise.objects.select_related("scenario")
-    if is_regional_reader(user):
+    if follows_crises(user):
         return exercises
     return exercises.filter(centres__in=centre_ids_for(user)).distinct()
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from cyber_continuity.models import ACTIVE_STATUSES, ConventionStatus, ExerciseStatus
+from cyber_continuity.models import (
+    ACTIVE_STATUSES,
+    ACUTE_STATUSES,
+    ConventionStatus,
+    ExerciseStatus,
+    TransferStatus,
+)
 from cyber_continuity.selectors import (
     centre_list_for_user,
     convention_list_for_user,
+    crisis_list_for_user,
     exercise_list_for_user,
     registry_rows,
     retex_actions_for_user,
@@ -132,7 +140,40 @@ def exercise_cell(state: str, when) -> Cell:
     return Cell(_("overdue"), url, LATE)
 
 
+def crisis_cell_todo(user) -> list[TodoItem]:
+    """The crisis cell's list: each crisis under way, with the transfers still awaiting the
+    receiver's answer (the cell phones the receivers and records what they say)."""
+    items = []
+    crises = (
+        crisis_list_for_user(user)
+        .filter(status__in=ACUTE_STATUSES)
+        .annotate(
+            proposed=Count(
+                "patient_groups__transfers",
+                filter=Q(patient_groups__transfers__status=TransferStatus.PROPOSED),
+            )
+        )
+        .order_by("started_at")
+    )
+    for crisis in crises:
+        label = str(crisis)
+        if crisis.proposed:
+            text = ngettext(
+                "%(crisis)s: %(n)s transfer awaits the receiving centre's answer",
+                "%(crisis)s: %(n)s transfers await the receiving centres' answers",
+                crisis.proposed,
+            ) % {"crisis": label, "n": crisis.proposed}
+            action, level = _("record a phone answer"), LATE
+        else:
+            text, action, level = _("%(crisis)s under way") % {"crisis": label}, _("follow"), WARN
+        url = reverse("cyber_continuity:crisis-detail", args=[crisis.pk])
+        items.append(TodoItem(text, url, action, level))
+    return items
+
+
 def todo(user) -> list:
+    if core.is_crisis_cell(user):
+        return crisis_cell_todo(user)
     centre_ids = core.centre_ids_for(user, [Role.REFERENT])
     if not centre_ids:
         return []

@@ -181,6 +181,7 @@ USERS = [
     ("cheffe.projet", "Claire", "Dumont", Role.PROJECT_MANAGER, None),
     ("copil", "Marc", "Lefebvre", Role.COPIL, None),
     ("admin", "Alex", "Admin", Role.ADMIN, None),
+    ("cellule.crise", "Amandine", "Caron", Role.CRISIS_CELL, None),
     ("referent.lille", "Sophie", "Martin", Role.REFERENT, "CHU Lille"),
     ("oncologue.lille", "Julien", "Bernard", Role.ONCOLOGIST, "CHU Lille"),
     ("chef.service.lille", "Hélène", "Petit", Role.HEAD_OF_DEPARTMENT, "CHU Lille"),

@@ -18,11 +18,12 @@ class Role(models.TextChoices):
     ONCOLOGIST = "oncologist", _("Radiation oncologist")
     HEAD_OF_DEPARTMENT = "head_of_department", _("Head of department")
     PHYSICIST = "physicist", _("Medical physicist")
+    CRISIS_CELL = "crisis_cell", _("DSR-C crisis cell")
 
 
 # Regional roles act on the whole region and have no centre; the others belong to one.
 # Tuples, not sets: their order ends up in a migration and must not change between runs.
-REGIONAL_ROLES = (Role.PROJECT_MANAGER, Role.COPIL, Role.ADMIN)
+REGIONAL_ROLES = (Role.PROJECT_MANAGER, Role.COPIL, Role.ADMIN, Role.CRISIS_CELL)
 CENTRE_ROLES = tuple(role for role in Role if role not in REGIONAL_ROLES)
 
 
@@ -106,7 +107,9 @@ class Membership(models.Model):
         null=True,
         blank=True,
         verbose_name=_("centre"),
-        help_text=_("Empty for regional roles (project manager, COPIL, administrator)."),
+        help_text=_(
+            "Empty for regional roles (project manager, COPIL, administrator, crisis cell)."
+        ),
     )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -57,8 +57,16 @@ def is_regional_reader(user) -> bool:
     return has_role(user, Role.PROJECT_MANAGER, Role.COPIL)
 
 
+def is_crisis_cell(user) -> bool:
+    """The DSR-C crisis cell: regional, follows the crises, no other regional right."""
+    return has_role(user, Role.CRISIS_CELL)
+
+
 def needs_second_factor(user) -> bool:
-    return has_role(user, Role.PROJECT_MANAGER, Role.ADMIN) or getattr(user, "is_superuser", False)
+    """Regional roles that change or read personal data of every centre."""
+    return has_role(user, Role.PROJECT_MANAGER, Role.ADMIN, Role.CRISIS_CELL) or getattr(
+        user, "is_superuser", False
+    )
 
 
 def centre_ids_for(user, roles: Iterable[str] | None = None) -> set[int]:

@@ -40,6 +40,12 @@ def referent_b(centre_b):
 
 
 @pytest.fixture
+def crisis_cell(db):
+    """A member of the DSR-C crisis cell: regional, no centre."""
+    return make_user("cellule_crise", Role.CRISIS_CELL)
+
+
+@pytest.fixture
 def convention_ab(template_v1, centre_a, centre_b, referent_a):
     return services.convention_create(
         template_version=template_v1,

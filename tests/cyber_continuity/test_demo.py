@@ -38,3 +38,19 @@ def test_demo_region_is_populated_and_idempotent(settings, scenario_library):
     vmat = CapacityDeclaration.objects.get(centre__short_name="Roubaix", technique="imrt_vmat")
     split = dict(vmat.machine_slots.values_list("machine__model", "free_slots_per_day"))
     assert split == {"TrueBeam": 2, "Halcyon": 1} and vmat.free_slots_per_day == 3
+
+
+def test_demo_crisis_cell_follows_the_demo_exercise(settings, scenario_library):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    foundation_demo.seed()
+    demo.seed()
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from tests.conftest import login
+
+    cell = get_user_model().objects.get(username="cellule.crise")
+    assert list(cell.memberships.values_list("role", "centre")) == [("crisis_cell", None)]
+    exercise = Crisis.objects.get()
+    page = login(cell).get(reverse("cyber_continuity:crisis-list")).content.decode()
+    assert reverse("cyber_continuity:crisis-detail", args=[exercise.pk]) in page

@@ -247,6 +247,76 @@ def test_permission_matrix(objects, as_persona, name, args, method, persona, exp
         assert "/compte/connexion/" in response["Location"]
 
 
+# The DSR-C crisis cell (regional, no centre) follows every crisis and exercise, reads the
+# registry and the crisis contacts and records phone answers; it runs no crisis, edits no
+# centre data, sees no unsigned convention and has none of the project manager's rights.
+# Rows of MATRIX not listed here: DENIED.
+CRISIS_CELL = {
+    ("registry-list", ()): OK,
+    ("centre-detail", ("a",)): OK,
+    ("authority-list", ()): OK,
+    ("template-list", ()): OK,
+    ("template-version-detail", ("v1",)): OK,
+    ("template-version-detail", ("v2",)): HIDDEN,
+    ("convention-list", ()): OK,
+    ("convention-detail", ("ab",)): HIDDEN,
+    ("convention-detail", ("bc",)): HIDDEN,
+    ("convention-clause-edit", ("ab", "ab_clause")): HIDDEN,
+    ("convention-clause-edit", ("bc", "bc_clause")): HIDDEN,
+    ("convention-history", ("bc",)): HIDDEN,
+    ("convention-pdf", ("bc",)): HIDDEN,
+    ("convention-transition", ("bc",)): HIDDEN,
+    ("convention-sign", ("bc",)): HIDDEN,
+    ("convention-delegation-download", ("bc", "bc_party")): HIDDEN,
+    ("convention-party-sign", ("bc", "bc_party")): HIDDEN,
+    ("convention-amend", ("bc",)): HIDDEN,
+    ("plan-detail", ("a",)): OK,
+    ("crisis-list", ()): OK,
+    ("crisis-detail", ("crisis",)): OK,
+    ("transfer-phone-answer", ("transfer",)): OK,
+    ("crisis-kit-pdf", ("a",)): OK,
+    ("kit-edition-list", ("a",)): HIDDEN,
+    ("kit-edition-download", ("kit_a",)): HIDDEN,
+    ("exercise-list", ()): OK,
+    ("exercise-detail", ("exercise",)): OK,
+    ("exercise-pdf", ("exercise",)): OK,
+    ("scenario-list", ()): OK,
+}
+CRISIS_CELL_CASES = [
+    (name, args, method, CRISIS_CELL.get((name, tuple(args)), DENIED))
+    for name, args, method, _statuses in MATRIX
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "method", "expected"),
+    CRISIS_CELL_CASES,
+    ids=[f"{c[0]}-{'-'.join(c[1])}-crisis_cell" for c in CRISIS_CELL_CASES],
+)
+def test_permission_matrix_of_the_crisis_cell(objects, crisis_cell, name, args, method, expected):
+    from tests.conftest import login
+
+    url = reverse(f"cyber_continuity:{name}", args=[objects[key] for key in args])
+    response = getattr(login(crisis_cell), method)(url)
+    assert response.status_code == expected, f"crisis cell {method.upper()} {url}"
+
+
+def test_the_crisis_cell_has_none_of_the_other_regional_rights(crisis_cell):
+    from tests.conftest import login
+
+    client = login(crisis_cell)
+    assert client.get(reverse("home")).status_code == OK
+    for name in (
+        "onco_hdf:centre-list",
+        "onco_hdf:user-list",
+        "onco_hdf:copil-meeting-list",
+        "cyber_continuity:overview",
+    ):
+        assert client.get(reverse(name)).status_code == DENIED, name
+    home = client.get(reverse("home")).content.decode()
+    assert reverse("cyber_continuity:crisis-list") in home
+
+
 def test_every_url_of_the_app_is_in_the_matrix():
     from cyber_continuity.urls import urlpatterns
 
@@ -257,6 +327,7 @@ def test_every_url_of_the_app_is_in_the_matrix():
 # the switchboard. During a crisis of A with a transfer to B, A's members read B's too.
 CONTACT_READERS = {
     "pm": True,
+    "crisis_cell": True,
     "copil": False,
     "referent_a": True,
     "head_a": True,

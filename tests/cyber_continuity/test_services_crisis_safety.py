@@ -187,3 +187,48 @@ def test_crisis_page_warns_and_keeps_the_typed_reason(region, referent_a):
     assert page.status_code == 200
     assert "« Stabilisée » refusé" in html
     assert "Point de 18 h" in html
+
+
+def test_the_crisis_cell_records_a_phone_refusal_and_follows_the_crisis(
+    region, referent_a, crisis_cell
+):
+    """Issue 13 defect 2: the DSR-C crisis cell, not only the project manager, types in an
+    answer given by phone; the crisis page shows it the button and the history says it was
+    recorded on the receiver's behalf, by the cell member."""
+    crisis, group = _crisis_with_group(region, referent_a)
+    transfer = services.transfer_propose(
+        group=group, receiving_centre=region["far"], patient_count=3, user=referent_a
+    )
+    client = login(crisis_cell)
+    home = client.get(reverse("home")).content.decode()
+    assert f"{crisis} : 1 transfert attend la réponse du centre receveur" in home
+    assert reverse("cyber_continuity:crisis-detail", args=[crisis.pk]) in home
+    detail = client.get(reverse("cyber_continuity:crisis-detail", args=[crisis.pk]))
+    url = reverse("cyber_continuity:transfer-phone-answer", args=[transfer.pk])
+    assert url in detail.content.decode()
+    page = client.post(
+        url,
+        {
+            "to": "refused",
+            "answered_by_name": "Mme Leroy, cadre d'astreinte",
+            "answered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "comment": "Accélérateur en maintenance",
+        },
+    )
+    assert page.status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.REFUSED
+    assert transfer.recorded_on_behalf is True and transfer.responded_by == crisis_cell
+    event = crisis.events.select_related("user").order_by("-pk").first()
+    assert event.user == crisis_cell
+    assert "Réponse donnée par téléphone par Mme Leroy, cadre d'astreinte" in event.text
+    assert "pour le compte du centre receveur" in event.text
+    assert f"{crisis} en cours" in client.get(reverse("home")).content.decode()
+    # Following is not running: the cell cannot move the crisis.
+    moved = client.post(
+        reverse("cyber_continuity:crisis-transition", args=[crisis.pk]),
+        {"to": "stabilised", "override_reason": "Tout le monde est placé"},
+    )
+    assert moved.status_code == 403
+    crisis.refresh_from_db()
+    assert crisis.status == CrisisStatus.TRANSFERS
