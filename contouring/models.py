@@ -328,6 +328,9 @@ class ComparisonRun(models.Model):
     taus = models.JSONField(default=list)
     engine_version = models.CharField(max_length=60, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    # The submissions compared, fixed at the start so that every structure's task of the
+    # run compares the same contour sets.
+    submission_ids = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -341,6 +344,31 @@ class ComparisonRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} — {self.created_at:%d/%m/%Y %H:%M}"
+
+
+class RunStructure(models.Model):
+    """One structure of a comparison run, computed by a task of its own (a part of the job).
+
+    ``finished_at`` is set once, by the first delivery that stored the structure's results:
+    a task run again (killed worker, duplicate message) replaces the rows, never counts twice.
+    """
+
+    run = models.ForeignKey(ComparisonRun, on_delete=models.CASCADE, related_name="parts")
+    structure = models.ForeignKey(CaseStructure, on_delete=models.CASCADE, related_name="+")
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="run_structure")
+    warnings = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "structure__position", "pk"]
+        verbose_name = _("structure of a comparison run")
+        verbose_name_plural = _("structures of a comparison run")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "structure"], name="contouring_run_structure")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} — {self.structure}"
 
 
 class ResultKind(models.TextChoices):

@@ -12,6 +12,11 @@ to the queue, sends again a pending job nobody took (the broker was down, or the
 was lost), and fails a job after ``JOB_MAX_ATTEMPTS`` runs. The claim keeps all of this
 exactly-once: a job is running under one delivery at a time, and a finished job never
 runs again.
+
+A long job can be split into parts (:func:`job_part_create`), each a job of its own with
+all of the above, so several workers share it. The parent job only shows the progress and
+the outcome: it runs while its parts do, the sweeper hands back its parts rather than it,
+and it fails as soon as one part fails for good.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -40,6 +45,26 @@ def job_create(*, kind: str, label: str, user=None, centre=None, params=None) ->
     return Job.objects.create(
         kind=kind, label=label, created_by=user, centre=centre, params=params or {}
     )
+
+
+def job_part_create(*, parent: Job, kind: str, label: str, task, **kwargs) -> Job:
+    """A part of ``parent`` running ``task(job_id=..., **kwargs)``, sent after commit.
+
+    The parent is marked running (its progress is the parts' to report) and is finished
+    by whoever completes the whole (:func:`job_succeed` on the parent).
+    """
+    now = timezone.now()
+    Job.objects.filter(pk=parent.pk, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=1
+    )
+    part = Job.objects.create(
+        kind=kind,
+        label=label,
+        parent=parent,
+        created_by=parent.created_by,
+        centre=parent.centre,
+    )
+    return job_enqueue(job=part, task=task, **kwargs)
 
 
 def idempotency_key(*, user, action: str, obj: str = "") -> str:
@@ -200,7 +225,22 @@ def job_fail(*, job_id: int, message: str, delivery_id: str | None = None) -> No
     jobs = Job.objects.filter(pk=job_id)
     if delivery_id is not None:
         jobs = jobs.filter(status=JobStatus.RUNNING, delivery_id=delivery_id)
-    jobs.update(status=JobStatus.FAILED, message=message, finished_at=timezone.now())
+    if jobs.update(status=JobStatus.FAILED, message=message, finished_at=timezone.now()):
+        _fail_parents(Job.objects.filter(pk=job_id))
+
+
+ACTIVE = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def _fail_parents(failed_parts) -> int:
+    """Fail the still active parents of these failed parts, with a part's message."""
+    count = 0
+    parents = failed_parts.filter(status=JobStatus.FAILED, parent__status__in=ACTIVE)
+    for parent_id, message in parents.values_list("parent_id", "message"):
+        count += Job.objects.filter(pk=parent_id, status__in=ACTIVE).update(
+            status=JobStatus.FAILED, message=message, finished_at=timezone.now()
+        )
+    return count
 
 
 class JobInputError(Exception):
@@ -302,8 +342,11 @@ def job_sweep(*, now=None) -> dict[str, int]:
     stale_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     alive = Coalesce("heartbeat_at", "started_at", "created_at")
 
+    # A parent runs as long as its parts: they are the ones handed back.
+    has_parts = Exists(Job.objects.filter(parent=OuterRef("pk")))
     stale = (
         Job.objects.filter(status=JobStatus.RUNNING)
+        .exclude(has_parts)
         .alias(last_alive=alive)
         .filter(last_alive__lt=stale_before)
     )
@@ -333,6 +376,8 @@ def job_sweep(*, now=None) -> dict[str, int]:
         finished_at=now,
         message=gettext("No compute server took this job in time; start it again."),
     )
+    # A part abandoned above fails its whole job (before its other parts are sent again).
+    counts["failed"] += _fail_parents(Job.objects.filter(parent__isnull=False))
     resend_before = now - timedelta(seconds=settings.JOB_PENDING_RESEND_SECONDS)
     # A few seconds of grace: the request that created the job may still be sending it.
     unsent = Q(sent_at__isnull=True, created_at__lt=now - timedelta(seconds=5))

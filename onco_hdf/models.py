@@ -182,6 +182,11 @@ class Job(models.Model):
     task_kwargs = models.JSONField(default=dict, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A job split into parts (onco_hdf.jobs.job_part_create) runs while its parts do; it is
+    # never swept itself, and fails when one of its parts fails.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="parts"
+    )
     # Hash of user × action × object: a double click finds the job the first click made.
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

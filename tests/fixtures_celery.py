@@ -25,8 +25,9 @@ from tests.requirements import REPO_ROOT, need_binary, need_postgres, need_redis
 
 
 class WorkerProcess:
-    def __init__(self, env: dict, queue: str, log_path) -> None:
+    def __init__(self, env: dict, queue: str, log_path, name: str = "") -> None:
         self.env, self.queue, self.log_path = env, queue, log_path
+        self.name = name or queue  # a second worker on the queue needs a name of its own
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -49,7 +50,7 @@ class WorkerProcess:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-n",
-                f"{self.queue}@%h",
+                f"{self.name}@%h",
             ],
             cwd=REPO_ROOT,
             env=self.env,
@@ -161,7 +162,8 @@ def _reset_producers() -> None:
 @contextlib.contextmanager
 def _worker_on(settings, tmp_path, broker: str):
     queue = f"onco-test-{uuid.uuid4().hex[:8]}"
-    worker = WorkerProcess(_worker_env(settings, broker), queue, tmp_path / "worker.log")
+    env = {**_worker_env(settings, broker), "CELERY_QUEUE": queue}  # what a task sends too
+    worker = WorkerProcess(env, queue, tmp_path / "worker.log")
     conf = celery_app.conf
     # broker_url itself would lose to the CELERY_BROKER_URL environment variable.
     previous = (conf.task_always_eager, conf.task_default_queue, conf.get("broker_write_url"))

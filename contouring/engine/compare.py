@@ -95,6 +95,7 @@ def compare_case(
     progress: Callable[[int, int], None] | None = None,
     convention: Convention = DEFAULT_CONVENTION,
     pairwise: bool = True,
+    on_structure: Callable[[str, Mapping[str, PreparedStructure | None]], None] | None = None,
 ) -> CaseResult:
     """Compare every structure of ``reference`` with each test set and the tests together.
 
@@ -103,7 +104,9 @@ def compare_case(
     does not mention are matched by name, case-insensitively. ``progress(done, total)`` is
     called after each mask and each pair. ``convention`` names the surface convention
     (see :mod:`.metrics`); ``hd95`` overrides its HD95 summary. ``pairwise`` False
-    compares the test sets with the reference only.
+    compares the test sets with the reference only. ``on_structure(name, prepared)`` is
+    called once a structure's pairs are done, with every set's prepared structure (None:
+    absent), so a caller can build more on the same masks (a consensus) before they go.
     """
     hd95 = hd95 or CONVENTION_HD95.get(convention, "pooled")
     if REFERENCE in tests:
@@ -166,6 +169,8 @@ def compare_case(
                 )
             )
             step()
+        if on_structure is not None:
+            on_structure(name, {label: prepared[label, name] for label in labels})
         # Every pair of this structure is done: free its search arrays before the next
         # structure's are built (they are the size of its bounding box).
         for label in labels:

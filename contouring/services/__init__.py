@@ -45,8 +45,10 @@ from contouring.services.result_columns import (
 )
 from contouring.services.runs import (
     ComparisonAlreadyRunning,
-    comparison_run_compute,
+    comparison_run_finish,
     comparison_run_start,
+    comparison_structure_compute,
+    run_inputs,
     run_warnings,
 )
 from contouring.services.solutions import (
@@ -94,7 +96,9 @@ __all__ = [
     "consensus_rtstruct",
     "ComparisonAlreadyRunning",
     "comparison_run_start",
-    "comparison_run_compute",
+    "comparison_run_finish",
+    "comparison_structure_compute",
+    "run_inputs",
     "run_warnings",
     "_engine_version",
 ]

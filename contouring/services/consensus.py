@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from contouring.engine.geometry import CTGeometry, load_ct_series
-from contouring.engine.metrics import PairMetrics, compare_prepared, prepare
+from contouring.engine.metrics import PairMetrics, PreparedStructure, compare_prepared, prepare
+from contouring.engine.options import REFERENCE
 from contouring.engine.raster import Mask, rasterise
-from contouring.engine.rtstruct import StructureSet, read_rtstruct
+from contouring.engine.rtstruct import read_rtstruct
 from contouring.models import (
-    CaseStructure,
     ClinicalCase,
     ResultKind,
 )
@@ -30,41 +31,32 @@ from contouring.services.submissions import (
 )
 
 
-def _consensus_metrics(
+def structure_consensus(
     geometry: CTGeometry,
-    reference: StructureSet,
-    tests: dict[str, StructureSet],
-    structures: list[CaseStructure],
-    report,
-    masks_out: dict[str, dict[str, Mask]],
-) -> dict[tuple[str, str], PairMetrics]:
-    """Majority vote and STAPLE consensus of the solutions, each against the reference;
-    the consensus masks go into ``masks_out`` (structure name → kind → mask) for the DVHs.
+    prepared: Mapping[str, PreparedStructure | None],
+    masks_out: dict[str, Mask] | None = None,
+) -> dict[str, PairMetrics]:
+    """Majority vote and STAPLE consensus of the solutions, each against the reference.
 
-    Majority: a voxel in more than half of the solutions. STAPLE: SimpleITK's
-    expectation-maximisation estimate of the true segmentation (probability ≥ 0.5). A
-    solution without the structure votes "outside" everywhere in both.
+    ``prepared`` is one structure's prepared masks from :func:`compare_case` (reference
+    first, then every solution; None where a set lacks the structure), reused rather than
+    rasterised again. Majority: a voxel in more than half of the solutions. STAPLE:
+    SimpleITK's expectation-maximisation estimate of the true segmentation (probability
+    ≥ 0.5). A solution without the structure votes "outside" everywhere in both. The
+    consensus masks go into ``masks_out`` (kind → mask) for the DVHs.
     """
-    out = {}
-    voters = len(tests)
-    for index, structure in enumerate(structures):
-        ref_roi = reference.get(structure.name)
-        if ref_roi is None:
-            continue
-        masks = [
-            rasterise(roi, geometry)
-            for structure_set in tests.values()
-            if (roi := structure_set.get(structure.name)) is not None
-        ]
-        present = [m for m in masks if not m.is_empty]
-        prepared_reference = prepare(rasterise(ref_roi, geometry))
-        built = masks_out[structure.name] = build_consensus_masks(present, voters, geometry)
-        for kind, consensus in built.items():
-            out[structure.name, kind] = compare_prepared(
-                prepared_reference, prepare(consensus), taus=TAUS, hd95=HD95_METHOD
-            )
-        report(80 + int(12 * (index + 1) / len(structures)), _("Computing the consensus"))
-    return out
+    prepared_reference = prepared.get(REFERENCE)
+    if prepared_reference is None:
+        return {}
+    tests = [value for label, value in prepared.items() if label != REFERENCE]
+    present = [p.mask for p in tests if p is not None and not p.mask.is_empty]
+    built = build_consensus_masks(present, len(tests), geometry)
+    if masks_out is not None:
+        masks_out.update(built)
+    return {
+        kind: compare_prepared(prepared_reference, prepare(consensus), taus=TAUS, hd95=HD95_METHOD)
+        for kind, consensus in built.items()
+    }
 
 
 def _stacked(masks: list[Mask]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Comparison runs: start, compute, dose statistics, warnings and result rows."""
+"""Comparison runs: start, one task per structure, the final step, dose statistics, warnings."""
 
 from __future__ import annotations
 
@@ -13,15 +13,18 @@ from django.utils.translation import gettext as _
 
 from contouring.engine.compare import compare_case
 from contouring.engine.errors import EngineError
+from contouring.engine.geometry import CTGeometry
 from contouring.engine.metrics import PairMetrics
 from contouring.engine.raster import Mask
-from contouring.engine.rtstruct import read_rtstruct
+from contouring.engine.rtstruct import StructureSet, read_rtstruct
 from contouring.models import (
     CaseDose,
+    CaseStructure,
     ClinicalCase,
     ComparisonResult,
     ComparisonRun,
     ResultKind,
+    RunStructure,
     Submission,
 )
 from contouring.services.common import (
@@ -35,13 +38,14 @@ from contouring.services.common import (
     set_label,
 )
 from contouring.services.consensus import (
-    _consensus_metrics,
     build_consensus_masks,
+    structure_consensus,
 )
 from contouring.services.submissions import (
     comparison_ready_submissions,
 )
-from onco_hdf.jobs import JobInputError, job_create, job_enqueue
+from onco_hdf.jobs import JobInputError, job_create, job_part_create, job_progress, job_succeed
+from onco_hdf.models import Job
 
 
 class ComparisonAlreadyRunning(ValidationError):
@@ -63,19 +67,31 @@ class ComparisonAlreadyRunning(ValidationError):
 def comparison_run_start(
     *, case: ClinicalCase, user, include_consensus: bool = True
 ) -> ComparisonRun:
-    """Start the case's comparison; refused while another one is waiting or running."""
+    """Start the case's comparison; refused while another one is waiting or running.
+
+    The run is one job split into one task per compared structure, so several workers share
+    a case; the task that stores the last structure sends the final step
+    (:func:`comparison_run_finish`).
+    """
     from contouring.selectors import active_run
-    from contouring.tasks import comparison_run_compute_task
+    from contouring.tasks import comparison_structure_compute_task
 
     # The case row is the lock: two launches at the same instant start one job.
     case = ClinicalCase.objects.select_for_update().get(pk=case.pk)
     running = active_run(case)
     if running is not None:
         raise ComparisonAlreadyRunning(running)
-    if not comparison_ready_submissions(case).exists():
+    submission_ids = list(comparison_ready_submissions(case).values_list("pk", flat=True))
+    if not submission_ids:
         raise ValidationError(
             _("No submission of this case has a confirmed structure mapping yet."),
             code="nothing_to_compare",
+        )
+    structures = list(case.structures.filter(is_compared=True))
+    if not structures:
+        raise ValidationError(
+            _("No structure of this case is chosen for the comparison."),
+            code="no_structure",
         )
     job = job_create(
         kind="contouring.comparison",
@@ -89,25 +105,66 @@ def comparison_run_start(
         include_consensus=include_consensus,
         hd95_method=HD95_METHOD,
         taus=list(TAUS),
+        submission_ids=submission_ids,
         created_by=user,
     )
-    job_enqueue(job=job, task=comparison_run_compute_task, run_id=run.pk)
+    for structure in structures:
+        part = job_part_create(
+            parent=job,
+            kind="contouring.comparison.structure",
+            label=_("Contour comparison — %(case)s — %(structure)s")
+            % {"case": case.title, "structure": structure.name},
+            task=comparison_structure_compute_task,
+            run_id=run.pk,
+            structure_id=structure.pk,
+        )
+        RunStructure.objects.create(run=run, structure=structure, job=part)
+    job_progress(job_id=job.pk, progress=2, message=_structures_done(0, len(structures)))
     return run
 
 
-def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -> dict:
-    """Compute every metric of the run's case and replace the case's results."""
-    run = ComparisonRun.objects.select_related("case").get(pk=run_id)
+def _structures_done(done: int, total: int) -> str:
+    return _("Computing the metrics (%(done)d / %(total)d structures)") % {
+        "done": done,
+        "total": total,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInputs:
+    """What every task of a run reads: the CT geometry and the contour sets, renamed."""
+
+    geometry: CTGeometry
+    reference: StructureSet
+    tests: dict[str, StructureSet]
+    sources: dict[str, Submission | None]
+    by_label: dict[str, Submission]
+    structures: list[CaseStructure]
+    # The consensus masks this process built (structure name → kind → mask), for the DVHs
+    # of the final step when it runs here too.
+    consensus_masks: dict[str, dict[str, Mask]] = dataclasses.field(default_factory=dict)
+
+
+# The inputs of the last run this process worked on: a worker running several structures
+# of one case reads its files once.
+_inputs_cache: dict[tuple, RunInputs] = {}
+
+
+def run_inputs(run: ComparisonRun) -> RunInputs:
+    # With its creation time: a database whose ids were reused (SQLite) is not mistaken.
+    key = (run.pk, run.created_at)
+    cached = _inputs_cache.get(key)
+    if cached is not None:
+        return cached
     case = run.case
     structures = list(case.structures.filter(is_compared=True))
     submissions = list(
-        comparison_ready_submissions(case)
+        Submission.objects.filter(pk__in=run.submission_ids)
         .select_related("solution", "centre")
-        .prefetch_related("mappings__roi")
+        .prefetch_related("mappings__roi", "mappings__structure")
     )
     if not submissions or not structures:
         raise JobInputError(_("No submission of this case has a confirmed structure mapping yet."))
-    report(2, _("Reading the CT series and the contours"))
     names = {s.roi_number: s.name for s in structures}
     try:
         geometry = case_geometry(case)
@@ -126,40 +183,72 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
                 sources[str(path)] = submission
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
+    inputs = RunInputs(
+        geometry=geometry,
+        reference=reference,
+        tests=tests,
+        sources=sources,
+        by_label={set_label(s.pk): s for s in submissions},
+        structures=structures,
+    )
+    _inputs_cache.clear()
+    _inputs_cache[key] = inputs
+    return inputs
 
-    state = {"last": -1}
 
-    def progress(done: int, total: int) -> None:
-        percent = 5 + int(75 * done / max(total, 1))
-        if percent != state["last"]:
-            state["last"] = percent
-            report(
-                percent,
-                _("Computing the metrics (%(done)d/%(total)d)") % {"done": done, "total": total},
-            )
+def _only(structure_set: StructureSet, name: str) -> StructureSet:
+    return dataclasses.replace(
+        structure_set, rois=tuple(roi for roi in structure_set.rois if roi.name == name)
+    )
 
+
+def comparison_structure_compute(
+    *, run_id: int, structure_id: int, report: Callable[[int, str], None]
+) -> dict:
+    """Compute every metric of one structure of the run and store its rows.
+
+    Rows are written with update_or_create under the run's lock: a task run twice replaces
+    them, and the structure counts as done once. The task storing the last structure sends
+    the run's final step.
+    """
+    from contouring.tasks import comparison_run_finish_task
+
+    run = ComparisonRun.objects.select_related("case", "job").get(pk=run_id)
+    if run.job.is_finished:  # a late delivery for a run that ended (failed) meanwhile
+        return {"message": _("The comparison was over; nothing was computed.")}
+    inputs = run_inputs(run)
+    structure = next((s for s in inputs.structures if s.pk == structure_id), None)
+    if structure is None:
+        raise JobInputError(_("This structure is no longer chosen for the comparison."))
+    report(10, _("Computing the metrics of %(structure)s") % {"structure": structure.name})
+    reference = _only(inputs.reference, structure.name)
+    tests = {label: _only(s, structure.name) for label, s in inputs.tests.items()}
+    consensus: dict[str, PairMetrics] = {}
+
+    def build_consensus(name, prepared) -> None:
+        masks = inputs.consensus_masks.setdefault(name, {})
+        consensus.update(structure_consensus(inputs.geometry, prepared, masks))
+
+    with_consensus = run.include_consensus and len(tests) >= CONSENSUS_MIN_SOLUTIONS
     try:
         result = compare_case(
-            geometry, reference, tests, taus=TAUS, hd95=HD95_METHOD, progress=progress
-        )
-        consensus_masks: dict[str, dict[str, Mask]] = {}
-        consensus = (
-            _consensus_metrics(geometry, reference, tests, structures, report, consensus_masks)
-            if run.include_consensus and len(tests) >= CONSENSUS_MIN_SOLUTIONS
-            else {}
+            inputs.geometry,
+            reference,
+            tests,
+            taus=TAUS,
+            hd95=HD95_METHOD,
+            on_structure=build_consensus if with_consensus else None,
         )
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
 
-    doses = _dose_statistics(run, geometry, reference, tests, structures, report, consensus_masks)
-    report(96 if doses else 92, _("Saving the results"))
-    by_label = {set_label(s.pk): s for s in submissions}
-    by_name = {s.name: s for s in structures}
+    by_label = inputs.by_label
     with transaction.atomic():
-        _save_doses(run, doses or {}, by_label, by_name)
-        kept = []
+        run = ComparisonRun.objects.select_for_update().select_related("job").get(pk=run_id)
+        if run.job.is_finished:
+            return {"message": _("The comparison was over; nothing was computed.")}
+        count = 0
         for pair in result.pairs:
-            structure = by_name[pair.structure]
             if pair.first == "reference":
                 key, kind = f"ref:{by_label[pair.second].pk}", ResultKind.VS_REFERENCE
                 test, other = by_label[pair.second], None
@@ -167,18 +256,77 @@ def comparison_run_compute(*, run_id: int, report: Callable[[int, str], None]) -
                 first, second = by_label[pair.first], by_label[pair.second]
                 key, kind = f"pair:{first.pk}:{second.pk}", ResultKind.PAIR
                 test, other = second, first
-            kept.append(_save_result(run, structure, key, kind, test, other, pair.metrics))
-        for (name, kind), metrics in consensus.items():
-            kept.append(_save_result(run, by_name[name], kind, kind, None, None, metrics))
-        case.results.exclude(pk__in=kept).delete()
-        run.warnings = run_warnings(result.warnings, sources)
+            _save_result(run, structure, key, kind, test, other, pair.metrics)
+            count += 1
+        for kind, metrics in consensus.items():
+            _save_result(run, structure, kind, kind, None, None, metrics)
+            count += 1
+        part = RunStructure.objects.get(run=run, structure=structure)
+        if part.finished_at is None:
+            part.finished_at = timezone.now()
+            part.warnings = run_warnings(result.warnings, inputs.sources)
+            part.save(update_fields=["finished_at", "warnings"])
+        done = run.parts.filter(finished_at__isnull=False).count()
+        total = run.parts.count()
+        job_progress(
+            job_id=run.job_id,
+            progress=2 + int(88 * done / total),
+            message=_structures_done(done, total),
+        )
+        finishing = Job.objects.filter(parent=run.job, kind="contouring.comparison.finish")
+        if done == total and not finishing.exists():
+            job_part_create(
+                parent=run.job,
+                kind="contouring.comparison.finish",
+                label=_("Contour comparison — %(case)s — final step") % {"case": run.case.title},
+                task=comparison_run_finish_task,
+                run_id=run.pk,
+            )
+    return {"message": _("%(count)d results computed.") % {"count": count}}
+
+
+def comparison_run_finish(*, run_id: int, report: Callable[[int, str], None]) -> dict:
+    """The run's final step, once every structure is stored: DVHs, warnings, old rows, status."""
+    run = ComparisonRun.objects.select_related("case", "job").get(pk=run_id)
+    case = run.case
+    inputs = run_inputs(run)
+    job_progress(job_id=run.job_id, progress=90, message=_("Saving the results"))
+    doses = _dose_statistics(
+        run,
+        inputs.geometry,
+        inputs.reference,
+        inputs.tests,
+        inputs.structures,
+        lambda percent, message: job_progress(job_id=run.job_id, progress=percent, message=message),
+        inputs.consensus_masks,
+    )
+    by_name = {s.name: s for s in inputs.structures}
+    with transaction.atomic():
+        _save_doses(run, doses or {}, inputs.by_label, by_name)
+        # Rows of structures or submissions this run did not compare are out of date.
+        case.results.exclude(run=run).delete()
+        run.warnings = _merged_warnings(run)
         run.engine_version = _engine_version()
         run.finished_at = timezone.now()
         run.save(update_fields=["warnings", "engine_version", "finished_at"])
-    return {
-        "message": _("%(count)d results computed.") % {"count": len(kept)},
+    outcome = {
+        "message": _("%(count)d results computed.") % {"count": case.results.count()},
         "result_url": reverse("contouring:case-results", args=[case.pk]),
     }
+    job_succeed(job_id=run.job_id, **outcome)
+    return outcome
+
+
+def _merged_warnings(run: ComparisonRun) -> list[dict]:
+    """The structures' warnings, each once (the files' own are found by every structure)."""
+    out, seen = [], set()
+    for part in run.parts.all():
+        for warning in part.warnings:
+            key = (warning["submission"], warning["message"])
+            if key not in seen:
+                seen.add(key)
+                out.append(warning)
+    return out[:200]
 
 
 def _dose_statistics(

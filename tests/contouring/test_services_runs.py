@@ -61,7 +61,7 @@ def test_two_launches_at_the_same_instant_start_one_job(ready_case, pm, monkeypa
     need_postgres()
     from contouring import tasks
 
-    monkeypatch.setattr(tasks.comparison_run_compute_task, "delay", lambda **kwargs: None)
+    monkeypatch.setattr(tasks.comparison_structure_compute_task, "apply_async", lambda **kw: None)
     outcomes = run_together(
         lambda: services.comparison_run_start(case=ready_case, user=pm),
         lambda: services.comparison_run_start(case=ready_case, user=pm),

@@ -115,10 +115,13 @@ def test_rerun_replaces_results_instead_of_duplicating(
             assert value == before[key]
     assert all(r.run_id == second.pk for r in case.results.all())
 
-    # Delivering the same job again (a duplicate message) does nothing.
-    from contouring.tasks import comparison_run_compute_task
+    # Delivering a structure's task again (a duplicate message) does nothing.
+    from contouring.tasks import comparison_structure_compute_task
 
-    comparison_run_compute_task.apply(kwargs={"job_id": second.job.pk, "run_id": second.pk})
+    part = second.parts.first()
+    comparison_structure_compute_task.apply(
+        kwargs={"job_id": part.job_id, "run_id": second.pk, "structure_id": part.structure_id}
+    )
     second.job.refresh_from_db()
     assert second.job.status == JobStatus.DONE and case.results.count() == len(after)
 
