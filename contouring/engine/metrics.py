@@ -35,6 +35,7 @@ the test's, times the pixel size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -144,9 +145,27 @@ class PreparedStructure:
         """Area-weighted surface elements on the voxel-corner grid (built on first use)."""
         return _corner_surface(self.mask, self.scan)
 
+    def apl_pieces(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Slice ``k``'s polygons cut for the polygon APL as a reference (built once)."""
+        cache = self.__dict__.setdefault("_apl_pieces", {})
+        if k not in cache:
+            cache[k] = _sampled(self.polygons[k], _APL_PIECE_MM)
+        return cache[k]
+
+    def apl_tree(self, k: int) -> cKDTree:
+        """The tree of slice ``k``'s polygons sampled for the polygon APL as a test (built once):
+        a structure is the test of several pairs."""
+        cache = self.__dict__.setdefault("_apl_trees", {})
+        if k not in cache:
+            cache[k] = _tree(_sampled(self.polygons[k], _APL_SAMPLE_MM)[0])
+        return cache[k]
+
     def release(self) -> None:
         """Drop the search structures (KD-trees, scan arrays); rebuilt if used again."""
-        for name in ("tree", "contour_tree", "surface_lookup", "_contour_lookups", "corners"):
+        for name in (
+            "tree", "contour_tree", "surface_lookup", "_contour_lookups", "corners",
+            "_apl_pieces", "_apl_trees",
+        ):  # fmt: skip
             self.__dict__.pop(name, None)
 
     @property
@@ -541,7 +560,13 @@ def compare_prepared(
 
     apl_used = apl if reference.polygons is not None and test.polygons is not None else "pixels"
     if apl_used == "polygon":
-        apl_figures = polygon_added_path_length(reference.polygons, test.polygons, taus)
+        apl_figures = polygon_added_path_length(
+            reference.polygons,
+            test.polygons,
+            taus,
+            pieces=reference.apl_pieces,
+            tree=test.apl_tree,
+        )
     else:
         apl_figures = added_path_length(reference, test, taus)
     if convention == "plastimatch":
@@ -689,6 +714,9 @@ def polygon_added_path_length(
     reference: dict[int, list[np.ndarray]],
     test: dict[int, list[np.ndarray]],
     taus: tuple[float, ...],
+    *,
+    pieces: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
+    tree: Callable[[int], cKDTree] | None = None,
 ) -> dict[float, float]:
     """Length (mm) of the reference polygons farther than τ from the test polygons of the
     same slice, summed over slices: the contour a clinician would redraw (DESIGN.md §6).
@@ -696,19 +724,21 @@ def polygon_added_path_length(
     Each reference polygon is cut into pieces of at most 0.5 mm, each piece classified by
     the distance of its middle to the test polygons of its slice (sampled every 0.1 mm, so a
     distance is overestimated by at most 0.05 mm);
-    on a slice without a test polygon the whole reference contour counts.
+    on a slice without a test polygon the whole reference contour counts. ``pieces(k)`` and
+    ``tree(k)`` give slice ``k``'s cut reference and test tree when they are kept
+    (:meth:`PreparedStructure.apl_pieces`, :meth:`PreparedStructure.apl_tree`).
     """
     totals = dict.fromkeys(taus, 0.0)
     for k, polygons in reference.items():
-        middles, lengths = _sampled(polygons, _APL_PIECE_MM)
+        middles, lengths = pieces(k) if pieces else _sampled(polygons, _APL_PIECE_MM)
         others = test.get(k)
         if not others:
             for tau in taus:
                 totals[tau] += float(lengths.sum())
             continue
-        points, _ = _sampled(others, _APL_SAMPLE_MM)
+        search = tree(k) if tree else _tree(_sampled(others, _APL_SAMPLE_MM)[0])
         bound = max(taus) + _APL_SAMPLE_MM
-        distance = _tree(points).query(middles, k=1, distance_upper_bound=bound)[0]
+        distance = search.query(middles, k=1, distance_upper_bound=bound)[0]
         for tau in taus:
             totals[tau] += float(lengths[distance > tau + _TAU_EPSILON].sum())
     return {tau: float(value) for tau, value in totals.items()}
