@@ -366,7 +366,7 @@ def workers_table(folder: Path, smoke: bool) -> int:
         return 0
     command = [sys.executable, __file__, "--workers", str(folder)]
     out = subprocess.run(
-        command + (["--smoke"] if smoke else []), check=True, capture_output=True, text=True
+        command + (["--smoke"] if smoke else []), check=True, stdout=subprocess.PIPE, text=True
     ).stdout
     measured = json.loads(out.strip().splitlines()[-1])
     rows, comparisons = measured["rows"], measured["comparisons"]
