@@ -144,7 +144,7 @@ def test_a_failed_mail_is_sent_again_next_run(active_sheet, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("SMTP down")
 
-    monkeypatch.setattr(services, "send_mail", broken)
+    monkeypatch.setattr("habilitations.services.reminders.send_mail", broken)
     with pytest.raises(ConnectionRefusedError):
         services.reminders_send(on_date=day)
     assert not Reminder.objects.exists()
