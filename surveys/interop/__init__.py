@@ -1,9 +1,9 @@
 """Questionnaires in and out of REDCap (data dictionary CSV) and LimeSurvey (``.lss``).
 
 An importer turns a file into the platform's questionnaire dict (the JSON format of
-``surveys.services.version_to_dict``) plus the list of what it could not carry over and
-why; nothing is written until the project manager confirms the preview, and the dict then
-goes through the same validation and service as a JSON import.
+``surveys.services.questionnaires.version_to_dict``) plus the list of what it could not
+carry over and why; nothing is written until the project manager confirms the preview, and
+the dict then goes through the same validation and service as a JSON import.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ import random
 import pytest
 from django.urls import reverse
 
-from surveys import autocontouring, demo, services
+from surveys import autocontouring, demo, selectors, services
 from surveys.models import ResponseStatus
 from surveys.services import Actor, SurveyError
 from tests.surveys.factories import CampaignFactory, invite, post
@@ -34,7 +34,7 @@ def seeded_response(centre_a):
 
 
 def fill(response, actor, data):
-    structure = services.version_structure(response.campaign.version)
+    structure = selectors.version_structure(response.campaign.version)
     errors = {}
     for section in structure.sections:
         result = services.response_save_section(
@@ -66,7 +66,7 @@ def test_rows_left_blank_still_block_a_required_matrix(seeded_response):
     data["q-C1_SITES-prostate"] = ["oar"]
     assert fill(response, actor, data) == {}
     problems = services.response_problems(
-        response, services.version_structure(response.campaign.version)
+        response, selectors.version_structure(response.campaign.version)
     )
     assert [p.code for p in problems] == ["C1_SITES"]
     assert "ligne" in problems[0].message

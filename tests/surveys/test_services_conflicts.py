@@ -73,7 +73,7 @@ def test_taking_the_other_value_keeps_it_and_saves_the_rest(shared, physicist_a,
 
 def test_untouched_answers_of_a_stale_page_do_not_undo_a_colleague(shared):
     response, physicist, oncologist = shared
-    structure = services.version_structure(response.campaign.version)
+    structure = selectors.version_structure(response.campaign.version)
     tokens = selectors.answer_tokens(response, structure)
     services.response_save_section(
         response=response,
@@ -95,7 +95,7 @@ def test_untouched_answers_of_a_stale_page_do_not_undo_a_colleague(shared):
 
 def test_own_earlier_autosave_is_not_a_conflict(shared):
     response, physicist, _oncologist = shared
-    structure = services.version_structure(response.campaign.version)
+    structure = selectors.version_structure(response.campaign.version)
     tokens = selectors.answer_tokens(response, structure)
     for value in ("10", "11"):  # the page still carries the first base (autosave in flight)
         result = services.response_save_section(

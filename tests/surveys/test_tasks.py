@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from surveys import services
 from surveys.models import Reminder, ReminderKind
+from surveys.services import invitations
 from surveys.tasks import scheduled_reminders_send_task
 from tests.conftest import login
 from tests.surveys.factories import invite
@@ -95,14 +96,14 @@ def test_refused_delivery_is_not_counted_and_not_a_500(
 
     invite(campaign, centre_a, "a@example.org")
     invite(campaign, centre_b, "b@example.org")
-    real_send = services.send_mail
+    real_send = invitations.send_mail
 
     def flaky(subject, body, sender, recipients):
         if recipients == ["a@example.org"]:
             raise smtplib.SMTPRecipientsRefused({"a@example.org": (550, b"unknown")})
         return real_send(subject, body, sender, recipients)
 
-    monkeypatch.setattr(services, "send_mail", flaky)
+    monkeypatch.setattr(invitations, "send_mail", flaky)
     page = login(pm).post(f"/enquetes/campagnes/{campaign.pk}/relancer/", follow=True)
     assert page.status_code == 200
     assert "1 relance(s) envoyée(s)." in page.content.decode()
