@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from surveys import services
-from surveys.models import Question, VersionStatus
+from surveys.models import Question, QuestionnaireVersion, VersionStatus
 from surveys.selectors import version_structure
 from tests.surveys.factories import published_version, questionnaire_data
 
@@ -34,6 +34,7 @@ def test_draft_is_always_read_fresh():
     count, codes = queries_of(draft)
     again, _codes = queries_of(draft)
     assert count == again == 3
+    assert "NEW1" not in codes
     section = draft.sections.first()
     Question.objects.create(
         version=draft, section=section, code="NEW1", type="text", label="Nouvelle", order=99
@@ -46,17 +47,33 @@ def test_a_saved_question_replaces_the_kept_structure():
     process (shell, data fix) is seen at once."""
     version = published_version()
     question = version_structure(version).questions[0]
+    assert queries_of(version)[0] == 0  # kept
     stored = Question.objects.get(pk=question.pk)
     stored.label = "Libellé corrigé"
     stored.save(update_fields=["label"])
-    assert version_structure(version).questions[0].label == "Libellé corrigé"
+    with CaptureQueriesContext(connection) as queries:
+        label = version_structure(version).questions[0].label
+    assert (len(queries), label) == (3, "Libellé corrigé")
 
 
-def test_closing_a_version_is_a_new_entry_with_the_new_version_object():
+@pytest.mark.parametrize("closed_in", ["this process", "another process"])
+def test_closing_a_version_is_a_new_entry_with_the_new_version_object(closed_in):
+    """The structure kept for the published version is not served for the closed one. Closed
+    in this process, the version's save also empties the store; closed in another process, no
+    signal reaches this one and the status in the key alone makes it a new entry."""
     version = published_version()
-    version_structure(version)
-    version.status = VersionStatus.CLOSED
-    version.save(update_fields=["status"])
-    structure = version_structure(version)
-    assert structure.version is version
+    count, codes = queries_of(version)
+    assert (count, queries_of(version)[0]) == (3, 0)  # read, then kept
+    if closed_in == "this process":
+        closed = services.version_close(version=version, user=None)
+    else:
+        QuestionnaireVersion.objects.filter(pk=version.pk).update(status=VersionStatus.CLOSED)
+        closed = QuestionnaireVersion.objects.get(pk=version.pk)
+    assert closed is not version
+    with CaptureQueriesContext(connection) as queries:
+        structure = version_structure(closed)
+    assert len(queries) == 3  # re-read for the closed version
+    assert structure.version is closed
     assert structure.version.status == VersionStatus.CLOSED
+    assert [q.code for q in structure.questions] == codes
+    assert queries_of(closed) == (0, codes)  # the closed version's entry is kept in turn
