@@ -39,11 +39,23 @@ def main(path: str) -> int:
     return 1 if missing else 0
 
 
-if __name__ == "__main__":
-    args = sys.argv[1:]
+USAGE = "usage: python -m onco_hdf.i18n_check [--normalize | --compile] CATALOGUE.po..."
+
+
+def cli(args: list[str]) -> int:
+    """Run the command line ``args``: 2 (with the usage on stderr) when no catalogue is given."""
     actions = {"--normalize": normalize, "--compile": compile_catalogue}
-    if args and args[0] in actions:
-        for catalogue_path in args[1:]:
-            actions[args[0]](catalogue_path)
-        sys.exit(0)
-    sys.exit(main(args[0]))
+    action = actions.get(args[0]) if args else None
+    paths = args[1:] if action else args
+    if not paths:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if action is None:
+        return max([main(path) for path in paths])
+    for path in paths:
+        action(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))
