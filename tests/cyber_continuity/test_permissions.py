@@ -388,3 +388,42 @@ def test_crisis_kit_hides_contacts_from_those_who_may_not_read_them(
     assert "03 22 00 00 00" in text
     own = reports.build_crisis_kit_context(centre=centre_a)
     assert "06 12 34 56 78" in pdf_text(render_pdf(own.template_name, own.context))
+
+
+@pytest.mark.parametrize(
+    ("confirmed_device", "sent_to", "heading"),
+    [
+        (False, "account:otp-setup", "<h1>Activer la double authentification</h1>"),
+        (True, "account:otp-verify", "<h1>Second facteur</h1>"),
+    ],
+    ids=["no-confirmed-device", "device-not-verified"],
+)
+def test_the_crisis_cell_reaches_no_crisis_page_without_the_second_factor(
+    crisis_cell, centre_a, referent_a, confirmed_device, sent_to, heading
+):
+    """A regional role reading every centre's crisis contacts: signed in with the password
+    only, the crisis cell is sent to enrol or enter its second factor from every page."""
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    crisis = services.crisis_declare(
+        centre=centre_a, systems_down=["ois"], description="", user=referent_a
+    )
+    TOTPDevice.objects.create(user=crisis_cell, name="enrolment begun", confirmed=False)
+    if confirmed_device:
+        TOTPDevice.objects.create(user=crisis_cell, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(crisis_cell)  # password checked, no second factor in this session
+    for url in (
+        reverse("cyber_continuity:crisis-list"),
+        reverse("cyber_continuity:crisis-detail", args=[crisis.pk]),
+        reverse("cyber_continuity:exercise-list"),
+        reverse("home"),
+    ):
+        response = client.get(url)
+        assert (response.status_code, response["Location"]) == (
+            302,
+            f"{reverse(sent_to)}?next={url}",
+        ), url
+    page = client.get(response["Location"])
+    assert page.status_code == OK and heading in page.content.decode()
