@@ -898,18 +898,6 @@ def wave_blocks(campaign: Campaign, data: CampaignResults, numbering: Numbering)
     return wave_comparison(campaign, data, numbering)
 
 
-# Kept for the callers of the former context (tests, benchmark): the same numbers.
-def report_context(campaign: Campaign) -> dict:
-    context = report_document(campaign)
-    context["crosstabs"] = [cross_tab(context["results"], r, c) for r, c in campaign.cross_tabs]
-    context["free_texts"] = [
-        (r.question, sorted(r.texts, key=str.lower))
-        for r in context["results"].questions
-        if r.texts
-    ]
-    return context
-
-
 def _scoped_campaign(job) -> Campaign:
     campaign_id = str(job.params.get("p_campaign", ""))
     if not campaign_id.isdigit():

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from onco_hdf.models import Job, JobStatus
 from surveys import results
-from surveys.reports import report_context
+from surveys.reports import Heading, Quotes, Table, report_document
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
@@ -52,20 +52,35 @@ def test_participation(dataset, centre_a):
     assert (follow.expected, follow.submitted, round(follow.rate)) == (3, 3, 100)
 
 
-def test_report_context_numbers(dataset, settings):
+def test_report_document_numbers(dataset, settings):
     settings.SURVEY_MIN_CELL = 1  # the arithmetic, without the small-count rule
-    context = report_context(dataset)
+    context = report_document(dataset)
     assert context["participation"].submitted == 3
-    by_sector = context["crosstabs"][0]
-    assert by_sector.columns == ["Public", "Privé", "ESPIC (privé non lucratif)"]
-    assert by_sector.rows_counts[0] == ("Oui", [1, 0, 1])
-    assert by_sector.rows_counts[1] == ("Non", [0, 1, 0])
-    assert by_sector.total == 3
-    q1_y1 = context["crosstabs"][1]
-    assert q1_y1.counts == [[2, 0], [0, 1], [0, 0]]  # A and C: yes; B: no
-    free = {q.code: texts for q, texts in context["free_texts"]}
-    assert free["T1"] == ["-rm tout", "Très utile"]
-    assert free["Q4"] == ['=HYPERLINK("x")', "Court"]
+    chapters = {c.anchor: c.blocks for c in context["chapters"]}
+    by_sector, q1_y1 = [b for b in chapters["crosstabs"] if isinstance(b, Table)]
+    assert by_sector.title == "Équipé ? × Secteur (n = 3 centres)"
+    assert by_sector.header == ["", "Public", "Privé", "ESPIC (privé non lucratif)", "Total"]
+    assert by_sector.rows == [
+        ["Oui", "1 (50\u00a0%)", "0 (0\u00a0%)", "1 (50\u00a0%)", "2"],
+        ["Non", "0 (0\u00a0%)", "1 (100\u00a0%)", "0 (0\u00a0%)", "1"],
+        ["En projet", "0", "0", "0", "0"],
+        ["Total", "1", "1", "1", "3"],
+    ]
+    assert [row[1:3] for row in q1_y1.rows[:3]] == [  # A and C: yes; B: no
+        ["2 (100\u00a0%)", "0 (0\u00a0%)"],
+        ["0 (0\u00a0%)", "1 (100\u00a0%)"],
+        ["0", "0"],
+    ]
+    free: dict[str, list[str]] = {}
+    for block in chapters["free-texts"]:
+        if isinstance(block, Heading):
+            question = free.setdefault(block.title, [])
+        elif isinstance(block, Quotes):
+            question.extend(block.items)
+    assert free == {
+        "Nom court": ['=HYPERLINK("x")', "Court"],
+        "Commentaires": ["-rm tout", "Très utile"],
+    }
 
 
 def test_report_pdf_job_has_french_headings_and_figures(
