@@ -92,3 +92,19 @@ def page(browser):
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """One browser context per person (their own cookies), closed after the test."""
+    contexts = []
+
+    def open_page():
+        context = browser.new_context(locale="fr-FR", accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()

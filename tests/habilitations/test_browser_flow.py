@@ -18,22 +18,6 @@ from tests.habilitations.factories import catalogue
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def new_page(browser):
-    """One browser context per person (their own cookies), closed after the test."""
-    contexts = []
-
-    def open_page():
-        context = browser.new_context(locale="fr-FR", accept_downloads=True)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
 def test_sheet_from_first_draft_to_regional_validation(
     new_page, live_server, oncologist_a, head_a, pm, centre_a
 ):
