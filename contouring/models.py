@@ -382,7 +382,9 @@ class ComparisonResult(models.Model):
     """Every metric of one pair of contours of one structure (DESIGN.md §6).
 
     ``test`` is compared with the reference, or with ``other`` for a pair of solutions;
-    both are empty for the consensus. ``pair_key`` identifies the row so a rerun replaces it.
+    both are empty for the consensus. Rows belong to their run: ``pair_key`` identifies the
+    row within it, so a structure's task run twice replaces its own rows, and a case shows
+    the rows of its last succeeded run only (``selectors.current_results``).
     """
 
     case = models.ForeignKey(ClinicalCase, on_delete=models.CASCADE, related_name="results")
@@ -395,7 +397,7 @@ class ComparisonResult(models.Model):
     other = models.ForeignKey(
         Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="pair_results"
     )
-    run = models.ForeignKey(ComparisonRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    run = models.ForeignKey(ComparisonRun, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(_("status"), max_length=20)
     reference_volume_cc = models.FloatField(null=True, blank=True)
     test_volume_cc = models.FloatField(null=True, blank=True)
@@ -428,7 +430,7 @@ class ComparisonResult(models.Model):
         verbose_name_plural = _("comparison results")
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "structure", "pair_key"], name="contouring_result_unique"
+                fields=["run", "structure", "pair_key"], name="contouring_result_unique"
             )
         ]
 
@@ -766,7 +768,8 @@ class StructureDose(models.Model):
     [cm³, % of the dosed volume]; ``curve`` is the cumulative DVH for the charts
     ({"dose": [Gy], "volume": [% of the dosed volume]}). A structure partly outside the
     dose grid has ``volume_without_dose_cc`` > 0; the statistics are those of the part
-    that has a dose, never a dose of 0 Gy for the rest.
+    that has a dose, never a dose of 0 Gy for the rest. Rows belong to their run, as the
+    :class:`ComparisonResult` rows do.
     """
 
     case = models.ForeignKey(ClinicalCase, on_delete=models.CASCADE, related_name="doses")
@@ -776,7 +779,7 @@ class StructureDose(models.Model):
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, null=True, blank=True, related_name="doses"
     )
-    run = models.ForeignKey(ComparisonRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    run = models.ForeignKey(ComparisonRun, on_delete=models.CASCADE, related_name="+")
     method = models.CharField(max_length=8, default="ct")
     volume_cc = models.FloatField(null=True, blank=True)
     volume_without_dose_cc = models.FloatField(default=0.0)
@@ -798,7 +801,7 @@ class StructureDose(models.Model):
         verbose_name_plural = _("DVH statistics")
         constraints = [
             models.UniqueConstraint(
-                fields=["case", "structure", "set_key"], name="contouring_structure_dose_unique"
+                fields=["run", "structure", "set_key"], name="contouring_structure_dose_unique"
             )
         ]
 

@@ -22,7 +22,7 @@ from contouring.results import (
     metric_decimals,
     metric_headers,
 )
-from contouring.selectors import latest_finished_run
+from contouring.selectors import current_doses, current_results, latest_finished_run
 from contouring.services import HD95_METHOD, TAUS, comparison_ready_submissions
 from contouring.stats import BOOTSTRAP, median_iqr, paired_tests, ranking
 from onco_hdf import charts, signing
@@ -78,13 +78,13 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
     submissions = list(
         ready.select_related("solution", "centre", "uploaded_by").prefetch_related("mappings__roi")
     )
-    results = case_results(case, case.results.select_related("structure"), submissions)
+    results = case_results(case, current_results(case).select_related("structure"), submissions)
     finished = latest_finished_run(case)
     section = {
         "case": case,
         "results": results,
         "submissions": submissions,
-        "run": case.runs.select_related("job").first(),
+        "run": finished,  # the run whose results these are
         "warning_groups": engine_warnings(finished, submissions),
     }
     if not results.has_results:
@@ -107,7 +107,7 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
     for title, fields in ANNEX_GROUPS:
         metrics = chosen_metrics(fields)
         grouped = case_results(
-            case, case.results.select_related("structure"), submissions, metrics=metrics
+            case, current_results(case).select_related("structure"), submissions, metrics=metrics
         )
         annex.append({"title": title, "headers": metric_headers(metrics), "rows": grouped.rows})
     section.update(
@@ -137,14 +137,12 @@ def dose_section(case: ClinicalCase, submissions: list) -> dict | None:
     """The dosimetric impact of one case: ΔD table, the curves of the structures with the
     largest ΔD, the objectives, and the methods (dose grid, planning system's DVHs)."""
     from contouring import dosimetry
-    from contouring.models import CaseDose, StructureDose
+    from contouring.models import CaseDose
 
     case_dose = CaseDose.objects.filter(case=case).first()
     if case_dose is None:
         return None
-    rows = StructureDose.objects.filter(case=case).filter(
-        Q(submission__isnull=True) | Q(submission__in=submissions)
-    )
+    rows = current_doses(case).filter(Q(submission__isnull=True) | Q(submission__in=submissions))
     impacts = dosimetry.dose_impact(
         case, list(rows), submissions, labels=dosimetry.chart_labels(), with_consensus=True
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -56,11 +58,9 @@ def objective_get(pk: int) -> ClinicalObjective:
 
 def structure_doses_for_user(user, case: ClinicalCase) -> QuerySet[StructureDose]:
     """The case's DVH rows the user may read: the reference, the consensus, and the
-    solutions' of the submissions the user sees."""
+    solutions' of the submissions the user sees (of the last succeeded run)."""
     visible = submission_list_for_user(user).values("pk")
-    return StructureDose.objects.filter(case=case).filter(
-        Q(submission__isnull=True) | Q(submission__in=visible)
-    )
+    return current_doses(case).filter(Q(submission__isnull=True) | Q(submission__in=visible))
 
 
 def structure_get_for_case(case: ClinicalCase, pk: int) -> CaseStructure:
@@ -90,9 +90,29 @@ def solution_list() -> QuerySet[Solution]:
     return Solution.objects.annotate(submission_count=Count("submissions"))
 
 
+def _succeeded_runs(case: ClinicalCase) -> QuerySet[ComparisonRun]:
+    from onco_hdf.models import JobStatus
+
+    return case.runs.filter(job__status=JobStatus.DONE)
+
+
+def current_results(case: ClinicalCase) -> QuerySet[ComparisonResult]:
+    """The case's result rows: those of its last succeeded run, all of them.
+
+    A run's rows are written structure by structure but shown only once its final step
+    committed, so a run under way or failed never mixes its figures with the previous run's.
+    """
+    return case.results.filter(run=_succeeded_runs(case).values("pk")[:1])
+
+
+def current_doses(case: ClinicalCase) -> QuerySet[StructureDose]:
+    """The case's DVH rows of its last succeeded run (see :func:`current_results`)."""
+    return case.doses.filter(run=_succeeded_runs(case).values("pk")[:1])
+
+
 def results_for_user(user, case: ClinicalCase) -> QuerySet[ComparisonResult]:
     """Rows of the case the user may read: all for regional readers, else their centre's."""
-    queryset = case.results.select_related(
+    queryset = current_results(case).select_related(
         "structure", "test__solution", "test__centre", "other__solution", "other__centre"
     )
     if permissions.can_view_all_results(user):
@@ -116,9 +136,26 @@ def results_columns_for_user(user) -> list[str]:
 
 
 def latest_finished_run(case: ClinicalCase) -> ComparisonRun | None:
+    """The last succeeded run: the one whose results the case shows."""
+    return _succeeded_runs(case).select_related("job").first()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunNotice:
+    """The case's last run, under way or failed, and the older run whose results are shown."""
+
+    latest: ComparisonRun
+    shown: ComparisonRun | None
+
+
+def results_run_notice(case: ClinicalCase) -> RunNotice | None:
+    """Why the results shown are not the last run's (None: they are)."""
     from onco_hdf.models import JobStatus
 
-    return case.runs.select_related("job").filter(job__status=JobStatus.DONE).first()
+    latest = latest_run(case)
+    if latest is None or latest.job.status == JobStatus.DONE:
+        return None
+    return RunNotice(latest=latest, shown=latest_finished_run(case))
 
 
 def active_run(case: ClinicalCase) -> ComparisonRun | None:
@@ -154,7 +191,7 @@ def results_out_of_date(case: ClinicalCase) -> ComparisonRun | None:
         return run
     compared = set(case.structures.filter(is_compared=True).values_list("pk", flat=True))
     ready = {s.pk for s in current if s.mapping_confirmed_at is not None}
-    rows = case.results.filter(kind=ResultKind.VS_REFERENCE)
+    rows = current_results(case).filter(kind=ResultKind.VS_REFERENCE)
     if set(rows.values_list("structure_id", flat=True)) != compared:
         return run
     if set(rows.values_list("test_id", flat=True)) != ready:

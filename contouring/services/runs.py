@@ -207,9 +207,10 @@ def comparison_structure_compute(
 ) -> dict:
     """Compute every metric of one structure of the run and store its rows.
 
-    Rows are written with update_or_create under the run's lock: a task run twice replaces
-    them, and the structure counts as done once. The task storing the last structure sends
-    the run's final step.
+    Rows are the run's own, written with update_or_create under the run's lock: a task run
+    twice replaces them, and the structure counts as done once. They stay hidden until the
+    run's final step publishes them (the case shows its last succeeded run). The task
+    storing the last structure sends the run's final step.
     """
     from contouring.tasks import comparison_run_finish_task
 
@@ -286,12 +287,19 @@ def comparison_structure_compute(
 
 
 def comparison_run_finish(*, run_id: int, report: Callable[[int, str], None]) -> dict:
-    """The run's final step, once every structure is stored: DVHs, warnings, old rows, status."""
+    """The run's final step, once every structure is stored: DVHs, warnings, old rows, status.
+
+    One transaction publishes the run: its DVH rows, the deletion of the older runs' rows,
+    and the job's success. Until it commits the case shows its previous succeeded run whole;
+    a run whose job ended (failed) meanwhile is not published.
+    """
     run = ComparisonRun.objects.select_related("case", "job").get(pk=run_id)
     case = run.case
+    if run.job.is_finished:
+        return {"message": _("The comparison was over; nothing was computed.")}
     inputs = run_inputs(run)
     job_progress(job_id=run.job_id, progress=90, message=_("Saving the results"))
-    doses = _dose_statistics(
+    computed = _dose_statistics(
         run,
         inputs.geometry,
         inputs.reference,
@@ -302,18 +310,24 @@ def comparison_run_finish(*, run_id: int, report: Callable[[int, str], None]) ->
     )
     by_name = {s.name: s for s in inputs.structures}
     with transaction.atomic():
-        _save_doses(run, doses or {}, inputs.by_label, by_name)
-        # Rows of structures or submissions this run did not compare are out of date.
+        job = Job.objects.select_for_update().get(pk=run.job_id)
+        if job.is_finished:
+            return {"message": _("The comparison was over; nothing was computed.")}
+        doses, plan_comparison = computed or ({}, None)
+        if plan_comparison is not None:
+            CaseDose.objects.filter(case=case).update(plan_comparison=plan_comparison)
+        _save_doses(run, doses, inputs.by_label, by_name)
+        # The older runs' rows, and those of structures this run did not compare.
         case.results.exclude(run=run).delete()
         run.warnings = _merged_warnings(run)
         run.engine_version = _engine_version()
         run.finished_at = timezone.now()
         run.save(update_fields=["warnings", "engine_version", "finished_at"])
-    outcome = {
-        "message": _("%(count)d results computed.") % {"count": case.results.count()},
-        "result_url": reverse("contouring:case-results", args=[case.pk]),
-    }
-    job_succeed(job_id=run.job_id, **outcome)
+        outcome = {
+            "message": _("%(count)d results computed.") % {"count": case.results.count()},
+            "result_url": reverse("contouring:case-results", args=[case.pk]),
+        }
+        job_succeed(job_id=run.job_id, **outcome)
     return outcome
 
 
@@ -331,8 +345,9 @@ def _merged_warnings(run: ComparisonRun) -> list[dict]:
 
 def _dose_statistics(
     run, geometry, reference, tests, structures, report, consensus_masks
-) -> dict | None:
-    """The DVH of every structure set on the case's reference dose; None without a dose.
+) -> tuple[dict, list] | None:
+    """The DVH of every structure set on the case's reference dose and our reference DVHs
+    beside the planning system's (saved by the final step); None without a dose.
 
     ``consensus_masks`` (structure name → set key → mask) are those the consensus metrics
     were computed on; a structure missing there gets its consensus built here.
@@ -370,13 +385,14 @@ def _dose_statistics(
         )
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error
-    case_dose.plan_comparison = dosimetry.plan_comparison(doses, reference, dose)
-    case_dose.save(update_fields=["plan_comparison"])
-    return doses
+    return doses, dosimetry.plan_comparison(doses, reference, dose)
 
 
 def _save_doses(run, doses: dict, by_label: dict, by_name: dict) -> None:
-    """Replace the case's DVH rows by the run's (none when the case has no dose)."""
+    """Replace the case's DVH rows by the run's (none when the case has no dose).
+
+    Called inside the final step's transaction, so the older runs' rows go with it.
+    """
     from contouring import dosimetry
     from contouring.models import DoseSetKind, StructureDose
 
@@ -391,13 +407,13 @@ def _save_doses(run, doses: dict, by_label: dict, by_name: dict) -> None:
         else:
             kind, submission = DoseSetKind.SOLUTION, by_label[key]
         row, _created = StructureDose.objects.update_or_create(
-            case=run.case,
+            run=run,
             structure=by_name[name],
             set_key=key if submission is None else f"sub:{submission.pk}",
             defaults={
+                "case": run.case,
                 "kind": kind,
                 "submission": submission,
-                "run": run,
                 **dosimetry.row_values(result),
             },
         )
@@ -440,14 +456,14 @@ def _save_result(run, structure, key, kind, test, other, metrics: PairMetrics) -
     sdsc = metrics.surface_dsc or {}
     apl = metrics.added_path_length_mm or {}
     row, _created = ComparisonResult.objects.update_or_create(
-        case=run.case,
+        run=run,
         structure=structure,
         pair_key=key,
         defaults={
+            "case": run.case,
             "kind": kind,
             "test": test,
             "other": other,
-            "run": run,
             "status": metrics.status,
             "reference_volume_cc": metrics.reference_volume_cc,
             "test_volume_cc": metrics.test_volume_cc,
