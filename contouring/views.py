@@ -123,6 +123,7 @@ def case_detail(request, pk: int):
             "comparison_form": ComparisonStartForm() if can_manage else None,
             "active_run": selectors.active_run(case),
             "out_of_date": selectors.results_out_of_date(case),
+            "run_notice": selectors.results_run_notice(case),
             "can_run": permissions.can_run_comparison(request.user, case),
             "can_manage": can_manage,
             "can_upload": permissions.can_upload_submission(request.user),
@@ -537,6 +538,7 @@ def case_results(request, pk: int):
             "regional": regional,
             "run": selectors.latest_run(case),
             "out_of_date": selectors.results_out_of_date(case),
+            "run_notice": selectors.results_run_notice(case),
             "can_run": permissions.can_run_comparison(request.user, case),
             "warning_groups": engine_warnings(
                 selectors.latest_finished_run(case), context["submissions"], reference=True
