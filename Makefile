@@ -12,9 +12,17 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip wheel
 
 # Exactly the locked versions, each file checked against its hash; then the project itself.
-install: $(PY)
+# Done again only when the lock or pyproject.toml changed since (every target below needs
+# install: CI calls six of them, and a pip run that finds everything in place still costs
+# seconds of resolving and an editable build).
+INSTALLED := $(VENV)/.installed
+
+$(INSTALLED): requirements-dev.lock pyproject.toml | $(PY)
 	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+install: $(INSTALLED)
 	$(PY) -m onco_hdf.i18n_check --compile locale/fr/LC_MESSAGES/django.po
 
 migrate: install
