@@ -9,10 +9,15 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.test import Client
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client, override_settings
 from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -25,6 +30,8 @@ from tests.requirements import REPO_ROOT
 pytest_plugins = ["tests.fixtures_celery", "tests.fixtures_browser"]
 
 PASSWORD = "correct-horse-battery-staple"
+# PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
+FAST_HASHING = {"PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"]}
 
 
 def pytest_configure(config):
@@ -50,8 +57,7 @@ def _test_settings(settings, tmp_path, request):
     # The COPIL gates have their own tests (marked copil_gates); elsewhere an app's tests
     # publish and use their artefacts without recording a COPIL decision first.
     settings.COPIL_GATES_ENFORCED = request.node.get_closest_marker("copil_gates") is not None
-    # PBKDF2's deliberate slowness would dominate a suite that creates users in every test.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHING["PASSWORD_HASHERS"]
     cache.clear()  # rate-limit counters are per test
     structure_cache_clear()  # frozen questionnaire structures kept by the process
     # A request handled in an earlier test leaves its language active in this thread: every
@@ -59,6 +65,31 @@ def _test_settings(settings, tmp_path, request):
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(scope="class")
+def _demo_seeded_for_class(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Every app's demo (``seed_demo``, among the slowest steps of the suite) seeded once for
+    the tests of a class, in a transaction rolled back after the last of them; the tests'
+    own transactions are savepoints in it. Yields the folder of the demo's files."""
+    media = tmp_path_factory.mktemp("demo_media")
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=media, TWO_FACTOR_REQUIRED=False, **FAST_HASHING),
+        transaction.atomic(),
+    ):
+        call_command("seed_demo", allow_production=True, stdout=io.StringIO())
+        yield media
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo_data(_demo_seeded_for_class, db, settings):
+    """The demo of every app, seeded once per test class (see ``_demo_seeded_for_class``):
+    what a test writes is rolled back after it, its media folder starts as the demo's
+    files. Second factor off, as for the demo's accounts."""
+    settings.TWO_FACTOR_REQUIRED = False
+    shutil.copytree(_demo_seeded_for_class, settings.MEDIA_ROOT, dirs_exist_ok=True)
 
 
 @pytest.fixture

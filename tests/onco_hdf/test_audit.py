@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -19,9 +18,7 @@ from tests.requirements import need_postgres
 
 
 @pytest.fixture
-def demo(db, settings):
-    settings.TWO_FACTOR_REQUIRED = False
-    call_command("seed_demo", allow_production=True)
+def demo(demo_data):
     client = Client()
     client.force_login(get_user_model().objects.get(username="cheffe.projet"))
     return client
@@ -43,52 +40,60 @@ def _assert_recorded(entry: ReadAudit, *, action: str, obj=None, centre=None):
     assert timezone.now() - entry.at < dt.timedelta(minutes=5)
 
 
-@pytest.mark.django_db
-def test_reads_of_centre_data_are_recorded(demo):
-    from contouring.models import Submission
-    from habilitations.models import HabilitationSheet
-    from surveys.models import Campaign, Response
+class TestReadsOfTheDemo:
+    """On the demo of every app, seeded once for both tests."""
 
-    response = Response.objects.exclude(centre=None).first()
-    assert demo.get(reverse("surveys:response-detail", args=[response.pk])).status_code == 200
-    _assert_recorded(_last("surveys.response"), action="view", obj=response, centre=response.centre)
+    @pytest.mark.django_db
+    def test_reads_of_centre_data_are_recorded(self, demo):
+        from contouring.models import Submission
+        from habilitations.models import HabilitationSheet
+        from surveys.models import Campaign, Response
 
-    campaign = Campaign.objects.first()
-    export = demo.get(reverse("surveys:campaign-export", args=[campaign.pk, "csv"]))
-    assert export.status_code == 200
-    entry = _last("surveys.campaign")
-    _assert_recorded(entry, action="export", obj=campaign)
-    assert entry.detail == "csv" and entry.centre_id is None
+        response = Response.objects.exclude(centre=None).first()
+        assert demo.get(reverse("surveys:response-detail", args=[response.pk])).status_code == 200
+        _assert_recorded(
+            _last("surveys.response"), action="view", obj=response, centre=response.centre
+        )
 
-    submission = Submission.objects.first()
-    assert (
-        demo.get(reverse("contouring:submission-detail", args=[submission.pk])).status_code == 200
-    )
-    _assert_recorded(
-        _last("contouring.submission"), action="view", obj=submission, centre=submission.centre
-    )
+        campaign = Campaign.objects.first()
+        export = demo.get(reverse("surveys:campaign-export", args=[campaign.pk, "csv"]))
+        assert export.status_code == 200
+        entry = _last("surveys.campaign")
+        _assert_recorded(entry, action="export", obj=campaign)
+        assert entry.detail == "csv" and entry.centre_id is None
 
-    sheet = HabilitationSheet.objects.first()
-    assert demo.get(reverse("habilitations:sheet-detail", args=[sheet.pk])).status_code == 200
-    _assert_recorded(
-        _last("habilitations.habilitationsheet"), action="view", obj=sheet, centre=sheet.centre
-    )
-    assert demo.get(reverse("habilitations:sheet-pdf", args=[sheet.pk])).status_code == 200
-    _assert_recorded(
-        _last("habilitations.habilitationsheet"), action="download", obj=sheet, centre=sheet.centre
-    )
+        submission = Submission.objects.first()
+        assert (
+            demo.get(reverse("contouring:submission-detail", args=[submission.pk])).status_code
+            == 200
+        )
+        _assert_recorded(
+            _last("contouring.submission"), action="view", obj=submission, centre=submission.centre
+        )
 
+        sheet = HabilitationSheet.objects.first()
+        assert demo.get(reverse("habilitations:sheet-detail", args=[sheet.pk])).status_code == 200
+        _assert_recorded(
+            _last("habilitations.habilitationsheet"), action="view", obj=sheet, centre=sheet.centre
+        )
+        assert demo.get(reverse("habilitations:sheet-pdf", args=[sheet.pk])).status_code == 200
+        _assert_recorded(
+            _last("habilitations.habilitationsheet"),
+            action="download",
+            obj=sheet,
+            centre=sheet.centre,
+        )
 
-@pytest.mark.django_db
-def test_a_report_download_is_recorded(demo):
-    user = get_user_model().objects.get(username="cheffe.projet")
-    job = Job.objects.create(kind="report", label="Rapport", created_by=user, status="done")
-    job.result_file.save("rapport.pdf", ContentFile(b"%PDF-1.4"))
-    download = demo.get(reverse("onco_hdf:job-result", args=[job.pk]))
-    assert download.status_code == 200
-    entry = _last("onco_hdf.job")
-    _assert_recorded(entry, action="download", obj=job)
-    assert entry.detail == "rapport.pdf"
+    @pytest.mark.django_db
+    def test_a_report_download_is_recorded(self, demo):
+        user = get_user_model().objects.get(username="cheffe.projet")
+        job = Job.objects.create(kind="report", label="Rapport", created_by=user, status="done")
+        job.result_file.save("rapport.pdf", ContentFile(b"%PDF-1.4"))
+        download = demo.get(reverse("onco_hdf:job-result", args=[job.pk]))
+        assert download.status_code == 200
+        entry = _last("onco_hdf.job")
+        _assert_recorded(entry, action="download", obj=job)
+        assert entry.detail == "rapport.pdf"
 
 
 @pytest.mark.django_db

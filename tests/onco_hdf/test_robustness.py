@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urljoin
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
@@ -28,22 +27,6 @@ def concrete_paths() -> list[str]:
             path = re.sub(r"<int:[^>]+>", value, pattern)
             paths.append("/" + re.sub(r"<[^>]+>", "x", path))
     return sorted(set(paths))
-
-
-@pytest.mark.django_db
-def test_no_url_answers_500_to_made_up_input(settings):
-    settings.TWO_FACTOR_REQUIRED = False
-    call_command("seed_demo", allow_production=True)  # tests run with DEBUG off
-    failures = []
-    for username in USERS:
-        client = Client(raise_request_exception=False)
-        client.force_login(get_user_model().objects.get(username=username))
-        for path in concrete_paths():
-            for method in (client.get, client.post):
-                status = method(path, JUNK).status_code
-                if status >= 500:
-                    failures.append(f"{username} {method.__name__.upper()} {path} → {status}")
-    assert failures == []
 
 
 # --- Every form field and query parameter, as every persona -----------------------------
@@ -198,34 +181,48 @@ def _crawl_and_mutate(client, start: list[str], label: str) -> tuple[list[str], 
     return failures, requests
 
 
-@pytest.mark.django_db
-def test_no_form_field_or_query_parameter_answers_500_to_bad_values(settings):
-    """NUL, overlong, wrong-type, huge and negative values in every field of every form a
-    persona is shown, and in every query parameter of the links it follows."""
-    from surveys import services as survey_services
-    from surveys.demo import CAMPAIGN_TITLE, NOT_OPENED
-    from surveys.models import Campaign
+class TestOnTheDemo:
+    """Both walks of the site on the demo of every app, seeded once for the two."""
 
-    settings.TWO_FACTOR_REQUIRED = False
-    call_command("seed_demo", allow_production=True)
-    campaign = Campaign.objects.get(title=CAMPAIGN_TITLE)
-    centre = campaign.centres.get(short_name=NOT_OPENED[0])
-    invitation = survey_services.invitation_create(
-        campaign=campaign, centre=centre, email="robustesse@example.org", role="", send=False
-    )
-    token_start = reverse(
-        "surveys:token-start", args=[survey_services.invitation_token(invitation)]
-    )
-    start = ["/"] + [p for p in concrete_paths() if "999999" not in p]
-    failures, total = [], 0
-    for username in PERSONAS:
-        client = Client(raise_request_exception=False)
-        if username is None:
-            found, count = _crawl_and_mutate(client, [token_start, *start], "anonyme")
-        else:
+    @pytest.mark.django_db
+    def test_no_url_answers_500_to_made_up_input(self, demo_data):
+        failures = []
+        for username in USERS:
+            client = Client(raise_request_exception=False)
             client.force_login(get_user_model().objects.get(username=username))
-            found, count = _crawl_and_mutate(client, start, username)
-        failures += found
-        total += count
-    assert total > 2000  # the crawl reached the forms, not only the start pages
-    assert failures == []
+            for path in concrete_paths():
+                for method in (client.get, client.post):
+                    status = method(path, JUNK).status_code
+                    if status >= 500:
+                        failures.append(f"{username} {method.__name__.upper()} {path} → {status}")
+        assert failures == []
+
+    @pytest.mark.django_db
+    def test_no_form_field_or_query_parameter_answers_500_to_bad_values(self, demo_data):
+        """NUL, overlong, wrong-type, huge and negative values in every field of every form a
+        persona is shown, and in every query parameter of the links it follows."""
+        from surveys import services as survey_services
+        from surveys.demo import CAMPAIGN_TITLE, NOT_OPENED
+        from surveys.models import Campaign
+
+        campaign = Campaign.objects.get(title=CAMPAIGN_TITLE)
+        centre = campaign.centres.get(short_name=NOT_OPENED[0])
+        invitation = survey_services.invitation_create(
+            campaign=campaign, centre=centre, email="robustesse@example.org", role="", send=False
+        )
+        token_start = reverse(
+            "surveys:token-start", args=[survey_services.invitation_token(invitation)]
+        )
+        start = ["/"] + [p for p in concrete_paths() if "999999" not in p]
+        failures, total = [], 0
+        for username in PERSONAS:
+            client = Client(raise_request_exception=False)
+            if username is None:
+                found, count = _crawl_and_mutate(client, [token_start, *start], "anonyme")
+            else:
+                client.force_login(get_user_model().objects.get(username=username))
+                found, count = _crawl_and_mutate(client, start, username)
+            failures += found
+            total += count
+        assert total > 2000  # the crawl reached the forms, not only the start pages
+        assert failures == []
