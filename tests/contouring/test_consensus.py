@@ -9,6 +9,7 @@ import SimpleITK as sitk
 from contouring import services
 from contouring.engine.raster import Mask
 from contouring.models import ResultKind
+from contouring.services import consensus
 from tests.contouring.conftest import create_case, submit
 
 
@@ -50,6 +51,74 @@ def test_staple_is_simpleitks_estimate_on_the_union_box():
     expected_dense[2:8, 4:16, 4:16] = expected
     assert np.array_equal(dense, expected_dense)
     assert (dense[2:8, 4:16, 4:16] == truth).mean() > 0.98  # it recovers the truth
+
+
+def _simpleitk_staple(arrays: list[np.ndarray], voters: int) -> np.ndarray:
+    images = [sitk.GetImageFromArray(a.astype(np.uint8)) for a in arrays]
+    images += [sitk.GetImageFromArray(np.zeros_like(arrays[0], np.uint8))] * (voters - len(arrays))
+    estimator = sitk.STAPLEImageFilter()
+    estimator.SetForegroundValue(1.0)
+    return sitk.GetArrayFromImage(estimator.Execute(images)) >= 0.5
+
+
+def _noisy_raters(seed: int, count: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((8, 16, 16), bool)
+    truth[1:7, 3:13, 4:12] = True
+    arrays = []
+    for _ in range(count):
+        noisy = truth.copy()
+        flip = rng.random(truth.shape) < rng.uniform(0.01, 0.2)
+        noisy[flip] = ~noisy[flip]
+        arrays.append(noisy)
+    return arrays
+
+
+def test_staple_on_vote_patterns_gives_simpleitks_mask(monkeypatch):
+    """The EM on vote patterns decides every voxel as SimpleITK does (absent solutions
+    included), without running SimpleITK's filter on the voxels."""
+    calls = []
+    monkeypatch.setattr(
+        consensus, "_staple_sitk", lambda *args: calls.append(args) or pytest.fail("voxels")
+    )
+    decided = 0
+    for seed in range(40):
+        count = 3 + seed % 5
+        voters = count + seed % 3
+        arrays = _noisy_raters(seed, count)
+        masks = [_mask(a, offset=(1, 2, 3)) for a in arrays]
+        lo, codes = consensus._vote_codes(masks)
+        inside = consensus._staple_patterns(codes, count, voters)
+        if inside is None:  # too close to call: SimpleITK decides (next test)
+            continue
+        decided += 1
+        assert np.array_equal(inside, _simpleitk_staple(arrays, voters)), seed
+    assert decided >= 30
+    assert not calls
+
+
+def test_staple_too_close_to_call_is_simpleitks(monkeypatch):
+    """A pattern whose decision could change within the tolerance goes to SimpleITK."""
+    arrays = _noisy_raters(5, 4)
+    masks = [_mask(a, offset=(1, 2, 3)) for a in arrays]
+    lo, codes = consensus._vote_codes(masks)
+    assert consensus._staple_patterns(codes, 4, 5) is not None
+    monkeypatch.setattr(consensus, "_STAPLE_TOLERANCE", 1.0)  # nothing is sure any more
+    assert consensus._staple_patterns(codes, 4, 5) is None
+    result = services.staple(masks, 5, _Grid)
+    expected = np.zeros(_Grid.shape, bool)
+    expected[1:9, 2:18, 3:19] = _simpleitk_staple(arrays, 5)
+    assert np.array_equal(result.to_grid(), expected)
+    assert result.voxel_count > 0
+
+
+def test_majority_vote_counts_absent_solutions():
+    arrays = _noisy_raters(1, 4)
+    vote = services.majority_vote([_mask(a, offset=(1, 2, 3)) for a in arrays], 6, _Grid)
+    expected = np.zeros(_Grid.shape, bool)
+    expected[1:9, 2:18, 3:19] = np.sum(arrays, axis=0) * 2 > 6  # 4 of 6 needed
+    assert np.array_equal(vote.to_grid(), expected)
+    assert vote.voxel_count > 0
 
 
 def test_majority_vote_of_three():
