@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import yaml
+from django_otp.oath import totp
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "onco-smoke.example.org"
@@ -50,6 +51,8 @@ OWNER_ROLE, APP_ROLE = f"{DATABASE}_owner", f"{DATABASE}_app"
 # The compose file's roles, and the smoke's own in their place.
 COMPOSE_ROLES = {"onco": OWNER_ROLE, "onco_app": APP_ROLE}
 USERNAME, PASSWORD = "smoke.copil", secrets.token_urlsafe(16)
+# The COPIL member's authenticator (regional roles need the second factor in production).
+OTP_KEY = secrets.token_hex(20)
 
 
 def log(message: str) -> None:
@@ -264,7 +267,9 @@ def smoke(stack: Stack) -> None:
         "from django.contrib.auth import get_user_model; from onco_hdf.models import "
         "Membership, Role; u = get_user_model().objects.create_user("
         f"{USERNAME!r}, password={PASSWORD!r}, first_name='Camille', last_name='Smoke'); "
-        "Membership.objects.create(user=u, role=Role.COPIL)",
+        "Membership.objects.create(user=u, role=Role.COPIL); "
+        "from django_otp.plugins.otp_totp.models import TOTPDevice; "
+        f"TOTPDevice.objects.create(user=u, name='smoke', key={OTP_KEY!r}, confirmed=True)",
     )
     browser = Browser(stack.port)
     response, _ = browser.request("GET", "/compte/connexion/", https=False)
@@ -278,8 +283,17 @@ def smoke(stack: Stack) -> None:
     response, page = browser.request("POST", "/compte/connexion/", form)
     assert response.status == 302, (response.status, page[:2000])
     response, page = browser.request("GET", "/")
+    assert response.status == 302, (response.status, page[:500])
+    verify_url = response.getheader("Location")
+    assert verify_url.startswith("/compte/double-authentification/"), verify_url
+    response, page = browser.request("GET", verify_url)
+    form = {"token": f"{totp(bytes.fromhex(OTP_KEY)):06d}"}
+    form["csrfmiddlewaretoken"] = browser.csrf_token(page)
+    response, page = browser.request("POST", verify_url, form)
+    assert response.status == 302, (response.status, page[:2000])
+    response, page = browser.request("GET", "/")
     assert response.status == 200 and b"Camille" in page, (response.status, page[:500])
-    log("logged in over HTTP with X-Forwarded-Proto: https")
+    log("logged in over HTTP with X-Forwarded-Proto: https, second factor answered")
 
     # The CSRF cookie's secret is a valid token (the login rotated it).
     token = next(v for k, v in browser.cookies.items() if "csrf" in k.lower())

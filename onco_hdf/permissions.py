@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from onco_hdf.models import Centre, Membership, Role
+from onco_hdf.models import REGIONAL_ROLES, Centre, Membership, Role
 
 _CACHE_ATTR = "_onco_memberships"
 
@@ -63,10 +63,9 @@ def is_crisis_cell(user) -> bool:
 
 
 def needs_second_factor(user) -> bool:
-    """Regional roles that change or read personal data of every centre."""
-    return has_role(user, Role.PROJECT_MANAGER, Role.ADMIN, Role.CRISIS_CELL) or getattr(
-        user, "is_superuser", False
-    )
+    """Every regional role (DESIGN.md §5: they read or change what every centre holds),
+    and superusers."""
+    return has_role(user, *REGIONAL_ROLES) or getattr(user, "is_superuser", False)
 
 
 def centre_ids_for(user, roles: Iterable[str] | None = None) -> set[int]:

@@ -97,6 +97,19 @@ def test_project_manager_with_device_is_asked_for_a_code(anonymous, pm):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["copil", "pm"])
+def test_every_regional_role_must_enrol_a_second_factor(anonymous, request, persona):
+    """DESIGN.md §5: a second factor for regional roles, the COPIL member's included."""
+    user = request.getfixturevalue(persona)
+    post_login(anonymous, user.username, PASSWORD)
+    response = anonymous.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account:otp-setup"))
+    page = anonymous.get(response["Location"]).content.decode()
+    assert "Activer la double authentification" in page
+
+
+@pytest.mark.django_db
 def test_centre_roles_need_no_second_factor(anonymous, oncologist_a):
     post_login(anonymous, "oncologist_a", PASSWORD)
     assert anonymous.get("/").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from onco_hdf import jobs
-from tests.browser_helpers import log_in
+from tests.browser_helpers import log_in, verify_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,11 @@ def test_progress_bar_width_follows_the_job(page, live_server, copil):
     job = jobs.job_create(kind="worker_check", label="Vérification", user=copil)
     jobs.job_claim(job_id=job.pk, delivery_id="m1")
     jobs.job_progress(job_id=job.pk, progress=40, message="Étape 2 sur 5")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=copil, name="phone", confirmed=True)
     log_in(page, live_server, "copil")
+    verify_second_factor(page, copil)
     page.goto(f"{live_server.url}/taches/{job.pk}/")
     bar = page.locator(".job-progress .progress-bar")
     expect(bar).to_have_attribute("style", re.compile(r"width: 40%"))
