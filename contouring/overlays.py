@@ -10,8 +10,11 @@ reference's yellow, comes last and dashed).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +25,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 
 from contouring.engine.raster import fill_polygons
-from contouring.engine.rtstruct import read_rtstruct
+from contouring.engine.rtstruct import StructureSet, read_rtstruct
 from contouring.models import CaseStructure, ClinicalCase, Submission
 from onco_hdf.numbers import format_number
 
@@ -102,6 +105,36 @@ def draw_polyline(draw, xy, colour, width: int, dash: tuple[int, ...] | None) ->
                 left, on = float(pattern[index]), not on
 
 
+# Structure sets already parsed, by storage name, inside a ``structure_sets_read_once`` block.
+_PARSED: ContextVar[dict[str, StructureSet] | None] = ContextVar("overlay_parsed", default=None)
+
+
+@contextlib.contextmanager
+def structure_sets_read_once() -> Iterator[None]:
+    """Inside the block, each stored RTSTRUCT is parsed once: a report draws several
+    structures from the same files (a stored file is never modified, its name is unique
+    and the block lasts one report), where each call used to parse them all again."""
+    token = _PARSED.set({})
+    try:
+        yield
+    finally:
+        _PARSED.reset(token)
+
+
+def stored_structure_set(name: str) -> StructureSet:
+    """The parsed RTSTRUCT stored as ``name`` (parsed once per ``structure_sets_read_once``)."""
+    from contouring.services import local_paths
+
+    parsed = _PARSED.get()
+    if parsed is not None and name in parsed:
+        return parsed[name]
+    with local_paths([name]) as (path,):
+        structure_set = read_rtstruct(path)
+    if parsed is not None:
+        parsed[name] = structure_set
+    return structure_set
+
+
 @cache
 def _font(size: int):
     for path in FONT_FILES:
@@ -136,10 +169,7 @@ def slice_choices(
     the solutions agree everywhere the remaining picks are spread over the extent (25 %,
     75 %). None when the structure has no contour or the case no CT.
     """
-    from contouring.services import local_paths
-
-    with local_paths([case.reference_file.name]) as (path,):
-        reference = _roi(read_rtstruct(path), structure.roi_number)
+    reference = _roi(stored_structure_set(case.reference_file.name), structure.roi_number)
     if reference is None or reference.z_range is None or not case.ct_files:
         return None
     z0, spacing, (dy, dx) = _ct_axes(case)
@@ -161,8 +191,7 @@ def slice_choices(
         )
         roi = None
         if mapping is not None and mapping.roi is not None:
-            with local_paths([submission.file.name]) as (path,):
-                roi = _roi(read_rtstruct(path), mapping.roi.roi_number)
+            roi = _roi(stored_structure_set(submission.file.name), mapping.roi.roi_number)
         solution_planes.append(planes(roi))
     disagreement = _disagreement(reference_planes, solution_planes, (dy, dx))
 
@@ -257,25 +286,21 @@ def layers_for(
     Solutions whose id is in ``hidden`` are left out but keep their colour and line style
     (a solution's style never changes when another one is hidden).
     """
-    from contouring.services import local_paths
 
-    def polygons(path, roi_number):
-        structure_set = read_rtstruct(path)
-        roi = next((r for r in structure_set.rois if r.number == roi_number), None)
+    def polygons(name, roi_number):
+        roi = _roi(stored_structure_set(name), roi_number)
         if roi is None:
             return []
         return [c.points for c in roi.contours if abs(c.z - z) <= tolerance]
 
-    layers = []
-    with local_paths([case.reference_file.name]) as (path,):
-        layers.append(
-            Layer(
-                _("Reference (%(name)s)") % {"name": structure.name},
-                REFERENCE_COLOUR,
-                polygons(path, structure.roi_number),
-                3,
-            )
+    layers = [
+        Layer(
+            _("Reference (%(name)s)") % {"name": structure.name},
+            REFERENCE_COLOUR,
+            polygons(case.reference_file.name, structure.roi_number),
+            3,
         )
+    ]
     for index, submission in enumerate(submissions):
         if submission.pk in hidden:
             continue
@@ -294,16 +319,15 @@ def layers_for(
                 )
             )
             continue
-        with local_paths([submission.file.name]) as (path,):
-            layers.append(
-                Layer(
-                    f"{submission.short_label} ({mapping.roi.name})",
-                    colour,
-                    polygons(path, mapping.roi.roi_number),
-                    2,
-                    dash,
-                )
+        layers.append(
+            Layer(
+                f"{submission.short_label} ({mapping.roi.name})",
+                colour,
+                polygons(submission.file.name, mapping.roi.roi_number),
+                2,
+                dash,
             )
+        )
     return layers
 
 

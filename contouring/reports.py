@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contouring.models import ClinicalCase, Solution
-from contouring.overlays import render_overlay, slice_choices
+from contouring.overlays import render_overlay, slice_choices, structure_sets_read_once
 from contouring.results import (
     ANNEX_GROUPS,
     METRIC_BY_FIELD,
@@ -78,7 +78,9 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
     submissions = list(
         ready.select_related("solution", "centre", "uploaded_by").prefetch_related("mappings__roi")
     )
-    results = case_results(case, current_results(case).select_related("structure"), submissions)
+    # Fetched once: the main table and each annex group arrange the same rows.
+    rows = list(current_results(case).select_related("structure"))
+    results = case_results(case, rows, submissions)
     finished = latest_finished_run(case)
     section = {
         "case": case,
@@ -91,24 +93,23 @@ def case_section(case: ClinicalCase, overlays: int = 2, solution_ids=None) -> di
         return section
     section["dose"] = dose_section(case, submissions)
     lowest = []
-    for structure in results.lowest_agreement(overlays):
-        choice = slice_choices(case, structure, submissions)
-        if choice is not None:
-            k = choice.middle if choice.worst is None else choice.worst
-            lowest.append(
-                {
-                    "structure": structure,
-                    "image": _png_uri(render_overlay(case, structure, submissions, k)),
-                    "slice": k + 1,
-                }
-            )
+    with structure_sets_read_once():
+        for structure in results.lowest_agreement(overlays):
+            choice = slice_choices(case, structure, submissions)
+            if choice is not None:
+                k = choice.middle if choice.worst is None else choice.worst
+                lowest.append(
+                    {
+                        "structure": structure,
+                        "image": _png_uri(render_overlay(case, structure, submissions, k)),
+                        "slice": k + 1,
+                    }
+                )
     labels, matrix = results.agreement_matrix()
     annex = []
     for title, fields in ANNEX_GROUPS:
         metrics = chosen_metrics(fields)
-        grouped = case_results(
-            case, current_results(case).select_related("structure"), submissions, metrics=metrics
-        )
+        grouped = case_results(case, rows, submissions, metrics=metrics)
         annex.append({"title": title, "headers": metric_headers(metrics), "rows": grouped.rows})
     section.update(
         {

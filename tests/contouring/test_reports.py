@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from contouring import services
+from contouring import overlays, services
 from contouring.models import ResultKind
 from contouring.overlays import slice_choices
 from contouring.reports import build_comparison_report_context
@@ -118,6 +118,33 @@ def test_report_context_numbers(two_cases):
         "AutoContour A (simulé)",
         "AutoContour D (simulé)",
     }
+
+
+def test_report_parses_each_rtstruct_once_and_queries_a_bounded_number_of_times(
+    two_cases, monkeypatch, django_assert_max_num_queries
+):
+    """The overlays of the two lowest-agreement structures used to parse the reference and
+    every submission again for each structure, twice (slice choice, then drawing): 12
+    parses for a case of 2 submissions. Each stored file is parsed once per case now."""
+    parsed, parse = [], overlays.read_rtstruct
+
+    def counting(path):
+        parsed.append(path)
+        return parse(path)
+
+    monkeypatch.setattr(overlays, "read_rtstruct", counting)
+    job = job_create(kind="report", label="r", params={"p_cases": str(two_cases[0].pk)})
+    with django_assert_max_num_queries(40):
+        spec = build_comparison_report_context(job=job, report=lambda *args: None)
+    (section,) = spec.context["sections"]
+    assert len(section["lowest"]) == 2
+    assert len(parsed) == 1 + len(section["submissions"]) == 3
+    assert len(set(parsed)) == 3
+    # Outside a report, nothing is kept: the slice viewer parses the files again.
+    structure = section["lowest"][0]["structure"]
+    parsed.clear()
+    overlays.slice_choices(section["case"], structure, section["submissions"])
+    assert len(parsed) == 3
 
 
 def test_report_without_results_fails_with_a_message(pelvis_files, pm):
