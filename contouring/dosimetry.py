@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contouring.engine.dvh import DoseGrid, DVHResult, dvh_on_ct_grid
+from contouring.engine.dvh import DoseGrid, DVHResult, dvhs_on_ct_grid
 from contouring.engine.geometry import CTGeometry
 from contouring.engine.raster import Mask, rasterise
 from contouring.engine.rtstruct import StructureSet
@@ -149,40 +149,35 @@ def structure_set_dvhs(
 
     ``consensus(structure name, masks, voters)`` gives the consensus masks of a structure
     from its solutions' masks, by set key (``CONSENSUS_KEY``, ``STAPLE_KEY``); None for no
-    consensus. A set without the structure gets no DVH.
+    consensus. A set without the structure gets no DVH. The sets of one structure are
+    computed together (the voxels they share are read once).
     """
     dose_on_ct = dose.on_ct_grid(geometry)
     voxel_cc = geometry.voxel_volume_mm3 / 1000.0
     out: dict[tuple[str, str], DVHResult] = {}
-
-    def dvh(mask: Mask, name: str, structure: CaseStructure) -> DVHResult:
-        return dvh_on_ct_grid(
-            dataclasses.replace(mask, name=name),
+    for index, structure in enumerate(structures):
+        sets: dict[str, Mask] = {}
+        ref_roi = reference.get(structure.name)
+        if ref_roi is not None:
+            sets[REFERENCE_KEY] = rasterise(ref_roi, geometry)
+        masks = []
+        for key, structure_set in tests.items():
+            roi = structure_set.get(structure.name)
+            if roi is not None:
+                sets[key] = rasterise(roi, geometry)
+                masks.append(sets[key])
+        if consensus is not None:
+            present = [m for m in masks if not m.is_empty]
+            sets.update(consensus(structure.name, present, len(tests)))
+        results = dvhs_on_ct_grid(
+            [dataclasses.replace(mask, name=structure.name) for mask in sets.values()],
             dose_on_ct,
             voxel_cc=voxel_cc,
             source=dose.source,
             dose_levels=levels.get(structure.pk, ()),
             bin_width=BIN_WIDTH_GY,
         )
-
-    for index, structure in enumerate(structures):
-        ref_roi = reference.get(structure.name)
-        if ref_roi is not None:
-            out[structure.name, REFERENCE_KEY] = dvh(
-                rasterise(ref_roi, geometry), structure.name, structure
-            )
-        masks = []
-        for key, structure_set in tests.items():
-            roi = structure_set.get(structure.name)
-            if roi is None:
-                continue
-            mask = rasterise(roi, geometry)
-            masks.append(mask)
-            out[structure.name, key] = dvh(mask, structure.name, structure)
-        if consensus is not None:
-            present = [m for m in masks if not m.is_empty]
-            for key, built in consensus(structure.name, present, len(tests)).items():
-                out[structure.name, key] = dvh(built, structure.name, structure)
+        out.update(((structure.name, key), r) for key, r in zip(sets, results, strict=True))
         progress(index + 1, len(structures))
     return out
 

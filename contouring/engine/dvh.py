@@ -140,13 +140,14 @@ class DoseGrid:
             _linear_weights(self.y, y_ct),
             _linear_weights(self.x, x_ct),
         )
-        out = np.full((nz, ny, nx), np.nan, dtype=np.float32)
+        out = np.empty((nz, ny, nx), dtype=np.float32)  # each plane written once below
         wy_known, wx_known = np.isfinite(wy).all(axis=1), np.isfinite(wx).all(axis=1)
         y_pairs = _neighbour_pairs(wy[wy_known])
         x_pairs = _neighbour_pairs(wx[wx_known])
         dose = self.dose.astype(np.float32)
         window = np.ix_(wy_known, wx_known)
         for k in range(nz):
+            out[k] = np.nan
             if not np.isfinite(wz[k]).all():
                 continue
             (planes,) = np.nonzero(wz[k])
@@ -358,23 +359,91 @@ def dvh_from_doses(
     dose_levels: Iterable[float] = (),
     bin_width: float = DEFAULT_BIN_WIDTH_GY,
     warnings: tuple[EngineIssue, ...] = (),
-    ascending: bool = False,
 ) -> DVHResult:
-    """Statistics and cumulative curve of a structure whose voxels received ``doses``
-    (``ascending``: already sorted, as the CT-grid path sorts its own copy in place)."""
+    """Statistics and cumulative curve of a structure whose voxels received ``doses``."""
     doses = np.asarray(doses).ravel()
     if doses.dtype not in (np.float32, np.float64):
         doses = doses.astype(float)  # float32 doses (the CT-grid path) stay float32: exact
+    figures = dict(method=method, volume_without_dose_cc=volume_without_dose_cc, warnings=warnings)
+    if np.ndim(voxel_cc) == 0:
+        return _dvh_of_parts(
+            name,
+            [_Part(doses, bin_width)],
+            float(voxel_cc),
+            dose_levels=dose_levels,
+            bin_width=bin_width,
+            **figures,
+        )
     weights = np.broadcast_to(np.asarray(voxel_cc, dtype=float), doses.shape)
-    dosed_cc = float(weights.sum()) if np.ndim(voxel_cc) else doses.size * float(voxel_cc)
-    total_cc = dosed_cc + volume_without_dose_cc
+    dosed_cc = float(weights.sum())
     levels = tuple(float(d) for d in dose_levels)
     if dosed_cc <= 0:
+        return _result(name, dosed_cc, levels, None, **figures)
+    peak, lowest = float(doses.max()), float(doses.min())
+    edges = _edges(peak, bin_width)
+    order = np.argsort(doses)[::-1]  # hottest first
+    hot_doses = doses[order]
+    hot_cc = np.cumsum(weights[order])  # volume receiving at least hot_doses[i]
+
+    def dose_to_hottest(volume_cc: float) -> float:
+        index = int(np.searchsorted(hot_cc, volume_cc - 1e-12 * dosed_cc))
+        return float(hot_doses[min(index, hot_doses.size - 1)])
+
+    counts, _ = np.histogram(doses, bins=edges, weights=weights)
+    cc_at_least = {level: float(weights[doses >= level].sum()) for level in levels}
+    stats = _Statistics(
+        mean=float(np.average(doses, weights=weights)),
+        lowest=lowest,
+        peak=peak,
+        hottest={v: dose_to_hottest(v) for v in _volumes(dosed_cc)},
+        cc_at_least=cc_at_least,
+        edges=edges,
+        counts=counts,
+    )
+    return _result(name, dosed_cc, levels, stats, **figures)
+
+
+@dataclass(frozen=True)
+class _Statistics:
+    mean: float
+    lowest: float
+    peak: float
+    hottest: Mapping[float, float]  # volume (cm³) -> the dose its hottest voxels receive
+    cc_at_least: Mapping[float, float]  # level (Gy) -> volume receiving at least it
+    edges: np.ndarray
+    counts: np.ndarray  # cm³ per bin
+
+
+def _volumes(dosed_cc: float) -> list[float]:
+    """The volumes whose hottest dose is wanted: D0.03 cm³, then each Dx %."""
+    return [DMAX_VOLUME_CC] + [p / 100.0 * dosed_cc for p in D_PERCENTS]
+
+
+def _edges(peak: float, bin_width: float) -> np.ndarray:
+    return np.arange(int(np.ceil(peak / bin_width)) + 2) * bin_width
+
+
+def _result(
+    name: str,
+    dosed_cc: float,
+    levels: tuple[float, ...],
+    stats: _Statistics | None,
+    *,
+    method: str,
+    volume_without_dose_cc: float,
+    warnings: tuple[EngineIssue, ...],
+) -> DVHResult:
+    """The DVHResult of the statistics (None: no dosed voxel)."""
+    common = dict(
+        name=name,
+        method=method,
+        volume_cc=dosed_cc + volume_without_dose_cc,
+        volume_without_dose_cc=volume_without_dose_cc,
+        warnings=warnings,
+    )
+    if stats is None:
         return DVHResult(
-            name=name,
-            method=method,
-            volume_cc=total_cc,
-            volume_without_dose_cc=volume_without_dose_cc,
+            **common,
             mean=None,
             minimum=None,
             maximum=None,
@@ -383,72 +452,294 @@ def dvh_from_doses(
             v_gy={d: (0.0, 0.0) for d in levels},
             dose_edges=np.zeros(1),
             cumulative_cc=np.zeros(1),
-            warnings=warnings,
         )
-    uniform = np.ndim(voxel_cc) == 0
-    volumes = [DMAX_VOLUME_CC] + [p / 100.0 * dosed_cc for p in D_PERCENTS]
-    n_bins = int(np.ceil(float(doses.max()) / bin_width)) + 1
-    edges = np.arange(n_bins + 1) * bin_width
-    if uniform:
-        # Equal voxels: every figure comes from one ascending sort (numpy's SIMD sort: a
-        # quarter of a second for 22 million doses). The dose to the hottest v cm³ is an
-        # order statistic. Bin b holds the doses whose quotient by the bin width truncates
-        # to b; the division is monotone, so each bin's first voxel is found by bisection
-        # on the sorted quotients (the same counts as a bincount of the truncated values).
-        cell = float(voxel_cc)
-        ordered = doses if ascending else np.sort(doses)
-        peak, lowest = float(ordered[-1]), float(ordered[0])
-        quotients = ordered / bin_width
-        starts = np.searchsorted(quotients, np.arange(n_bins, dtype=quotients.dtype), side="left")
-
-        def rank_of(volume_cc: float) -> int:
-            rank = int(np.ceil((volume_cc - 1e-12 * dosed_cc) / cell - 1e-9)) - 1
-            return min(max(rank, 0), doses.size - 1)  # 0: the hottest voxel
-
-        def dose_to_hottest(volume_cc: float) -> float:
-            return float(ordered[doses.size - 1 - rank_of(volume_cc)])
-
-        def cc_at_least(level: float) -> float:
-            # ``doses >= level`` compares in the doses' type: so does the bisection.
-            below = np.searchsorted(ordered, doses.dtype.type(level), side="left")
-            return float(doses.size - below) * cell
-
-        counts = np.diff(np.append(starts, doses.size)) * cell
-    else:
-        order = np.argsort(doses)[::-1]  # hottest first
-        hot_doses = doses[order]
-        hot_cc = np.cumsum(weights[order])  # volume receiving at least hot_doses[i]
-        peak, lowest = float(hot_doses[0]), float(hot_doses[-1])
-
-        def dose_to_hottest(volume_cc: float) -> float:
-            index = int(np.searchsorted(hot_cc, volume_cc - 1e-12 * dosed_cc))
-            return float(hot_doses[min(index, hot_doses.size - 1)])
-
-        def cc_at_least(level: float) -> float:
-            return float(weights[doses >= level].sum())
-
-        counts, _ = np.histogram(doses, bins=edges, weights=weights)
-    maximum = dose_to_hottest(volumes[0]) if dosed_cc > DMAX_VOLUME_CC else peak
-    cumulative = counts[::-1].cumsum()[::-1]
-    v_gy = {}
-    for level in levels:
-        cc = cc_at_least(level)
-        v_gy[level] = (cc, 100.0 * cc / dosed_cc)
+    volumes = _volumes(dosed_cc)
+    maximum = stats.hottest[volumes[0]] if dosed_cc > DMAX_VOLUME_CC else stats.peak
     return DVHResult(
-        name=name,
-        method=method,
-        volume_cc=total_cc,
-        volume_without_dose_cc=volume_without_dose_cc,
-        mean=float(doses.mean(dtype=np.float64) if uniform else np.average(doses, weights=weights)),
-        minimum=lowest,
+        **common,
+        mean=stats.mean,
+        minimum=stats.lowest,
         maximum=float(maximum),
-        peak=peak,
-        d_percent={p: dose_to_hottest(v) for p, v in zip(D_PERCENTS, volumes[1:], strict=True)},
-        v_gy=v_gy,
-        dose_edges=edges,
-        cumulative_cc=cumulative,
-        warnings=warnings,
+        peak=stats.peak,
+        d_percent={p: stats.hottest[v] for p, v in zip(D_PERCENTS, volumes[1:], strict=True)},
+        v_gy={
+            level: (stats.cc_at_least[level], 100.0 * stats.cc_at_least[level] / dosed_cc)
+            for level in levels
+        },
+        dose_edges=stats.edges,
+        cumulative_cc=stats.counts[::-1].cumsum()[::-1],
     )
+
+
+def _dvh_of_parts(
+    name: str,
+    parts: list[_Part],
+    cell: float,
+    *,
+    dose_levels: Iterable[float],
+    bin_width: float,
+    **figures,
+) -> DVHResult:
+    """The DVH of equal voxels (``cell`` cm³ each) whose doses are the union of ``parts``.
+
+    Every figure comes from the parts' histograms, without sorting the doses: the dose to
+    the hottest v cm³ is an order statistic, whose bin the histogram gives, and only that
+    bin's doses are looked at (see :class:`_Histogram`).
+    """
+    parts = [part for part in parts if part.size]
+    size = sum(part.size for part in parts)
+    dosed_cc = size * cell
+    levels = tuple(float(d) for d in dose_levels)
+    if dosed_cc <= 0:
+        return _result(name, dosed_cc, levels, None, **figures)
+    peak = float(max(part.high for part in parts))
+    edges = _edges(peak, bin_width)
+    histogram = _Histogram(parts, edges.size - 1, bin_width)
+
+    def rank_of(volume_cc: float) -> int:
+        rank = int(np.ceil((volume_cc - 1e-12 * dosed_cc) / cell - 1e-9)) - 1
+        return min(max(rank, 0), size - 1)  # 0: the hottest voxel
+
+    volumes = _volumes(dosed_cc)
+    ranked, below = histogram.lookup([size - 1 - rank_of(v) for v in volumes], levels)
+    stats = _Statistics(
+        mean=sum(part.total for part in parts) / size,
+        lowest=float(min(part.low for part in parts)),
+        peak=peak,
+        hottest=dict(zip(volumes, ranked, strict=True)),
+        cc_at_least={level: float(size - n) * cell for level, n in zip(levels, below, strict=True)},
+        edges=edges,
+        counts=histogram.counts * cell,
+    )
+    return _result(name, dosed_cc, levels, stats, **figures)
+
+
+class _Part:
+    """Doses of some voxels of a structure, counted per bin: a dose's bin (its key) is its
+    quotient by the bin width, computed in the doses' type, truncated. Histograms of
+    disjoint parts add up: the voxels several contour sets share are counted once."""
+
+    def __init__(self, doses: np.ndarray, bin_width: float) -> None:
+        self.doses, self.size = doses, int(doses.size)
+        self._members: dict[int, np.ndarray] = {}
+        self._read: set[int] = set()
+        self._fine: dict[tuple[int, ...], tuple[int, np.ndarray] | None] = {}
+        if not self.size:
+            self.first, self.last, self.histogram = 0, -1, np.zeros(0, np.int64)
+            return
+        self.low, self.high = doses.min(), doses.max()
+        # The division is monotone: the extremes' keys are the lowest and highest.
+        self.first, self.last = (_key(v, bin_width) for v in (self.low, self.high))
+        quotients = doses / bin_width
+        if self.first < 0:  # truncating towards 0 is flooring for the non-negative doses
+            np.floor(quotients, out=quotients)
+            quotients -= self.first
+        self.first = min(self.first, 0)  # from 0: empty low bins cost less than a subtraction
+        # 16-bit keys (below 655 Gy in 0.01 Gy bins) convert and gather fastest.
+        narrow = self.last - self.first < 1 << 16
+        self.keys = quotients.astype(np.uint16 if narrow else np.int64)
+        self.histogram = np.bincount(self.keys, minlength=self.last - self.first + 1)
+        self.total = float(doses.sum(dtype=np.float64))
+
+    def members(self, keys: Iterable[int]) -> np.ndarray:
+        """This part's doses in the bins ``keys``.
+
+        The bins not yet read are read in one pass, with their neighbours up to
+        ``_NEIGHBOURS`` doses, and kept: the sets of a structure share this part and want
+        the same bins or bins nearby (their D2 % differ by a few voxels).
+        """
+        keys = [k for k in keys if self.first <= k <= self.last]
+        missing = {k - self.first for k in keys if k not in self._members}
+        if missing:
+            indices = sorted({i for k in missing for i in self._around(k)} - self._read)
+            # Small bins are sorted out by key together, big ones (a plateau) apart.
+            big = [i for i in indices if self.histogram[i] > _NEIGHBOURS]
+            small = [i for i in indices if self.histogram[i] <= _NEIGHBOURS]
+            codes = np.zeros(self.histogram.size, dtype=np.int8)
+            codes[small], codes[big] = 1, 2
+            picked = codes[self.keys]
+            if small:
+                chosen = picked == 1
+                doses, found = self.doses[chosen], self.keys[chosen]
+                order = np.argsort(found, kind="stable")
+                doses, found = doses[order], found[order]
+                bounds = np.searchsorted(found, np.array(small + [self.histogram.size]))
+                for index, lo, hi in zip(small, bounds[:-1], bounds[1:], strict=True):
+                    self._members[index + self.first] = doses[lo:hi]
+            if big:
+                chosen = picked == 2
+                doses = self.doses[chosen]
+                found = self.keys[chosen] if len(big) > 1 else None
+                for index in big:
+                    self._members[index + self.first] = (
+                        doses if found is None else doses[found == index]
+                    )
+            self._read.update(indices)
+        chosen = [self._members[k] for k in keys]
+        return np.concatenate(chosen) if chosen else self.doses[:0]
+
+    def _around(self, index: int) -> range:
+        """Bin ``index`` and its neighbours on both sides while they hold (together) at
+        most ``_NEIGHBOURS`` doses."""
+        counts = self.histogram
+        lo = hi = index
+        total = int(counts[index])
+        while True:
+            grown = False
+            if lo > 0 and total + counts[lo - 1] <= _NEIGHBOURS:
+                lo -= 1
+                total += int(counts[lo])
+                grown = True
+            if hi < counts.size - 1 and total + counts[hi + 1] <= _NEIGHBOURS:
+                hi += 1
+                total += int(counts[hi])
+                grown = True
+            if not grown:
+                return range(lo, hi + 1)
+
+    def fine(self, keys: tuple[int, ...]) -> tuple[int, np.ndarray] | None:
+        """(lowest bit pattern, count per pattern) of the doses of these bins; None when
+        they are not all non-negative within ``_SELECT_PATTERNS`` patterns."""
+        if keys not in self._fine:
+            self._fine[keys] = _pattern_counts(self.members(keys))
+        return self._fine[keys]
+
+
+def _key(dose, bin_width: float) -> int:
+    """A dose's bin, computed as for an array of the dose's type."""
+    return int(np.floor((np.array([dose]) / bin_width)[0]))
+
+
+class _Histogram:
+    """A set's doses (the union of parts) per bin of ``bin_width`` Gy, with what a full
+    ascending sort would give.
+
+    Bins run from 0 to ``n_bins - 1``, the last taking the rounding overflow; doses below 0
+    fall into bins of their own, before the curve's. The division and the truncation are
+    monotone, so the sorted doses run through the bins in order: the dose at a sorted
+    position lies in the bin where the cumulative count passes the position, at a rank
+    found among that bin's doses only.
+    """
+
+    def __init__(self, parts: list[_Part], n_bins: int, bin_width: float) -> None:
+        self.parts, self.n_bins, self.bin_width = parts, n_bins, bin_width
+        self.dtype = parts[0].doses.dtype
+        self.first = min(min(part.first for part in parts), 0)
+        self.top = n_bins - 1
+        self.histogram = np.zeros(n_bins - self.first, dtype=np.int64)
+        for part in parts:
+            kept = max(min(part.histogram.size, self.top - part.first + 1), 0)
+            start = part.first - self.first
+            self.histogram[start : start + kept] += part.histogram[:kept]
+            self.histogram[-1] += part.histogram[kept:].sum()
+        self.cumulative = np.cumsum(self.histogram)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Doses per curve bin (0 to n_bins - 1)."""
+        return self.histogram[-self.first :]
+
+    def _bins(self, key: int) -> tuple[int, ...]:
+        """The part keys a bin holds: the last bin holds every key above it too."""
+        if key < self.top:
+            return (key,)
+        return tuple(range(self.top, max(part.last for part in self.parts) + 1))
+
+    def _before(self, key: int) -> int:
+        index = key - self.first
+        return int(self.cumulative[index - 1]) if index > 0 else 0
+
+    def lookup(
+        self, positions: list[int], levels: tuple[float, ...]
+    ) -> tuple[list[float], list[int]]:
+        """The doses at these ascending sorted positions, and how many doses lie below each
+        level (``doses < level`` in the doses' type: the complement of ``doses >= level``)."""
+        keys = [
+            int(np.searchsorted(self.cumulative, p, side="right")) + self.first for p in positions
+        ]
+        ranks: dict[int, list[int]] = {}
+        for position, key in zip(positions, keys, strict=True):
+            ranks.setdefault(key, []).append(position - self._before(key))
+        found = {key: self._ranked(key, wanted) for key, wanted in ranks.items()}
+        ranked = [found[k][p - self._before(k)] for p, k in zip(positions, keys, strict=True)]
+        below = []
+        for level in levels:
+            key = min(_key(self.dtype.type(level), self.bin_width), self.top)
+            if key < self.first:
+                below.append(0)
+                continue
+            threshold = self.dtype.type(level)
+            inside = sum(
+                int(np.count_nonzero(part.members(self._bins(key)) < threshold))
+                for part in self.parts
+            )
+            below.append(self._before(key) + inside)
+        return ranked, below
+
+    def _ranked(self, key: int, ranks: list[int]) -> dict[int, float]:
+        """The doses at ``ranks`` among bin ``key``'s (sorted), from the parts' counts per
+        bit pattern when they have them, else from the doses themselves."""
+        bins = self._bins(key)
+        fine = [part.fine(bins) for part in self.parts]
+        if all(f is not None for f in fine):
+            fine = [f for f in fine if f[1].size]
+            low = min(f[0] for f in fine)
+            counts = np.zeros(max(f[0] + f[1].size for f in fine) - low, dtype=np.int64)
+            for start, part_counts in fine:
+                counts[start - low : start - low + part_counts.size] += part_counts
+            patterns = np.searchsorted(np.cumsum(counts), ranks, side="right") + low
+            values = _as_floats(patterns, self.dtype)
+        else:
+            doses = np.concatenate([part.members(bins) for part in self.parts])
+            values = [_select(doses, rank) for rank in ranks]
+        return dict(zip(ranks, values, strict=True))
+
+
+_NEIGHBOURS = 1 << 18
+_SELECT_DIRECTLY = 4096
+_SELECT_BINS = 1024
+_SELECT_PATTERNS = 1 << 22
+
+
+def _pattern_type(dtype: np.dtype) -> type:
+    return np.int32 if dtype == np.float32 else np.int64
+
+
+def _as_floats(patterns: np.ndarray, dtype: np.dtype) -> list[float]:
+    return [float(v) for v in patterns.astype(_pattern_type(dtype)).view(dtype)]
+
+
+def _pattern_counts(values: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """Non-negative floats sort as their bit patterns read as integers: (lowest pattern,
+    count per pattern from it) when the values span few patterns (a 0.01 Gy bin above a few
+    cGy spans at most a few hundred thousand), else None."""
+    if not values.size:
+        return 0, np.zeros(0, np.int64)
+    patterns = values.view(_pattern_type(values.dtype))
+    low, high = int(patterns.min()), int(patterns.max())
+    if low < 0 or high - low >= _SELECT_PATTERNS:
+        return None
+    return low, np.bincount(patterns - low, minlength=high - low + 1)
+
+
+def _select(values: np.ndarray, rank: int) -> float:
+    """The value a full ascending sort of ``values`` puts at ``rank``.
+
+    ``np.partition`` is very slow on a plateau of (nearly) equal doses, such as the body's
+    low-dose bath: finer histograms between the values' extremes (a monotone scaling)
+    narrow the rank down first, and a run of equal values is answered at once.
+    """
+    while values.size > _SELECT_DIRECTLY:
+        low, high = values.min(), values.max()
+        if low == high:
+            return float(low)
+        keys = (values - low) * (_SELECT_BINS / (high - low))
+        keys = np.minimum(keys.astype(np.int64), _SELECT_BINS - 1)
+        cumulative = np.cumsum(np.bincount(keys, minlength=_SELECT_BINS))
+        key = int(np.searchsorted(cumulative, rank, side="right"))
+        rank -= int(cumulative[key - 1]) if key else 0
+        values = values[keys == key]
+    return float(np.partition(values, rank)[rank])
 
 
 def _without_dose_warning(name: str, source: str, fraction: float) -> tuple[EngineIssue, ...]:
@@ -471,25 +762,92 @@ def dvh_on_ct_grid(
     bin_width: float = DEFAULT_BIN_WIDTH_GY,
 ) -> DVHResult:
     """DVH of a CT-grid mask on the dose already interpolated at CT voxel centres."""
-    box = mask.box_slices()
-    values = dose_on_ct[box][mask.data] if mask.data.size else np.zeros(0, np.float32)
-    values.sort()  # a copy of our own: sorted in place (the NaN of no dose go last)
-    known = np.isfinite(values)
-    missing = values.size - int(np.count_nonzero(known))
-    missing_cc = float(missing) * voxel_cc
-    total_cc = float(values.size) * voxel_cc
-    fraction = missing_cc / total_cc if total_cc else 0.0
-    return dvh_from_doses(
-        mask.name,
-        values[known] if missing else values,
-        voxel_cc,
-        method="ct",
-        ascending=True,
-        volume_without_dose_cc=missing_cc,
+    return dvhs_on_ct_grid(
+        [mask],
+        dose_on_ct,
+        voxel_cc=voxel_cc,
+        source=source,
         dose_levels=dose_levels,
         bin_width=bin_width,
-        warnings=_without_dose_warning(mask.name, source, fraction),
+    )[0]
+
+
+def dvhs_on_ct_grid(
+    masks: list[Mask],
+    dose_on_ct: np.ndarray,
+    *,
+    voxel_cc: float,
+    source: str = "",
+    dose_levels: Iterable[float] = (),
+    bin_width: float = DEFAULT_BIN_WIDTH_GY,
+) -> list[DVHResult]:
+    """The DVHs of several masks of one structure (its contour sets), in their order.
+
+    The voxels every mask holds (nearly all of a body's) are read and counted once; each
+    mask then adds its own voxels: the same figures as one mask at a time.
+    """
+    levels = tuple(float(d) for d in dose_levels)
+    present = [m for m in masks if m.data.size]
+    common_box = _common_box(present)
+    common = None
+    if common_box is not None:
+        common = np.ones(tuple(hi - lo for lo, hi in common_box), dtype=bool)
+        for mask in present:
+            common &= mask.data[_within(common_box, mask.offset)]
+    shared = _ct_part(dose_on_ct, common_box, common, bin_width) if common is not None else None
+    results = []
+    for mask in masks:
+        box = tuple((o, o + s) for o, s in zip(mask.offset, mask.data.shape, strict=True))
+        own = mask.data
+        if shared is not None and mask.data.size:
+            own = mask.data.copy()
+            own[_within(common_box, mask.offset)] &= ~common
+        mine = _ct_part(dose_on_ct, box, own, bin_width)
+        parts = [p for p in (shared, mine) if p is not None and mask.data.size]
+        missing_cc = float(sum(p[1] for p in parts)) * voxel_cc
+        total_cc = float(sum(p[0].size + p[1] for p in parts)) * voxel_cc
+        fraction = missing_cc / total_cc if total_cc else 0.0
+        results.append(
+            _dvh_of_parts(
+                mask.name,
+                [p[0] for p in parts] or [_Part(np.zeros(0, np.float32), bin_width)],
+                voxel_cc,
+                method="ct",
+                volume_without_dose_cc=missing_cc,
+                dose_levels=levels,
+                bin_width=bin_width,
+                warnings=_without_dose_warning(mask.name, source, fraction),
+            )
+        )
+    return results
+
+
+def _common_box(masks: list[Mask]) -> tuple[tuple[int, int], ...] | None:
+    """The intersection of the masks' bounding boxes, None when empty (or no mask)."""
+    if not masks:
+        return None
+    box = tuple(
+        (
+            max(m.offset[axis] for m in masks),
+            min(m.offset[axis] + m.data.shape[axis] for m in masks),
+        )
+        for axis in range(3)
     )
+    return box if all(lo < hi for lo, hi in box) else None
+
+
+def _within(box: tuple[tuple[int, int], ...], offset: tuple[int, ...]) -> tuple[slice, ...]:
+    """``box`` (grid indices) as slices of an array starting at ``offset``."""
+    return tuple(slice(lo - o, hi - o) for (lo, hi), o in zip(box, offset, strict=True))
+
+
+def _ct_part(dose_on_ct, box, inside, bin_width) -> tuple[_Part, int]:
+    """The dosed voxels of ``inside`` (a boolean array on ``box``) as a part, and how many
+    voxels have no dose (NaN: outside the dose grid)."""
+    values = dose_on_ct[tuple(slice(lo, hi) for lo, hi in box)][inside]
+    known = np.isfinite(values)
+    missing = values.size - int(np.count_nonzero(known))
+    return _Part(values[known] if missing else values, bin_width), missing
 
 
 def _planes(roi: ROI) -> dict[float, list]:

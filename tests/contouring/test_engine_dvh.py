@@ -19,6 +19,7 @@ from contouring.engine.dvh import (
     dvh_on_ct_grid,
     dvh_on_dose_grid,
     dvh_structure_set,
+    dvhs_on_ct_grid,
     read_rtdose,
 )
 from contouring.engine.errors import EngineError
@@ -279,9 +280,9 @@ def test_equal_voxels_take_the_fast_path_with_the_same_figures(size):
     assert fast.cumulative_cc.sum() == pytest.approx(slow.cumulative_cc.sum(), rel=1e-3)
 
 
-def test_the_sorted_ct_grid_path_gives_the_histogram_and_statistics_of_the_voxels():
+def test_the_ct_grid_path_gives_the_histogram_and_statistics_of_the_voxels():
     # Doses on a grid with a no-dose (NaN) slab, a plateau, bin edges and a gradient: the
-    # CT-grid path (gathered doses sorted in place) gives the statistics of the unsorted
+    # CT-grid path (gathered doses, no sort) gives the statistics of the unsorted
     # doses and, bin for bin, the counts of the truncated quotients by the bin width.
     rng = np.random.default_rng(19)
     grid = (rng.random((12, 30, 30)) * 60).astype(np.float32)
@@ -311,3 +312,92 @@ def test_the_sorted_ct_grid_path_gives_the_histogram_and_statistics_of_the_voxel
     assert not result.cumulative_cc[expected.size :].any()
     hottest = np.sort(known)[::-1]
     assert result.d_percent[95.0] == hottest[int(np.ceil(0.95 * known.size - 1e-9)) - 1]
+
+
+def _sorted_figures(name, doses, levels):
+    """The statistics of a full sort: the weighted path sorts every dose."""
+    return dvh_from_doses(name, doses, np.full(doses.size, 0.002), method="ct", dose_levels=levels)
+
+
+@pytest.mark.parametrize("neighbours", [1 << 18, 1000])
+def test_fast_path_equals_a_full_sort_on_negative_doses_and_a_spread_low_dose_bin(
+    neighbours, monkeypatch
+):
+    # Negative doses (bins of their own, below the curve's), a 0.01 Gy bin of 20 000 doses
+    # spread over many bit patterns (narrowed by finer histograms), exact ties and a plateau;
+    # with few neighbours read together, the plateau's and the spread bin are read apart.
+    monkeypatch.setattr("contouring.engine.dvh._NEIGHBOURS", neighbours)
+    rng = np.random.default_rng(5)
+    doses = np.concatenate(
+        [
+            (-rng.random(3000) * 0.05).astype(np.float32),
+            (rng.random(20_000) * 0.0099).astype(np.float32),
+            np.full(9000, 0.0, dtype=np.float32),
+            np.full(40_000, 3.9, dtype=np.float32),
+            (rng.random(8000) * 70).astype(np.float32),
+        ]
+    )
+    rng.shuffle(doses)
+    fast = dvh_from_doses("S", doses, 0.002, method="ct", dose_levels=(0.005, 3.9, 20.0))
+    slow = _sorted_figures("S", doses, (0.005, 3.9, 20.0))
+    assert fast.d_percent == slow.d_percent
+    assert (fast.minimum, fast.maximum, fast.peak) == (slow.minimum, slow.maximum, slow.peak)
+    for level in (0.005, 3.9, 20.0):
+        assert fast.v_gy[level] == pytest.approx(slow.v_gy[level], rel=1e-12)
+    assert fast.v_gy[3.9][0] >= 40_000 * 0.002  # the plateau counts: >= 3.9
+    known = doses[doses >= 0]
+    counts = np.bincount((known / np.float32(0.01)).astype(np.int64)) * 0.002
+    assert np.allclose(fast.cumulative_cc[: counts.size], counts[::-1].cumsum()[::-1])
+
+
+def test_the_sets_of_a_structure_together_give_each_set_s_own_figures():
+    # Three overlapping masks (one shifted, one with a hole, one apart from the others: no
+    # common voxel with it) and an empty one, on a dose with a NaN slab, a 3.9 Gy plateau
+    # and a gradient: computed together, each equals its DVH alone and a full sort.
+    rng = np.random.default_rng(7)
+    grid = np.full((14, 40, 40), 3.9, dtype=np.float32)
+    grid[:, 25:] = (rng.random((14, 15, 40)) * 60).astype(np.float32)
+    grid[-3:] = np.nan
+    base = np.zeros(grid.shape, dtype=bool)
+    base[2:13, 5:35, 5:35] = True
+    shifted = np.roll(base, 2, axis=2)
+    holed = base.copy()
+    holed[5:8, 10:20, 10:20] = False
+    apart = np.zeros(grid.shape, dtype=bool)
+    apart[0:2, 0:3, 0:3] = True
+    arrays = [base, shifted, holed, np.zeros(grid.shape, dtype=bool)]
+    masks = [Mask.from_array(a, (2.0, 1.0, 1.0), name="S") for a in arrays]
+    levels = (5.0, 20.0)
+    together = dvhs_on_ct_grid(masks, grid, voxel_cc=0.002, dose_levels=levels)
+    apart_too = dvhs_on_ct_grid(
+        masks[:2] + [Mask.from_array(apart, (2.0, 1.0, 1.0), name="S")],
+        grid,
+        voxel_cc=0.002,
+        dose_levels=levels,
+    )
+    for array, result in list(zip(arrays, together, strict=True)) + [(apart, apart_too[2])]:
+        alone = dvh_on_ct_grid(
+            Mask.from_array(array, (2.0, 1.0, 1.0), name="S"),
+            grid,
+            voxel_cc=0.002,
+            dose_levels=levels,
+        )
+        values = grid[array]
+        known = values[np.isfinite(values)]
+        assert result.volume_cc == alone.volume_cc == pytest.approx(values.size * 0.002)
+        assert result.volume_without_dose_cc == alone.volume_without_dose_cc
+        if not known.size:
+            assert result.mean is None and alone.mean is None
+            continue
+        slow = _sorted_figures("S", known, levels)
+        assert result.d_percent == alone.d_percent == slow.d_percent
+        assert (result.minimum, result.maximum, result.peak) == (
+            slow.minimum,
+            slow.maximum,
+            slow.peak,
+        )
+        assert result.v_gy == alone.v_gy
+        assert result.v_gy[5.0] == pytest.approx(slow.v_gy[5.0], rel=1e-12)
+        assert result.mean == pytest.approx(float(known.astype(float).mean()), rel=1e-12)
+        assert np.array_equal(result.cumulative_cc, alone.cumulative_cc)
+    assert together[0].d_percent != together[2].d_percent  # the hole changes the figures
