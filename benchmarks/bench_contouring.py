@@ -27,6 +27,9 @@ first's rows, as a relaunch does); peak RSS is the largest of the worker process
 ``--smoke`` runs the same steps on the small head-and-neck phantom (a few seconds), as CI
 does, to prove the script still works; its figures say nothing about the targets.
 
+``--dvh-only`` runs only what step 5 needs, in the embedded mode: the generation, the case's
+ingestion (step 1, its row shown), then step 5 as the full run does it; with ``--smoke`` too.
+
 Peak memory is the maximum resident set size of this process (the files are generated
 in a child process so their generation does not count). Targets (issue 5): ≤ 60 s and
 ≤ 2 GB on one 2-core worker; DVH step (issue 19): ≤ 5 s on one worker.
@@ -97,13 +100,17 @@ def _setup_django(database_url: str, media: Path, broker: str | None) -> None:
     call_command("migrate", verbosity=0)
 
 
-def run(folder: Path, smoke: bool = False) -> list[tuple[str, float, float, float]]:
+def run(
+    folder: Path, smoke: bool = False, dvh_only: bool = False
+) -> list[tuple[str, float, float, float]]:
     _setup_django(f"sqlite:///{folder / 'bench.sqlite3'}", folder / "media", None)
     from contouring import services
 
     spec = spec_for(smoke)
     rows = []
-    case = ingest(folder, spec, rows)
+    case = ingest(folder, spec, rows, submissions=not dvh_only)
+    if dvh_only:  # step 5 reads the solutions' files itself
+        return rows + dvh_steps(folder, case, spec)
 
     start, cpu = time.perf_counter(), time.process_time()
     run = services.comparison_run_start(case=case, user=None, include_consensus=True)
@@ -116,8 +123,9 @@ def run(folder: Path, smoke: bool = False) -> list[tuple[str, float, float, floa
     return rows
 
 
-def ingest(folder: Path, spec, rows: list) -> object:
-    """Steps 1 and 2: the case from its uploaded files, then the six submissions."""
+def ingest(folder: Path, spec, rows: list, submissions: bool = True) -> object:
+    """Steps 1 and 2: the case from its uploaded files, then (``submissions``) the six
+    submissions."""
     from django.core.files import File
 
     from contouring import services
@@ -143,6 +151,8 @@ def ingest(folder: Path, spec, rows: list) -> object:
             reference_upload=File(ref, name="RS.dcm"),
         )
     _step(rows, "ingestion du CT et de la référence", start, cpu)
+    if not submissions:
+        return case
 
     start, cpu = time.perf_counter(), time.process_time()
     for simulated in spec.solutions:
@@ -421,18 +431,21 @@ def main() -> int:
             else "cas 512×512×150, 20 structures, 6 solutions"
         )
         print(f"génération du {described} : {time.perf_counter() - started:.1f} s (non comptée)")
+        dvh_only = "--dvh-only" in sys.argv[1:]
         if "--workers-only" not in sys.argv[1:]:
             # In a process of its own: Django is set up once per process, here on SQLite.
             command = [sys.executable, __file__, "--inline", str(folder)]
-            subprocess.run(command + (["--smoke"] if smoke else []), check=True)
-        if "--inline-only" not in sys.argv[1:]:
+            flags = [f for f in ("--smoke", "--dvh-only") if f in sys.argv[1:]]
+            subprocess.run(command + flags, check=True)
+        if "--inline-only" not in sys.argv[1:] and not dvh_only:
             workers_table(folder, smoke)
     return 0
 
 
-def inline_table(folder: Path, smoke: bool) -> int:
-    """Steps 1 to 5 in one process, tasks in-line, SQLite: the embedded mode."""
-    rows = run(folder, smoke)
+def inline_table(folder: Path, smoke: bool, dvh_only: bool = False) -> int:
+    """Steps 1 to 5 (``dvh_only``: 1 and 5) in one process, tasks in-line, SQLite: the
+    embedded mode."""
+    rows = run(folder, smoke, dvh_only)
     total = sum(row[1] for row in rows)
     cpu = sum(row[2] for row in rows)
     peak = max(row[3] for row in rows)
@@ -455,6 +468,8 @@ def inline_table(folder: Path, smoke: bool) -> int:
         f"{'atteint' if dvh_seconds <= TARGET_DVH_SECONDS else 'NON atteint'}"
         f" ({dvh_seconds:.1f} s)"
     )
+    if dvh_only:
+        return 0
     total -= sum(row[1] for row in rows[-2:])  # the issue-5 target covers steps 1 to 4
     verdict = total <= TARGET_SECONDS and peak <= TARGET_MB
     print(
@@ -466,5 +481,6 @@ def inline_table(folder: Path, smoke: bool) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--inline":
-        sys.exit(inline_table(Path(sys.argv[2]), "--smoke" in sys.argv[1:]))
+        flags = sys.argv[3:]
+        sys.exit(inline_table(Path(sys.argv[2]), "--smoke" in flags, "--dvh-only" in flags))
     sys.exit(main())
