@@ -169,13 +169,14 @@ def compare_case(
                 )
             )
             step()
+        # Every pair of this structure is done: free its search arrays (they are the size
+        # of its bounding box) before the next structure's are built; the test sets' ones
+        # before ``on_structure``, since a consensus is compared with the reference only.
+        for label in labels[1:]:
+            _release(prepared[label, name])
         if on_structure is not None:
             on_structure(name, {label: prepared[label, name] for label in labels})
-        # Every pair of this structure is done: free its search arrays before the next
-        # structure's are built (they are the size of its bounding box).
-        for label in labels:
-            if prepared[label, name] is not None:
-                prepared[label, name].release()
+        _release(prepared[REFERENCE, name])
 
     return CaseResult(
         structures=tuple(structures),
@@ -190,6 +191,11 @@ def compare_case(
         hd95_method=hd95,
         convention=convention,
     )
+
+
+def _release(structure: PreparedStructure | None) -> None:
+    if structure is not None:
+        structure.release()
 
 
 def _unique(issues: list[EngineIssue]) -> list[EngineIssue]:

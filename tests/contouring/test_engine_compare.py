@@ -69,6 +69,22 @@ def test_masks_and_surfaces_are_built_once(case, monkeypatch):
     assert len(calls) == 8
 
 
+def test_test_sets_search_arrays_are_freed_before_on_structure(case):
+    """A consensus built in ``on_structure`` is compared with the reference only: the test
+    sets' corner surfaces are already freed (memory), the reference's are still there."""
+    geometry, reference, tests = case
+    seen = {}
+
+    def inspect(name, prepared):
+        seen[name] = {label: "corners" in p.__dict__ for label, p in prepared.items() if p}
+
+    result = compare_case(
+        geometry, reference, tests, structure_map={"B": {"PTV": "PTV_auto"}}, on_structure=inspect
+    )
+    assert seen["PTV"] == {"reference": True, "A": False, "B": False}
+    assert result.get("PTV", "A", "B").dsc == pytest.approx(9 / 10)
+
+
 def test_progress_reports_every_step(case):
     geometry, reference, tests = case
     seen = []
