@@ -14,7 +14,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.files import File
 
-from contouring import phantoms, services
+from contouring import phantoms, selectors, services
 from contouring.models import ClinicalCase, Solution
 from onco_hdf.models import Centre
 
@@ -99,7 +99,9 @@ def seed_case(
                     case=case, dose_upload=File(handle, name=dose_path.name), user=user
                 )
         _write(stdout, f"cas « {case.title} » créé ({len(generated.solutions)} solutions simulées)")
-    if run and not case.results.exists():
+    # Compared once: again only when no run succeeded (a failed run's rows are never shown)
+    # and none is under way.
+    if run and not selectors.current_results(case).exists() and not selectors.active_run(case):
         services.comparison_run_start(case=case, user=user, include_consensus=True)
         _write(stdout, f"comparaison lancée pour « {case.title} »")
     return case

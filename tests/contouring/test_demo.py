@@ -13,6 +13,7 @@ from contouring.models import (
     Solution,
     Submission,
 )
+from onco_hdf.models import Job, JobStatus
 
 
 def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_commit_callbacks):
@@ -58,3 +59,11 @@ def test_demo_seed_gives_full_results_and_is_idempotent(db, django_capture_on_co
     assert ClinicalCase.objects.count() == 2
     assert Submission.objects.count() == 10
     assert ComparisonRun.objects.count() == 2
+
+    # After a failed run (its rows kept, never shown) the seed compares that case again.
+    Job.objects.filter(pk=pelvis.runs.get().job_id).update(status=JobStatus.FAILED)
+    with django_capture_on_commit_callbacks(execute=True):
+        demo.seed()
+    assert ComparisonRun.objects.count() == 3
+    assert pelvis.runs.latest("created_at").job.status == JobStatus.DONE
+    assert head_neck.runs.count() == 1
