@@ -196,6 +196,9 @@ UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_MB", "500")) * 1024 * 1024
 # the number of files in one request must not be lower than the contouring app's.
 CONTOURING_MAX_FILES = int(os.environ.get("CONTOURING_MAX_FILES", "3000"))
 DATA_UPLOAD_MAX_NUMBER_FILES = CONTOURING_MAX_FILES + 10
+# Pairs of one structure a comparison task computes at once (threads of one worker
+# process: the KD-tree queries and array work release the GIL; same figures with 1).
+CONTOURING_COMPARE_THREADS = max(1, int(os.environ.get("CONTOURING_COMPARE_THREADS", "2")))
 
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG

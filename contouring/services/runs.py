@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -239,6 +240,7 @@ def comparison_structure_compute(
             taus=TAUS,
             hd95=HD95_METHOD,
             on_structure=build_consensus if with_consensus else None,
+            threads=settings.CONTOURING_COMPARE_THREADS,
         )
     except EngineError as error:
         raise JobInputError(error.message("fr")) from error

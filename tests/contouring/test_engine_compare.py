@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from contouring.engine import compare as compare_module
@@ -103,3 +105,39 @@ def test_unknown_mapped_structure_and_reserved_label(case):
     assert info.value.code == "unknown_structure"
     with pytest.raises(EngineError):
         compare_case(geometry, reference, {"reference": tests["A"]})
+
+
+def test_threads_compute_pairs_at_once_with_the_same_figures(case, monkeypatch):
+    """``threads=2``: two pairs of a structure are computed at the same time (both first
+    calls meet at a barrier, which a one-at-a-time loop never reaches), and every pair's
+    figures, the progress and the order are those of the one-thread comparison."""
+    geometry, reference, tests = case
+    mapping = {"B": {"PTV": "PTV_auto"}}
+    alone = compare_case(geometry, reference, tests, structure_map=mapping)
+
+    barrier = threading.Barrier(2, timeout=20)
+    lock, calls = threading.Lock(), []
+    real = compare_module.compare_prepared
+
+    def meeting(first, second, **kwargs):
+        with lock:
+            calls.append(threading.get_ident())
+            first_two = len(calls) <= 2
+        if first_two:
+            barrier.wait()  # BrokenBarrierError if the other pair is not running meanwhile
+        return real(first, second, **kwargs)
+
+    monkeypatch.setattr(compare_module, "compare_prepared", meeting)
+    seen = []
+    together = compare_case(
+        geometry,
+        reference,
+        tests,
+        structure_map=mapping,
+        threads=2,
+        progress=lambda done, total: seen.append(done),
+    )
+    assert len(set(calls[:2])) == 2  # two threads
+    assert together.pairs == alone.pairs
+    assert together.volumes_cc == alone.volumes_cc
+    assert seen == list(range(1, len(seen) + 1))

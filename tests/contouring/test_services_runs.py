@@ -12,7 +12,7 @@ from contouring.models import ComparisonRun
 from onco_hdf.models import Job
 from tests.concurrency import run_together
 from tests.conftest import login
-from tests.contouring.conftest import create_case, submit
+from tests.contouring.conftest import create_case, run_comparison, submit
 from tests.requirements import need_postgres
 
 
@@ -70,3 +70,26 @@ def test_two_launches_at_the_same_instant_start_one_job(ready_case, pm, monkeypa
     refused = [o for o in outcomes if isinstance(o, services.ComparisonAlreadyRunning)]
     assert len(started) == 1 and len(refused) == 1, outcomes
     assert Job.objects.filter(kind="contouring.comparison").count() == 1
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_structure_task_computes_its_pairs_with_the_configured_threads(
+    ready_case, pm, settings, monkeypatch, django_capture_on_commit_callbacks, threads
+):
+    """``CONTOURING_COMPARE_THREADS`` reaches the engine for every structure's task."""
+    from contouring.services import runs
+
+    settings.CONTOURING_COMPARE_THREADS = threads
+    seen = []
+    real = runs.compare_case
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["threads"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "compare_case", recording)
+    run = run_comparison(ready_case, pm, django_capture_on_commit_callbacks)
+    run.job.refresh_from_db()
+    assert run.job.status == "done"
+    assert seen and set(seen) == {threads}
+    assert len(seen) == ready_case.structures.filter(is_compared=True).count()
