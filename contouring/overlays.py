@@ -346,11 +346,14 @@ def render_overlay(
     window: tuple[int, int] | None = None,
     hidden: frozenset[int] = frozenset(),
 ) -> bytes:
-    """PNG of slice ``k`` of the case with every contour of ``structure``."""
+    """PNG of slice ``k`` of the case with every contour of ``structure``.
+
+    zlib's default level, without PIL's ``optimize`` pass: on the benchmark case's body
+    outline 0.03 s instead of 0.14 s for a file 16 % larger (a report draws two, the
+    viewer one per slice scrolled).
+    """
     buffer = io.BytesIO()
-    overlay_image(case, structure, submissions, k, window, hidden).image.save(
-        buffer, format="PNG", optimize=True
-    )
+    overlay_image(case, structure, submissions, k, window, hidden).image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
