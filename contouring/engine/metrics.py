@@ -95,17 +95,48 @@ class PreparedStructure:
     """What a mask needs for any comparison, built once and reused for every pair."""
 
     mask: Mask
-    surface_index: np.ndarray = field(repr=False)  # (n, 3) global voxel indices
-    surface_mm: np.ndarray = field(repr=False)  # (n, 3) voxel centres, mm
-    surface_keys: np.ndarray = field(repr=False)  # sorted linear indices of surface voxels
-    contour_mm: np.ndarray = field(repr=False)  # (m, 3) in-plane boundary, slices far apart
     centroid_mm: np.ndarray | None = field(repr=False)
-    contour_index: np.ndarray | None = field(default=None, repr=False)  # (m, 3) voxel indices
     # False: distances by KD-tree only, without the neighbourhood scan (for tests).
     scan: bool = True
     # The RTSTRUCT polygons per slice index, (n, 2) patient (x, y) mm: APL is measured on
     # them when both structures have them (else on boundary pixels).
     polygons: dict[int, list[np.ndarray]] | None = field(default=None, repr=False)
+
+    # The surface voxels and in-plane boundary pixels are found on first use: the
+    # platform's convention measures distances on corner surfaces and the APL on polygons,
+    # so it never needs them (36 MB per set for the benchmark's body outline).
+    @cached_property
+    def _voxel_surfaces(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.mask.is_empty:
+            nothing = np.zeros((0, 3), dtype=np.int64)
+            return nothing, nothing
+        surface_3d, boundary_2d = _surfaces(self.mask)
+        offset = np.asarray(self.mask.offset)
+        return offset + _indices(surface_3d), offset + _indices(boundary_2d)
+
+    @property
+    def surface_index(self) -> np.ndarray:
+        """(n, 3) global voxel indices of the 3D surface voxels (a face neighbour outside)."""
+        return self._voxel_surfaces[0]
+
+    @cached_property
+    def surface_mm(self) -> np.ndarray:
+        """(n, 3) the surface voxels' centres, mm."""
+        return self.surface_index * np.asarray(self.mask.spacing, dtype=float)
+
+    @property
+    def contour_index(self) -> np.ndarray:
+        """(m, 3) global voxel indices of the in-plane boundary pixels."""
+        return self._voxel_surfaces[1]
+
+    @cached_property
+    def contour_mm(self) -> np.ndarray:
+        """(m, 3) the in-plane boundary in mm, the slice index pushed far apart so that a 3D
+        nearest-neighbour search never crosses to another slice (the pixel APL)."""
+        contour = self.contour_index
+        contour_mm = contour * np.asarray(self.mask.spacing, dtype=float)
+        contour_mm[:, 0] = contour[:, 0] * _SLICE_SEPARATION_MM
+        return contour_mm
 
     # KD-trees are built on first use: a structure that is only ever the reference of its
     # pairs never needs the tree of its in-plane contour.
@@ -129,7 +160,7 @@ class PreparedStructure:
 
     def contour_lookup(self, radius_mm: float) -> _Lookup | None:
         """The in-plane boundary, padded for an in-plane scan up to ``radius_mm``."""
-        if not self.scan or self.contour_index is None or not len(self.contour_index):
+        if not self.scan or not len(self.contour_index):
             return None
         key = round(radius_mm, 9)
         cache = self.__dict__.setdefault("_contour_lookups", {})
@@ -161,10 +192,11 @@ class PreparedStructure:
         return cache[k]
 
     def release(self) -> None:
-        """Drop the search structures (KD-trees, scan arrays); rebuilt if used again."""
+        """Drop the search structures (KD-trees, scan arrays, surface voxels); rebuilt if
+        used again."""
         for name in (
             "tree", "contour_tree", "surface_lookup", "_contour_lookups", "corners",
-            "_apl_pieces", "_apl_trees",
+            "_apl_pieces", "_apl_trees", "_voxel_surfaces", "surface_mm", "contour_mm",
         ):  # fmt: skip
             self.__dict__.pop(name, None)
 
@@ -292,39 +324,14 @@ class PairMetrics:
 
 
 def prepare(mask: Mask, polygons: dict[int, list[np.ndarray]] | None = None) -> PreparedStructure:
-    """Surface voxels, KD-trees and centroid of ``mask``; ``polygons`` (its RTSTRUCT
-    polygons per slice, see :func:`.raster.slice_polygons`) for the polygon APL."""
+    """``mask`` ready for comparisons: its centroid now, its surfaces and KD-trees on first
+    use; ``polygons`` (its RTSTRUCT polygons per slice, see :func:`.raster.slice_polygons`)
+    for the polygon APL."""
     if mask.is_empty:
-        nothing = np.zeros((0, 3))
-        return PreparedStructure(
-            mask, nothing.astype(np.int64), nothing, np.zeros(0, np.int64), nothing, None,
-            polygons=polygons,
-        )  # fmt: skip
+        return PreparedStructure(mask, None, polygons=polygons)
     spacing = np.asarray(mask.spacing, dtype=float)
-    offset = np.asarray(mask.offset)
-    surface_3d, boundary_2d = _surfaces(mask)
-    surface = offset + _indices(surface_3d)
-    surface_mm = surface * spacing
-    # Indices come in C order, so these linear indices come out sorted.
-    keys = np.ravel_multi_index(surface.T, mask.grid_shape)
-
-    # In-plane boundary for the added path length: the slice index is pushed far apart so a
-    # 3D nearest-neighbour search never crosses to another slice.
-    contour = offset + _indices(boundary_2d)
-    contour_mm = contour * spacing
-    contour_mm[:, 0] = contour[:, 0] * _SLICE_SEPARATION_MM
-
-    centroid = (offset + _mean_index(mask.data)) * spacing
-    return PreparedStructure(
-        mask=mask,
-        surface_index=surface,
-        surface_mm=surface_mm,
-        surface_keys=keys,
-        contour_mm=contour_mm,
-        centroid_mm=centroid,
-        contour_index=contour,
-        polygons=polygons,
-    )
+    centroid = (np.asarray(mask.offset) + _mean_index(mask.data)) * spacing
+    return PreparedStructure(mask=mask, centroid_mm=centroid, polygons=polygons)
 
 
 def _indices(array: np.ndarray) -> np.ndarray:
@@ -759,7 +766,7 @@ def added_path_length(
     if not len(test.contour_mm) or not len(reference.contour_mm):
         return {tau: len(reference.contour_mm) * pixel_length for tau in taus}
     lookup = test.contour_lookup(max(taus) + _TAU_EPSILON)
-    if lookup is None or reference.contour_index is None:
+    if lookup is None:
         bound = max(taus) + 1.0
         nearest = test.contour_tree.query(reference.contour_mm, k=1, distance_upper_bound=bound)[0]
     else:

@@ -141,3 +141,29 @@ def test_threads_compute_pairs_at_once_with_the_same_figures(case, monkeypatch):
     assert together.pairs == alone.pairs
     assert together.volumes_cc == alone.volumes_cc
     assert seen == list(range(1, len(seen) + 1))
+
+
+@pytest.mark.parametrize(("convention", "built"), [("default", False), ("plastimatch", True)])
+def test_voxel_surfaces_are_built_only_for_the_convention_that_uses_them(
+    case, convention, built, monkeypatch
+):
+    """The platform's convention measures on corner surfaces and polygons: the voxel
+    surfaces (tens of MB for a body outline, per set) are never built; plastimatch's
+    measures on them."""
+    from contouring.engine import metrics
+
+    geometry, reference, tests = case
+    calls = []
+    real = metrics._surfaces
+
+    def counting(mask):
+        calls.append(mask.name)
+        return real(mask)
+
+    monkeypatch.setattr(metrics, "_surfaces", counting)
+    result = compare_case(
+        geometry, reference, tests, structure_map={"B": {"PTV": "PTV_auto"}}, convention=convention
+    )
+    assert bool(calls) is built
+    assert result.get("PTV", "reference", "A").dsc == pytest.approx(9 / 10)
+    assert result.get("PTV", "reference", "A").status == "ok"
