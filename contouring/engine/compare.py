@@ -4,9 +4,12 @@ and every test set against every other, each structure's mask and surface built 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 
 from .errors import EngineError, EngineIssue
 from .geometry import CTGeometry
@@ -194,6 +197,7 @@ def compare_case(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+            _return_freed_memory()
 
     return CaseResult(
         structures=tuple(structures),
@@ -208,6 +212,23 @@ def compare_case(
         hd95_method=hd95,
         convention=convention,
     )
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+def _return_freed_memory() -> None:
+    """Give the memory freed by the pool's threads back to the system: glibc gives each
+    thread a heap of its own and keeps what they freed, so the process would stay that
+    large for whatever it does next (in one process, the report and the DVHs)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _release(structure: PreparedStructure | None) -> None:
