@@ -4,12 +4,8 @@ and every test set against every other, each structure's mask and surface built 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 
 from .errors import EngineError, EngineIssue
 from .geometry import CTGeometry
@@ -25,6 +21,7 @@ from .metrics import (
 )
 from .metrics import prepare as prepare_mask
 from .options import REFERENCE
+from .parallel import Threads
 from .raster import Rule, rasterise, slice_polygons
 from .rtstruct import ROI, StructureSet
 
@@ -163,8 +160,7 @@ def compare_case(
             step()
 
     pairs = []
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    try:
+    with Threads(threads) as pool:
         for name in structures:
 
             def compare(labels_pair: tuple[str, str], name: str = name) -> PairMetrics:
@@ -173,7 +169,7 @@ def compare_case(
                     prepared[first, name], prepared[second, name], taus, hd95, convention
                 )
 
-            computed = pool.map(compare, pair_labels) if pool else map(compare, pair_labels)
+            computed = pool.map(compare, pair_labels)
             for (first, second), metrics in zip(pair_labels, computed, strict=True):
                 pairs.append(
                     PairResult(
@@ -194,10 +190,6 @@ def compare_case(
             if on_structure is not None:
                 on_structure(name, {label: prepared[label, name] for label in labels})
             _release(prepared[REFERENCE, name])
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-            _return_freed_memory()
 
     return CaseResult(
         structures=tuple(structures),
@@ -212,23 +204,6 @@ def compare_case(
         hd95_method=hd95,
         convention=convention,
     )
-
-
-@cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-def _return_freed_memory() -> None:
-    """Give the memory freed by the pool's threads back to the system: glibc gives each
-    thread a heap of its own and keeps what they freed, so the process would stay that
-    large for whatever it does next (in one process, the report and the DVHs)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _release(structure: PreparedStructure | None) -> None:
